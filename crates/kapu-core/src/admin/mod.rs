@@ -1,0 +1,4 @@
+//! Operators' functions: system variables and the business log.
+
+pub mod audit_log;
+pub mod system_variables;

@@ -1,0 +1,111 @@
+//! The one domain error. Each front door renders it its own way (JSON, page, SOAP status).
+
+use serde::Serialize;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A message key for one field of a refused input; the door translates the key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    pub field: &'static str,
+    pub key: &'static str,
+}
+
+impl FieldError {
+    pub fn new(field: &'static str, key: &'static str) -> Self {
+        FieldError { field, key }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    /// `retry_after_secs` is set when the lock lifts by itself.
+    #[error("account locked")]
+    AccountLocked { retry_after_secs: Option<i64> },
+    #[error("password expired")]
+    PasswordExpired,
+    #[error("validation failed")]
+    Validation(Vec<FieldError>),
+    #[error("secure mode required")]
+    SecureModeRequired,
+    #[error("forbidden")]
+    Forbidden,
+    #[error("not found")]
+    NotFound,
+    /// The key names what collided (`conflict.login_taken`, …).
+    #[error("conflict: {0}")]
+    Conflict(&'static str),
+    #[error("too many attempts")]
+    Throttled { retry_after_secs: i64 },
+    #[error("link invalid or expired")]
+    LinkInvalid,
+    #[error("not authenticated")]
+    Unauthenticated,
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    pub fn field(field: &'static str, key: &'static str) -> Self {
+        Error::Validation(vec![FieldError::new(field, key)])
+    }
+
+    /// The stable code clients switch on.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::InvalidCredentials => "invalid_credentials",
+            Error::AccountLocked { .. } => "account_locked",
+            Error::PasswordExpired => "password_expired",
+            Error::Validation(_) => "validation_failed",
+            Error::SecureModeRequired => "secure_mode_required",
+            Error::Forbidden => "forbidden",
+            Error::NotFound => "not_found",
+            Error::Conflict(_) => "conflict",
+            Error::Throttled { .. } => "too_many_requests",
+            Error::LinkInvalid => "link_invalid",
+            Error::Unauthenticated => "unauthenticated",
+            Error::Database(_) | Error::Migration(_) | Error::Internal(_) => "internal",
+        }
+    }
+
+    /// Message key of the catalogue that explains the error to a person.
+    pub fn message_key(&self) -> &'static str {
+        match self {
+            Error::InvalidCredentials => "error.invalid_credentials",
+            Error::AccountLocked { .. } => "error.account_locked",
+            Error::PasswordExpired => "error.password_expired",
+            Error::Validation(_) => "error.validation_failed",
+            Error::SecureModeRequired => "error.secure_mode_required",
+            Error::Forbidden => "error.forbidden",
+            Error::NotFound => "error.not_found",
+            Error::Conflict(key) => key,
+            Error::Throttled { .. } => "error.throttled",
+            Error::LinkInvalid => "error.link_invalid",
+            Error::Unauthenticated => "error.unauthenticated",
+            Error::Database(_) | Error::Migration(_) | Error::Internal(_) => "error.internal",
+        }
+    }
+
+    pub fn is_unexpected(&self) -> bool {
+        matches!(
+            self,
+            Error::Database(_) | Error::Migration(_) | Error::Internal(_)
+        )
+    }
+
+    /// Maps a unique-constraint violation to `Conflict(key)`; passes other errors through.
+    pub fn on_unique(e: sqlx::Error, key: &'static str) -> Error {
+        if let sqlx::Error::Database(db) = &e {
+            if db.is_unique_violation() {
+                return Error::Conflict(key);
+            }
+        }
+        Error::Database(e)
+    }
+}

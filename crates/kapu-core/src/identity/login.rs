@@ -1,0 +1,183 @@
+//! Password login, with lockout per account and throttling per client address.
+
+use serde_json::json;
+
+use super::lockout::{after_failure, lock_remaining_secs, throttle_retry_after_secs, throttle_window};
+use super::names::FullLogin;
+use super::password_policy::{ABSOLUTE_MAX_LEN, ExpiryStatus, PasswordPolicy};
+use super::sessions;
+use super::users::UserRow;
+use crate::access::{Mode, RequestCtx};
+use crate::error::{Error, Result};
+use crate::platform::audit::{self, AuditActor, AuditEvent};
+use crate::Kapu;
+
+#[derive(Debug)]
+pub struct LoginResult {
+    pub token: String,
+    pub csrf: String,
+    pub session_id: String,
+    pub full_login: String,
+    pub full_name: String,
+    pub mode: Mode,
+    pub expiry: ExpiryStatus,
+    /// The password has expired: the session may only change it.
+    pub password_change_required: bool,
+}
+
+fn user_actor(u: &UserRow) -> AuditActor {
+    AuditActor {
+        user_id: Some(u.id.clone()),
+        login: Some(u.full_login()),
+        on_behalf_of: None,
+    }
+}
+
+impl Kapu {
+    pub async fn login(&self, ctx: &RequestCtx, login: &str, password: &str, mode: Mode) -> Result<LoginResult> {
+        let now = self.now();
+        let global = self.settings().snapshot("").await?;
+        let limit = global.number("login_throttle_per_minute");
+        let window = throttle_window(now);
+        let failures: Option<i64> =
+            sqlx::query_scalar("SELECT failures FROM login_throttle WHERE addr = $1 AND window_start = $2")
+                .bind(&ctx.client_addr)
+                .bind(window)
+                .fetch_optional(self.db().pool())
+                .await?;
+        if failures.unwrap_or(0) >= limit {
+            return Err(Error::Throttled { retry_after_secs: throttle_retry_after_secs(now) });
+        }
+
+        let full = FullLogin::parse(login).map_err(|k| Error::field("login", k))?;
+        let user = self.user_by_login(full.tenant.as_str(), full.login.as_str()).await?;
+        let Some(user) = user else {
+            // Same cost as a real check, so timing does not tell which accounts exist.
+            self.hasher().verify_dummy(password).await?;
+            self.record_login_failure(ctx, None, "unknown_account", json!({"login": full.to_string()}), now)
+                .await?;
+            return Err(Error::InvalidCredentials);
+        };
+
+        // A locked account answers the same whatever the password, and does not check it.
+        let remaining = lock_remaining_secs(user.locked_until, now);
+        if user.admin_locked != 0 || remaining.is_some() {
+            self.record_login_failure(ctx, Some(&user), "locked", json!({}), now).await?;
+            return Err(Error::AccountLocked {
+                retry_after_secs: if user.admin_locked != 0 { None } else { remaining },
+            });
+        }
+
+        let ok = match (&user.password_hash, password.len() <= ABSOLUTE_MAX_LEN) {
+            (Some(hash), true) => self.hasher().verify(password, hash).await?,
+            _ => self.hasher().verify_dummy(password).await?,
+        };
+        let snapshot = self.settings().snapshot(&user.tenant_id).await?;
+        if !ok {
+            let after = after_failure(
+                user.failed_count,
+                snapshot.number("lockout_threshold"),
+                snapshot.duration_ms("lockout_duration"),
+                now,
+            );
+            let mut tx = self.db().write().await?;
+            sqlx::query("UPDATE users SET failed_count = $1, locked_until = COALESCE($2, locked_until) WHERE id = $3")
+                .bind(after.failed_count)
+                .bind(after.locked_until)
+                .bind(&user.id)
+                .execute(tx.conn())
+                .await?;
+            let outcome = if after.locked_until.is_some() { "wrong_password_locked" } else { "wrong_password" };
+            self.count_failure(&mut tx, &ctx.client_addr, now).await?;
+            audit::record(
+                &mut tx,
+                now,
+                &user_actor(&user),
+                ctx,
+                AuditEvent::new("login", outcome)
+                    .tenant(&user.tenant_id)
+                    .target("user", &user.id, &user.full_login())
+                    .details(json!({"mode": mode.as_str(), "consecutive_failures": after.failed_count})),
+            )
+            .await?;
+            tx.commit().await?;
+            return Err(match after.locked_until {
+                Some(until) => Error::AccountLocked { retry_after_secs: lock_remaining_secs(Some(until), now) },
+                None => Error::InvalidCredentials,
+            });
+        }
+
+        let policy = PasswordPolicy::from_settings(&snapshot);
+        let changed_at = user.password_changed_at.unwrap_or(user.created_at);
+        let silenced = user.warning_silenced_for == Some(changed_at);
+        let expiry = policy.status(changed_at, silenced, now);
+        let expired = expiry == ExpiryStatus::Expired;
+
+        let mut tx = self.db().write().await?;
+        sqlx::query("UPDATE users SET failed_count = 0, locked_until = NULL, last_login_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(&user.id)
+            .execute(tx.conn())
+            .await?;
+        let session = sessions::create(&mut tx, &user.id, mode, expired, &ctx.client_addr, now).await?;
+        audit::record(
+            &mut tx,
+            now,
+            &user_actor(&user),
+            ctx,
+            AuditEvent::new("login", if expired { "password_expired" } else { "success" })
+                .tenant(&user.tenant_id)
+                .target("user", &user.id, &user.full_login())
+                .details(json!({"mode": mode.as_str(), "session": session.id})),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(LoginResult {
+            token: session.token,
+            csrf: session.csrf,
+            session_id: session.id,
+            full_login: user.full_login(),
+            full_name: user.full_name,
+            mode,
+            expiry,
+            password_change_required: expired,
+        })
+    }
+
+    async fn count_failure(&self, tx: &mut crate::platform::db::WriteTx, addr: &str, now: i64) -> Result<()> {
+        let window = throttle_window(now);
+        sqlx::query(
+            "INSERT INTO login_throttle (addr, window_start, failures) VALUES ($1, $2, 1) \
+             ON CONFLICT (addr, window_start) DO UPDATE SET failures = login_throttle.failures + 1",
+        )
+        .bind(addr)
+        .bind(window)
+        .execute(tx.conn())
+        .await?;
+        sqlx::query("DELETE FROM login_throttle WHERE window_start < $1")
+            .bind(window)
+            .execute(tx.conn())
+            .await?;
+        Ok(())
+    }
+
+    async fn record_login_failure(
+        &self,
+        ctx: &RequestCtx,
+        user: Option<&UserRow>,
+        outcome: &str,
+        details: serde_json::Value,
+        now: i64,
+    ) -> Result<()> {
+        let mut tx = self.db().write().await?;
+        self.count_failure(&mut tx, &ctx.client_addr, now).await?;
+        let actor = user.map(user_actor).unwrap_or_default();
+        let label = user.map(UserRow::full_login);
+        let mut event = AuditEvent::new("login", outcome).details(details);
+        if let (Some(u), Some(label)) = (user, label.as_deref()) {
+            event = event.tenant(&u.tenant_id).target("user", &u.id, label);
+        }
+        audit::record(&mut tx, now, &actor, ctx, event).await?;
+        tx.commit().await
+    }
+}

@@ -1,0 +1,54 @@
+//! The e-mails Kapu sends, Hungarian first and English below.
+
+pub struct MailText {
+    pub subject: String,
+    pub body: String,
+}
+
+pub fn activation(full_name: &str, full_login: &str, link: &str, hours: i64) -> MailText {
+    MailText {
+        subject: "Kapu – fiók aktiválása / account activation".into(),
+        body: format!(
+            "Kedves {full_name}!\n\n\
+             Kapu fiókja elkészült. Bejelentkezési neve: {full_login}\n\
+             Jelszavát az alábbi hivatkozáson állíthatja be ({hours} óráig érvényes):\n\n{link}\n\n\
+             Ha nem Ön kérte, hagyja figyelmen kívül ezt a levelet.\n\n\
+             ---\n\n\
+             Dear {full_name},\n\n\
+             Your Kapu account is ready. Your login name: {full_login}\n\
+             Set your password at this link (valid for {hours} hours):\n\n{link}\n"
+        ),
+    }
+}
+
+pub fn password_reset(full_name: &str, full_login: &str, link: &str, minutes: i64) -> MailText {
+    MailText {
+        subject: "Kapu – elfelejtett jelszó / forgotten password".into(),
+        body: format!(
+            "Kedves {full_name}!\n\n\
+             Új jelszót kértek a(z) {full_login} fiókhoz. Az alábbi hivatkozáson állíthatja be \
+             ({minutes} percig érvényes, egyszer használható):\n\n{link}\n\n\
+             Ha nem Ön kérte, hagyja figyelmen kívül ezt a levelet; jelszava nem változik.\n\n\
+             ---\n\n\
+             Dear {full_name},\n\n\
+             A new password was requested for {full_login}. Set it at this link \
+             (valid for {minutes} minutes, usable once):\n\n{link}\n\n\
+             If you did not ask for this, ignore this message; your password stays as it is.\n"
+        ),
+    }
+}
+
+pub fn password_changed(full_name: &str, full_login: &str) -> MailText {
+    MailText {
+        subject: "Kapu – jelszava megváltozott / your password was changed".into(),
+        body: format!(
+            "Kedves {full_name}!\n\n\
+             A(z) {full_login} fiók jelszava megváltozott. Ha nem Ön változtatta meg, \
+             azonnal értesítse a felhasználói adminisztrátort.\n\n\
+             ---\n\n\
+             Dear {full_name},\n\n\
+             The password of {full_login} was changed. If it was not you, tell your user \
+             administrator at once.\n"
+        ),
+    }
+}

@@ -1,0 +1,160 @@
+//! Server-side sessions: a random token given to the client, only its digest stored.
+
+use sqlx::Row;
+
+use crate::access::{Actor, Mode, RequestCtx};
+use crate::error::{Error, Result};
+use crate::platform::audit::{self, AuditEvent};
+use crate::platform::crypto::{random_token, token_digest};
+use crate::platform::db::{WriteTx, flag};
+use crate::Kapu;
+
+/// Last-seen times are written at most this often, so reads do not turn into writes.
+const TOUCH_EVERY_MS: i64 = 60_000;
+
+pub struct NewSession {
+    pub id: String,
+    pub token: String,
+    pub csrf: String,
+}
+
+pub(crate) async fn create(
+    tx: &mut WriteTx,
+    user_id: &str,
+    mode: Mode,
+    restricted: bool,
+    client_addr: &str,
+    now: i64,
+) -> Result<NewSession> {
+    let id = uuid::Uuid::now_v7().to_string();
+    let token = random_token()?;
+    let csrf = random_token()?;
+    sqlx::query(
+        "INSERT INTO sessions (id, token_hash, user_id, mode, restricted, csrf, client_addr, created_at, last_seen_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+    )
+    .bind(&id)
+    .bind(token_digest(&token))
+    .bind(user_id)
+    .bind(mode.as_str())
+    .bind(flag(restricted))
+    .bind(&csrf)
+    .bind(client_addr)
+    .bind(now)
+    .execute(tx.conn())
+    .await?;
+    Ok(NewSession { id, token, csrf })
+}
+
+pub(crate) async fn revoke_all_of(tx: &mut WriteTx, user_id: &str, now: i64) -> Result<u64> {
+    let r = sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
+        .bind(now)
+        .bind(user_id)
+        .execute(tx.conn())
+        .await?;
+    Ok(r.rows_affected())
+}
+
+impl Kapu {
+    /// Turns a session token into an [`Actor`], or refuses it when it is unknown, revoked,
+    /// idle or too old, or when its user was locked or deleted since.
+    pub async fn authenticate(&self, token: &str, ctx: RequestCtx) -> Result<Actor> {
+        if token.is_empty() || token.len() > 100 {
+            return Err(Error::Unauthenticated);
+        }
+        let row = sqlx::query(
+            "SELECT s.id, s.user_id, s.mode, s.restricted, s.csrf, s.created_at, s.last_seen_at, \
+             u.login, u.full_name, u.admin_locked, u.deleted_at, t.id AS tenant_id, t.code, t.name, t.is_central \
+             FROM sessions s JOIN users u ON u.id = s.user_id JOIN tenants t ON t.id = u.tenant_id \
+             WHERE s.token_hash = $1 AND s.revoked_at IS NULL",
+        )
+        .bind(token_digest(token))
+        .fetch_optional(self.db().pool())
+        .await?
+        .ok_or(Error::Unauthenticated)?;
+        let admin_locked: i64 = row.try_get("admin_locked")?;
+        let deleted_at: Option<i64> = row.try_get("deleted_at")?;
+        if admin_locked != 0 || deleted_at.is_some() {
+            return Err(Error::Unauthenticated);
+        }
+        let tenant_id: String = row.try_get("tenant_id")?;
+        let created_at: i64 = row.try_get("created_at")?;
+        let last_seen_at: i64 = row.try_get("last_seen_at")?;
+        let now = self.now();
+        let snapshot = self.settings().snapshot(&tenant_id).await?;
+        if now - last_seen_at > snapshot.duration_ms("session_idle_timeout")
+            || now - created_at > snapshot.duration_ms("session_absolute_timeout")
+        {
+            return Err(Error::Unauthenticated);
+        }
+        let session_id: String = row.try_get("id")?;
+        let user_id: String = row.try_get("user_id")?;
+        if now - last_seen_at > TOUCH_EVERY_MS {
+            sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id = $2")
+                .bind(now)
+                .bind(&session_id)
+                .execute(self.db().pool())
+                .await?;
+        }
+        let roles = self.roles_of(&user_id).await?;
+        let mode: String = row.try_get("mode")?;
+        let restricted: i64 = row.try_get("restricted")?;
+        let central: i64 = row.try_get("is_central")?;
+        Ok(Actor {
+            user_id,
+            login: row.try_get("login")?,
+            full_name: row.try_get("full_name")?,
+            tenant_id,
+            tenant_code: row.try_get("code")?,
+            tenant_name: row.try_get("name")?,
+            central: central != 0,
+            mode: Mode::parse(&mode).unwrap_or(Mode::Normal),
+            roles,
+            session_id,
+            csrf: row.try_get("csrf")?,
+            restricted: restricted != 0,
+            ctx,
+        })
+    }
+
+    pub async fn logout(&self, actor: &Actor) -> Result<()> {
+        let now = self.now();
+        let mut tx = self.db().write().await?;
+        sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+            .bind(now)
+            .bind(&actor.session_id)
+            .execute(tx.conn())
+            .await?;
+        audit::record(
+            &mut tx,
+            now,
+            &actor.audit(),
+            &actor.ctx,
+            AuditEvent::new("logout", "success")
+                .tenant(&actor.tenant_id)
+                .target("user", &actor.user_id, &actor.full_login()),
+        )
+        .await?;
+        tx.commit().await
+    }
+
+    /// Revokes every session of the actor, this one included.
+    pub async fn logout_everywhere(&self, actor: &Actor) -> Result<u64> {
+        let now = self.now();
+        let mut tx = self.db().write().await?;
+        let n = revoke_all_of(&mut tx, &actor.user_id, now).await?;
+        audit::record(
+            &mut tx,
+            now,
+            &actor.audit(),
+            &actor.ctx,
+            AuditEvent::new("logout.everywhere", "success")
+                .tenant(&actor.tenant_id)
+                .target("user", &actor.user_id, &actor.full_login())
+                .details(serde_json::json!({"sessions": n})),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(n)
+    }
+}

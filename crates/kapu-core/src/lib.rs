@@ -1,0 +1,76 @@
+//! Kapu's capabilities, free of HTTP: every front door calls into [`Kapu`].
+
+pub mod access;
+pub mod admin;
+pub mod error;
+pub mod identity;
+pub mod platform;
+
+pub use access::{Actor, Mode, RequestCtx, Role};
+pub use error::{Error, FieldError, Result};
+
+use std::sync::Arc;
+
+use platform::{
+    clock::Clock, config::Config, crypto::PasswordHasher, db::Db, mail::Mailer, settings::Settings,
+};
+
+/// The service context every front door holds: storage, clock, mail, settings and hashing.
+#[derive(Clone)]
+pub struct Kapu {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: Db,
+    clock: Arc<dyn Clock>,
+    config: Config,
+    mailer: Mailer,
+    settings: Settings,
+    hasher: PasswordHasher,
+}
+
+impl Kapu {
+    /// Opens the database, applies migrations and starts nothing in the background.
+    pub async fn open(config: Config, clock: Arc<dyn Clock>) -> Result<Kapu> {
+        std::fs::create_dir_all(&config.data_dir)
+            .map_err(|e| Error::Internal(format!("cannot create data dir: {e}")))?;
+        let db = Db::connect(&config.database_url()).await?;
+        db.migrate().await?;
+        let mailer = Mailer::new(&config)?;
+        let settings = Settings::new(db.clone());
+        let hasher = PasswordHasher::new(config.hash_workers);
+        Ok(Kapu {
+            inner: Arc::new(Inner {
+                db,
+                clock,
+                config,
+                mailer,
+                settings,
+                hasher,
+            }),
+        })
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.inner.db
+    }
+    pub fn now(&self) -> i64 {
+        self.inner.clock.now_ms()
+    }
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+    pub fn mailer(&self) -> &Mailer {
+        &self.inner.mailer
+    }
+    pub fn settings(&self) -> &Settings {
+        &self.inner.settings
+    }
+    pub fn hasher(&self) -> &PasswordHasher {
+        &self.inner.hasher
+    }
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.inner.clock
+    }
+}

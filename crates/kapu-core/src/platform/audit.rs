@@ -1,0 +1,306 @@
+//! The append-only, hash-chained business log. Records are written inside the transaction
+//! that makes the change they describe, so a change and its record land together or not at all.
+
+use serde::Serialize;
+use sqlx::Row;
+
+use super::crypto::sha256_hex;
+use super::db::{Db, WriteTx};
+use crate::access::RequestCtx;
+use crate::error::Result;
+
+/// Who acted, as recorded. Empty for anonymous requests (a failed login names only the address).
+#[derive(Debug, Clone, Default)]
+pub struct AuditActor {
+    pub user_id: Option<String>,
+    pub login: Option<String>,
+    pub on_behalf_of: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct AuditEvent<'a> {
+    pub tenant_id: Option<&'a str>,
+    pub action: &'a str,
+    pub target_type: Option<&'a str>,
+    pub target_id: Option<&'a str>,
+    pub target_label: Option<&'a str>,
+    pub outcome: &'a str,
+    pub details: serde_json::Value,
+}
+
+impl<'a> AuditEvent<'a> {
+    pub fn new(action: &'a str, outcome: &'a str) -> Self {
+        AuditEvent {
+            tenant_id: None,
+            action,
+            target_type: None,
+            target_id: None,
+            target_label: None,
+            outcome,
+            details: serde_json::Value::Null,
+        }
+    }
+    pub fn tenant(mut self, tenant_id: &'a str) -> Self {
+        self.tenant_id = Some(tenant_id);
+        self
+    }
+    pub fn target(mut self, kind: &'a str, id: &'a str, label: &'a str) -> Self {
+        self.target_type = Some(kind);
+        self.target_id = Some(id);
+        self.target_label = Some(label);
+        self
+    }
+    pub fn details(mut self, details: serde_json::Value) -> Self {
+        self.details = details;
+        self
+    }
+}
+
+/// The fields the chain hash covers, in a fixed order.
+#[derive(Serialize)]
+struct Hashed<'a> {
+    seq: i64,
+    at: i64,
+    tenant_id: Option<&'a str>,
+    actor_id: Option<&'a str>,
+    actor_login: Option<&'a str>,
+    on_behalf_of: Option<&'a str>,
+    action: &'a str,
+    target_type: Option<&'a str>,
+    target_id: Option<&'a str>,
+    target_label: Option<&'a str>,
+    outcome: &'a str,
+    client_addr: Option<&'a str>,
+    request_id: Option<&'a str>,
+    details: &'a str,
+    prev_hash: &'a str,
+}
+
+fn chain_hash(h: &Hashed<'_>) -> String {
+    let json = serde_json::to_vec(h).unwrap_or_default();
+    sha256_hex(&json)
+}
+
+pub async fn record(
+    tx: &mut WriteTx,
+    at: i64,
+    actor: &AuditActor,
+    ctx: &RequestCtx,
+    event: AuditEvent<'_>,
+) -> Result<()> {
+    let seq = tx.head_seq + 1;
+    let details = event.details.to_string();
+    let prev = tx.head_hash.clone();
+    let hashed = Hashed {
+        seq,
+        at,
+        tenant_id: event.tenant_id,
+        actor_id: actor.user_id.as_deref(),
+        actor_login: actor.login.as_deref(),
+        on_behalf_of: actor.on_behalf_of.as_deref(),
+        action: event.action,
+        target_type: event.target_type,
+        target_id: event.target_id,
+        target_label: event.target_label,
+        outcome: event.outcome,
+        client_addr: Some(ctx.client_addr.as_str()),
+        request_id: Some(ctx.request_id.as_str()),
+        details: &details,
+        prev_hash: &prev,
+    };
+    let hash = chain_hash(&hashed);
+    sqlx::query(
+        "INSERT INTO audit_log (seq, at, tenant_id, actor_id, actor_login, on_behalf_of, action, \
+         target_type, target_id, target_label, outcome, client_addr, request_id, details, prev_hash, hash) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+    )
+    .bind(seq)
+    .bind(at)
+    .bind(event.tenant_id)
+    .bind(actor.user_id.as_deref())
+    .bind(actor.login.as_deref())
+    .bind(actor.on_behalf_of.as_deref())
+    .bind(event.action)
+    .bind(event.target_type)
+    .bind(event.target_id)
+    .bind(event.target_label)
+    .bind(event.outcome)
+    .bind(ctx.client_addr.as_str())
+    .bind(ctx.request_id.as_str())
+    .bind(details.as_str())
+    .bind(prev.as_str())
+    .bind(hash.as_str())
+    .execute(tx.conn())
+    .await?;
+    tx.head_seq = seq;
+    tx.head_hash = hash;
+    tx.dirty = true;
+    Ok(())
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditRecord {
+    pub seq: i64,
+    pub at: i64,
+    pub tenant_id: Option<String>,
+    pub actor_id: Option<String>,
+    pub actor_login: Option<String>,
+    pub on_behalf_of: Option<String>,
+    pub action: String,
+    pub target_type: Option<String>,
+    pub target_id: Option<String>,
+    pub target_label: Option<String>,
+    pub outcome: String,
+    pub client_addr: Option<String>,
+    pub request_id: Option<String>,
+    pub details: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+impl AuditRecord {
+    fn from_row(r: &sqlx::any::AnyRow) -> std::result::Result<Self, sqlx::Error> {
+        Ok(AuditRecord {
+            seq: r.try_get("seq")?,
+            at: r.try_get("at")?,
+            tenant_id: r.try_get("tenant_id")?,
+            actor_id: r.try_get("actor_id")?,
+            actor_login: r.try_get("actor_login")?,
+            on_behalf_of: r.try_get("on_behalf_of")?,
+            action: r.try_get("action")?,
+            target_type: r.try_get("target_type")?,
+            target_id: r.try_get("target_id")?,
+            target_label: r.try_get("target_label")?,
+            outcome: r.try_get("outcome")?,
+            client_addr: r.try_get("client_addr")?,
+            request_id: r.try_get("request_id")?,
+            details: r.try_get("details")?,
+            prev_hash: r.try_get("prev_hash")?,
+            hash: r.try_get("hash")?,
+        })
+    }
+
+    fn recomputed_hash(&self) -> String {
+        chain_hash(&Hashed {
+            seq: self.seq,
+            at: self.at,
+            tenant_id: self.tenant_id.as_deref(),
+            actor_id: self.actor_id.as_deref(),
+            actor_login: self.actor_login.as_deref(),
+            on_behalf_of: self.on_behalf_of.as_deref(),
+            action: &self.action,
+            target_type: self.target_type.as_deref(),
+            target_id: self.target_id.as_deref(),
+            target_label: self.target_label.as_deref(),
+            outcome: &self.outcome,
+            client_addr: self.client_addr.as_deref(),
+            request_id: self.request_id.as_deref(),
+            details: &self.details,
+            prev_hash: &self.prev_hash,
+        })
+    }
+}
+
+const COLUMNS: &str = "seq, at, tenant_id, actor_id, actor_login, on_behalf_of, action, target_type, \
+     target_id, target_label, outcome, client_addr, request_id, details, prev_hash, hash";
+
+#[derive(Debug, Default, Clone)]
+pub struct AuditFilter {
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+    pub tenant_id: Option<String>,
+    pub actor_or_target_id: Option<String>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// Newest first.
+pub async fn query(db: &Db, f: &AuditFilter) -> Result<(Vec<AuditRecord>, i64)> {
+    let cond = "($1 IS NULL OR at >= $1) AND ($2 IS NULL OR at < $2) AND ($3 IS NULL OR tenant_id = $3) \
+                AND ($4 IS NULL OR actor_id = $4 OR target_id = $4)";
+    let sql = format!(
+        "SELECT {COLUMNS} FROM audit_log WHERE {cond} ORDER BY seq DESC LIMIT $5 OFFSET $6"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(f.from)
+        .bind(f.to)
+        .bind(f.tenant_id.as_deref())
+        .bind(f.actor_or_target_id.as_deref())
+        .bind(f.limit)
+        .bind(f.offset)
+        .fetch_all(db.pool())
+        .await?;
+    let items = rows
+        .iter()
+        .map(AuditRecord::from_row)
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT COUNT(*) FROM audit_log WHERE {cond}"
+    )))
+    .bind(f.from)
+    .bind(f.to)
+    .bind(f.tenant_id.as_deref())
+    .bind(f.actor_or_target_id.as_deref())
+    .fetch_one(db.pool())
+    .await?;
+    Ok((items, total))
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum ChainCheck {
+    Intact { records: i64 },
+    Broken { seq: i64, reason: &'static str },
+}
+
+/// Walks the whole chain in pages and reports the first record that does not fit.
+pub async fn verify_chain(db: &Db) -> Result<ChainCheck> {
+    let mut prev = "0".repeat(64);
+    let mut expected_seq = 1;
+    loop {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM audit_log WHERE seq >= $1 ORDER BY seq LIMIT 1000"
+        )))
+        .bind(expected_seq)
+        .fetch_all(db.pool())
+        .await?;
+        if rows.is_empty() {
+            break;
+        }
+        for row in &rows {
+            let r = AuditRecord::from_row(row)?;
+            if r.seq != expected_seq {
+                return Ok(ChainCheck::Broken {
+                    seq: expected_seq,
+                    reason: "missing record",
+                });
+            }
+            if r.prev_hash != prev {
+                return Ok(ChainCheck::Broken {
+                    seq: r.seq,
+                    reason: "previous hash does not match",
+                });
+            }
+            if r.recomputed_hash() != r.hash {
+                return Ok(ChainCheck::Broken {
+                    seq: r.seq,
+                    reason: "record was altered",
+                });
+            }
+            prev = r.hash;
+            expected_seq += 1;
+        }
+    }
+    let (head_seq, head_hash): (i64, String) =
+        sqlx::query_as("SELECT seq, hash FROM audit_head WHERE id = 1")
+            .fetch_one(db.pool())
+            .await?;
+    if head_seq != expected_seq - 1 || head_hash != prev {
+        return Ok(ChainCheck::Broken {
+            seq: expected_seq,
+            reason: "records were removed from the end",
+        });
+    }
+    Ok(ChainCheck::Intact {
+        records: expected_seq - 1,
+    })
+}

@@ -1,0 +1,73 @@
+//! Runtime configuration, already merged from flags, environment, file and defaults.
+
+use std::path::PathBuf;
+
+#[derive(Debug, Clone)]
+pub struct SmtpConfig {
+    pub host: String,
+    pub port: u16,
+    /// `none`, `starttls` or `tls`.
+    pub security: String,
+    pub username: Option<String>,
+    pub password: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: String,
+    pub data_dir: PathBuf,
+    /// Empty: SQLite in the data directory.
+    pub database_url: Option<String>,
+    /// Where links in e-mails and console messages point.
+    pub public_url: String,
+    pub mail_from: String,
+    pub smtp: Option<SmtpConfig>,
+    /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
+    pub trust_forwarded_for: bool,
+    /// Threads that may hash passwords at once.
+    pub hash_workers: usize,
+}
+
+impl Config {
+    pub fn with_data_dir(data_dir: PathBuf) -> Config {
+        let workers = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2);
+        Config {
+            listen: "127.0.0.1:8080".into(),
+            data_dir,
+            database_url: None,
+            public_url: "http://127.0.0.1:8080".into(),
+            mail_from: "Kapu <kapu@localhost>".into(),
+            smtp: None,
+            trust_forwarded_for: false,
+            hash_workers: workers,
+        }
+    }
+
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) if !url.is_empty() => url.clone(),
+            _ => format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("kapu.db").display()
+            ),
+        }
+    }
+
+    pub fn outbox_dir(&self) -> PathBuf {
+        self.data_dir.join("outbox")
+    }
+
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+
+    pub fn link(&self, path_and_query: &str) -> String {
+        format!(
+            "{}{}",
+            self.public_url.trim_end_matches('/'),
+            path_and_query
+        )
+    }
+}

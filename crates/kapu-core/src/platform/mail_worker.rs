@@ -1,0 +1,59 @@
+//! Delivers queued e-mail and records each outcome in the business log.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use super::audit::{self, AuditActor, AuditEvent};
+use super::mail::Delivery;
+use crate::access::RequestCtx;
+use crate::error::Result;
+use crate::Kapu;
+
+impl Kapu {
+    /// One pass over the due messages.
+    pub async fn deliver_mail_once(&self) -> Result<usize> {
+        let deliveries = self.mailer().deliver_due(self.db(), self.now()).await?;
+        if deliveries.is_empty() {
+            return Ok(0);
+        }
+        let ctx = RequestCtx {
+            client_addr: "mail-worker".into(),
+            request_id: uuid::Uuid::now_v7().to_string(),
+        };
+        let now = self.now();
+        let mut tx = self.db().write().await?;
+        for d in &deliveries {
+            let (action, outcome, id, recipient, tenant_id, details) = match d {
+                Delivery::Sent { id, recipient, subject, tenant_id } => {
+                    ("mail.send", "success", id, recipient, tenant_id, json!({"subject": subject}))
+                }
+                Delivery::Retry { id, recipient, error, tenant_id } => {
+                    ("mail.send", "retry", id, recipient, tenant_id, json!({"error": error}))
+                }
+                Delivery::Failed { id, recipient, error, tenant_id } => {
+                    ("mail.send", "failed", id, recipient, tenant_id, json!({"error": error}))
+                }
+            };
+            let mut event = AuditEvent::new(action, outcome)
+                .target("mail", id, recipient)
+                .details(details);
+            if let Some(t) = tenant_id {
+                event = event.tenant(t);
+            }
+            audit::record(&mut tx, now, &AuditActor::default(), &ctx, event).await?;
+        }
+        tx.commit().await?;
+        Ok(deliveries.len())
+    }
+
+    /// Runs until the process ends: wakes when a message is queued, or every second.
+    pub async fn run_mail_worker(self) {
+        loop {
+            if let Err(e) = self.deliver_mail_once().await {
+                tracing::error!(error = %e, "mail worker pass failed");
+            }
+            self.mailer().wait(Duration::from_secs(1)).await;
+        }
+    }
+}

@@ -1,0 +1,12 @@
+//! Infrastructure every capability shares.
+
+pub mod audit;
+pub mod clock;
+pub mod config;
+pub mod crypto;
+pub mod db;
+pub mod i18n;
+pub mod mail;
+mod mail_worker;
+pub mod settings;
+pub mod time_fmt;
