@@ -101,10 +101,10 @@ impl Error {
 
     /// Maps a unique-constraint violation to `Conflict(key)`; passes other errors through.
     pub fn on_unique(e: sqlx::Error, key: &'static str) -> Error {
-        if let sqlx::Error::Database(db) = &e {
-            if db.is_unique_violation() {
-                return Error::Conflict(key);
-            }
+        if let sqlx::Error::Database(db) = &e
+            && db.is_unique_violation()
+        {
+            return Error::Conflict(key);
         }
         Error::Database(e)
     }

@@ -1,1 +1,36 @@
+//! Kapu's front doors: the JSON API and the web pages, over one service layer.
 
+pub mod api;
+mod context;
+mod error;
+mod web;
+
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::routing::get;
+use kapu_core::Kapu;
+
+pub use context::RequestInfo;
+
+/// Every route of the server.
+pub fn router(kapu: Kapu) -> Router {
+    Router::new()
+        .route("/healthz", get(context::healthz))
+        .route("/readyz", get(context::readyz))
+        .nest("/api/v1", api::router())
+        .merge(web::router())
+        .layer(axum::middleware::from_fn_with_state(kapu.clone(), context::stamp))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(256 * 1024))
+        .with_state(kapu)
+}
+
+/// Serves until the listener fails; the mail worker runs alongside.
+pub async fn serve(kapu: Kapu, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+    tokio::spawn(kapu.clone().run_mail_worker());
+    axum::serve(
+        listener,
+        router(kapu).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .await
+}

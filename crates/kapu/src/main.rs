@@ -1,1 +1,146 @@
-fn main(){}
+//! `kapu`: the server, its administration commands, and its benchmark.
+
+mod bench;
+mod settings_file;
+
+use std::io::Read;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+use kapu_core::identity::bootstrap::Bootstrap;
+use kapu_core::platform::audit::ChainCheck;
+use kapu_core::platform::clock::SystemClock;
+use kapu_core::Kapu;
+
+#[derive(Parser)]
+#[command(name = "kapu", version, about = "Kapu e-administration gateway")]
+struct Cli {
+    #[command(flatten)]
+    common: settings_file::Common,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve,
+    /// Administration from the console.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+    /// Measure logins and authenticated requests against a running server.
+    Bench(bench::BenchArgs),
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create the central tenant and its first administrator before the first start.
+    Bootstrap(BootstrapArgs),
+    /// Check the hash chain of the business log.
+    VerifyAudit,
+}
+
+#[derive(Args)]
+struct BootstrapArgs {
+    #[arg(long, default_value = "kozpont")]
+    tenant: String,
+    #[arg(long, default_value = "admin")]
+    login: String,
+    #[arg(long)]
+    email: String,
+    #[arg(long, default_value = "Rendszergazda")]
+    full_name: String,
+    /// Read the password from standard input instead of issuing a setup link.
+    #[arg(long)]
+    password_stdin: bool,
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("KAPU_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn")),
+        )
+        .init();
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(run(cli))
+}
+
+async fn open(config: kapu_core::platform::config::Config) -> anyhow::Result<Kapu> {
+    Kapu::open(config, Arc::new(SystemClock))
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot open Kapu: {e}"))
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve => {
+            let config = cli.common.load()?;
+            let listen = config.listen.clone();
+            let kapu = open(config).await?;
+            if let Some(b) = kapu.first_start().await.map_err(|e| anyhow::anyhow!("{e}"))? {
+                if let Some(link) = b.setup_link {
+                    println!("\n  Kapu is set up. Set the password of {} here (valid 24 hours):\n\n    {link}\n", b.full_login);
+                }
+            }
+            let listener = tokio::net::TcpListener::bind(&listen)
+                .await
+                .with_context(|| format!("cannot listen on {listen}"))?;
+            tracing::info!(address = %listener.local_addr()?, "Kapu listening");
+            kapu_server::serve(kapu, listener).await?;
+            Ok(())
+        }
+        Command::Admin(AdminCommand::Bootstrap(a)) => {
+            let config = cli.common.load()?;
+            let kapu = open(config).await?;
+            let password = if a.password_stdin {
+                let mut s = String::new();
+                std::io::stdin().read_to_string(&mut s)?;
+                let s = s.trim_end_matches(['\r', '\n']).to_string();
+                if s.is_empty() {
+                    bail!("no password on standard input");
+                }
+                Some(s)
+            } else {
+                None
+            };
+            let b = kapu
+                .bootstrap(&Bootstrap {
+                    tenant: a.tenant,
+                    login: a.login,
+                    email: a.email,
+                    full_name: a.full_name,
+                    password,
+                })
+                .await
+                .map_err(|e| match e {
+                    kapu_core::Error::Conflict(_) => anyhow::anyhow!("refused: a central tenant already exists"),
+                    kapu_core::Error::Validation(f) => anyhow::anyhow!("refused: {f:?}"),
+                    other => anyhow::anyhow!("{other}"),
+                })?;
+            println!("Created {}", b.full_login);
+            if let Some(link) = b.setup_link {
+                println!("Set the password here (valid 24 hours): {link}");
+            }
+            kapu.deliver_mail_once().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            Ok(())
+        }
+        Command::Admin(AdminCommand::VerifyAudit) => {
+            let config = cli.common.load()?;
+            let kapu = open(config).await?;
+            match kapu.verify_audit_chain().await.map_err(|e| anyhow::anyhow!("{e}"))? {
+                ChainCheck::Intact { records } => {
+                    println!("audit chain intact: {records} records");
+                    Ok(())
+                }
+                ChainCheck::Broken { seq, reason } => {
+                    bail!("audit chain broken at record {seq}: {reason}")
+                }
+            }
+        }
+        Command::Bench(args) => bench::run(args).await,
+    }
+}

@@ -36,6 +36,19 @@ pub fn throttle_retry_after_secs(now: i64) -> i64 {
     (throttle_window(now) + MINUTE - now + 999) / 1000
 }
 
+/// The account state shown in lists.
+pub fn lock_state(admin_locked: bool, locked_until: Option<i64>, activated: bool, now: i64) -> &'static str {
+    if admin_locked {
+        "locked"
+    } else if lock_remaining_secs(locked_until, now).is_some() {
+        "temporarily_locked"
+    } else if !activated {
+        "pending_activation"
+    } else {
+        "active"
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -58,18 +71,5 @@ mod tests {
     fn throttle_windows_are_whole_minutes() {
         assert_eq!(throttle_window(125_000), 120_000);
         assert_eq!(throttle_retry_after_secs(125_000), 55);
-    }
-}
-
-/// The account state shown in lists.
-pub fn lock_state(admin_locked: bool, locked_until: Option<i64>, activated: bool, now: i64) -> &'static str {
-    if admin_locked {
-        "locked"
-    } else if lock_remaining_secs(locked_until, now).is_some() {
-        "temporarily_locked"
-    } else if !activated {
-        "pending_activation"
-    } else {
-        "active"
     }
 }

@@ -51,6 +51,7 @@ pub static CATALOGUE: &[Entry] = &[
     ("setting.not_a_date", "Dátumot adjon meg ÉÉÉÉ-HH-NN formában.", "Enter a date as YYYY-MM-DD."),
     ("setting.text_invalid", "A szöveg túl hosszú vagy vezérlőkaraktert tartalmaz.", "The text is too long or contains control characters."),
     ("setting.not_overridable", "Ez a rendszerváltozó tenant szinten nem írható felül.", "This system variable cannot be overridden per tenant."),
+    ("user.login_fixed", "A bejelentkezési név nem változtatható.", "A login name cannot be changed."),
     ("list.bad_sort", "Ismeretlen rendezési oszlop.", "Unknown sort column."),
     ("list.bad_status", "Ismeretlen állapotszűrő.", "Unknown status filter."),
     ("query.bad_date", "Dátumot adjon meg ÉÉÉÉ-HH-NN vagy RFC 3339 formában.", "Enter a date as YYYY-MM-DD or RFC 3339."),

@@ -175,8 +175,11 @@ pub struct SettingView {
 #[derive(Clone)]
 pub struct Settings {
     db: Db,
-    cache: Arc<RwLock<Option<(Instant, Arc<HashMap<(String, String), String>>)>>>,
+    cache: Arc<RwLock<Option<(Instant, Values)>>>,
 }
+
+/// Stored values by `(name, tenant_id)`; `tenant_id` is empty for the central value.
+type Values = Arc<HashMap<(String, String), String>>;
 
 const CACHE_TTL: Duration = Duration::from_secs(5);
 
@@ -188,13 +191,12 @@ impl Settings {
         }
     }
 
-    async fn values(&self) -> Result<Arc<HashMap<(String, String), String>>> {
-        if let Ok(guard) = self.cache.read() {
-            if let Some((at, map)) = guard.as_ref() {
-                if at.elapsed() < CACHE_TTL {
-                    return Ok(map.clone());
-                }
-            }
+    async fn values(&self) -> Result<Values> {
+        if let Ok(guard) = self.cache.read()
+            && let Some((at, map)) = guard.as_ref()
+            && at.elapsed() < CACHE_TTL
+        {
+            return Ok(map.clone());
         }
         let rows = sqlx::query("SELECT name, tenant_id, value FROM settings")
             .fetch_all(self.db.pool())

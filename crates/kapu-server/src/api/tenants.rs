@@ -1,0 +1,90 @@
+//! Tenants.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use kapu_core::identity::ListQuery;
+use kapu_core::identity::tenants::NewTenant;
+use kapu_core::identity::users::NewUser;
+use kapu_core::Kapu;
+use serde::Deserialize;
+
+use super::{ApiActor, ApiJson, ApiQuery};
+use crate::error::ApiError;
+
+#[derive(Deserialize, Default)]
+pub struct ListParams {
+    pub q: Option<String>,
+    pub sort: Option<String>,
+    pub order: Option<String>,
+    pub page: Option<i64>,
+    pub per_page: Option<i64>,
+    pub status: Option<String>,
+}
+
+impl ListParams {
+    pub fn query(&self) -> ListQuery {
+        ListQuery {
+            q: self.q.clone(),
+            sort: self.sort.clone(),
+            desc: self.order.as_deref() == Some("desc"),
+            page: self.page,
+            per_page: self.per_page,
+        }
+    }
+}
+
+pub async fn list(State(kapu): State<Kapu>, ApiActor(actor): ApiActor, ApiQuery(p): ApiQuery<ListParams>) -> Result<impl IntoResponse, ApiError> {
+    Ok(Json(kapu.list_tenants(&actor, &p.query()).await?))
+}
+
+#[derive(Deserialize)]
+pub struct AdminBody {
+    #[serde(default)]
+    login: String,
+    #[serde(default)]
+    full_name: String,
+    #[serde(default)]
+    email: String,
+}
+
+#[derive(Deserialize)]
+pub struct CreateBody {
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    name: String,
+    admin: AdminBody,
+}
+
+pub async fn create(State(kapu): State<Kapu>, ApiActor(actor): ApiActor, ApiJson(b): ApiJson<CreateBody>) -> Result<impl IntoResponse, ApiError> {
+    let input = NewTenant {
+        code: b.code,
+        name: b.name,
+        admin: NewUser {
+            login: b.admin.login,
+            full_name: b.admin.full_name,
+            email: b.admin.email,
+        },
+    };
+    Ok((StatusCode::CREATED, Json(kapu.create_tenant(&actor, &input).await?)))
+}
+
+pub async fn read(State(kapu): State<Kapu>, ApiActor(actor): ApiActor, Path(code): Path<String>) -> Result<impl IntoResponse, ApiError> {
+    Ok(Json(kapu.get_tenant(&actor, &code).await?))
+}
+
+#[derive(Deserialize)]
+pub struct RenameBody {
+    name: String,
+}
+
+pub async fn rename(
+    State(kapu): State<Kapu>,
+    ApiActor(actor): ApiActor,
+    Path(code): Path<String>,
+    ApiJson(b): ApiJson<RenameBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    Ok(Json(kapu.rename_tenant(&actor, &code, &b.name).await?))
+}

@@ -1,0 +1,141 @@
+//! Per-request context: request id, client address, language, security headers, access log.
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::http::{HeaderMap, HeaderValue, header, request::Parts};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use kapu_core::platform::i18n::Lang;
+use kapu_core::{Kapu, RequestCtx};
+use tracing::Instrument;
+
+#[derive(Debug, Clone)]
+pub struct RequestInfo {
+    pub id: String,
+    pub client_addr: String,
+    pub lang: Lang,
+}
+
+tokio::task_local! {
+    /// Lets error rendering know the request id and language without threading them through.
+    pub(crate) static CURRENT: RequestInfo;
+}
+
+pub(crate) fn current() -> RequestInfo {
+    CURRENT.try_with(Clone::clone).unwrap_or(RequestInfo {
+        id: String::new(),
+        client_addr: String::new(),
+        lang: Lang::Hu,
+    })
+}
+
+pub(crate) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+fn client_addr(kapu: &Kapu, req: &Request) -> String {
+    if kapu.config().trust_forwarded_for
+        && let Some(first) = req
+            .headers()
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+    {
+        return first.trim().to_string();
+    }
+    req.extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+pub(crate) async fn stamp(State(kapu): State<Kapu>, mut req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let id = uuid::Uuid::now_v7().to_string();
+    let lang = cookie(req.headers(), "kapu_lang")
+        .and_then(Lang::parse)
+        .unwrap_or_else(|| {
+            Lang::from_accept_language(
+                req.headers()
+                    .get(header::ACCEPT_LANGUAGE)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or(""),
+            )
+        });
+    let info = RequestInfo {
+        id: id.clone(),
+        client_addr: client_addr(&kapu, &req),
+        lang,
+    };
+    req.extensions_mut().insert(info.clone());
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let span = tracing::info_span!("request", request_id = %id, %method, %path);
+    let mut response = CURRENT
+        .scope(info, next.run(req))
+        .instrument(span.clone())
+        .await;
+    let h = response.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        h.insert("x-request-id", v);
+    }
+    h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    h.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    // Links carry one-time tokens: never leak them to other sites.
+    h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    h.insert(
+        "content-security-policy",
+        HeaderValue::from_static("default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"),
+    );
+    h.entry(header::CACHE_CONTROL).or_insert(HeaderValue::from_static("no-store"));
+    span.in_scope(|| {
+        tracing::info!(status = response.status().as_u16(), ms = started.elapsed().as_millis() as u64, "served");
+    });
+    response
+}
+
+/// The request's context for the service layer.
+pub struct Ctx(pub RequestCtx, pub Lang);
+
+impl<S: Send + Sync> FromRequestParts<S> for Ctx {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let info = parts.extensions.get::<RequestInfo>().cloned().unwrap_or_else(current);
+        Ok(Ctx(
+            RequestCtx {
+                client_addr: info.client_addr,
+                request_id: info.id,
+            },
+            info.lang,
+        ))
+    }
+}
+
+pub(crate) async fn healthz() -> impl IntoResponse {
+    Json(serde_json::json!({"status": "ok"}))
+}
+
+pub(crate) async fn readyz(State(kapu): State<Kapu>) -> Response {
+    match kapu.db().ping().await {
+        Ok(()) => Json(serde_json::json!({"status": "ready", "database": "ok"})).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "database not reachable");
+            (
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                Json(serde_json::json!({"status": "unavailable", "database": "unreachable"})),
+            )
+                .into_response()
+        }
+    }
+}

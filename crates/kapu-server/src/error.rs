@@ -1,0 +1,82 @@
+//! How a domain error looks to an API client.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use kapu_core::Error;
+use kapu_core::platform::i18n::{self, Lang};
+use serde_json::json;
+
+use crate::context::current;
+
+pub fn status_of(e: &Error) -> StatusCode {
+    match e {
+        Error::InvalidCredentials | Error::Unauthenticated => StatusCode::UNAUTHORIZED,
+        Error::AccountLocked { .. } => StatusCode::LOCKED,
+        Error::PasswordExpired | Error::SecureModeRequired | Error::Forbidden => StatusCode::FORBIDDEN,
+        Error::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        Error::NotFound => StatusCode::NOT_FOUND,
+        Error::Conflict(_) => StatusCode::CONFLICT,
+        Error::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
+        Error::LinkInvalid => StatusCode::GONE,
+        Error::Database(_) | Error::Migration(_) | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// Seconds to put in `Retry-After`, where the error has them.
+pub fn retry_after(e: &Error) -> Option<i64> {
+    match e {
+        Error::Throttled { retry_after_secs } => Some(*retry_after_secs),
+        Error::AccountLocked { retry_after_secs } => *retry_after_secs,
+        _ => None,
+    }
+}
+
+/// The message a person reads for this error.
+pub fn message(e: &Error, lang: Lang, request_id: &str) -> String {
+    match e {
+        Error::AccountLocked { retry_after_secs: Some(_) } => i18n::text(lang, "error.account_locked_for").to_string(),
+        e if e.is_unexpected() => format!("{} ({request_id})", i18n::text(lang, "error.internal")),
+        e => i18n::text(lang, e.message_key()).to_string(),
+    }
+}
+
+pub struct ApiError(pub Error);
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        ApiError(e)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let info = current();
+        let e = self.0;
+        if e.is_unexpected() {
+            tracing::error!(request_id = %info.id, error = %e, "request failed");
+        }
+        let mut body = json!({
+            "code": e.code(),
+            "message": message(&e, info.lang, &info.id),
+            "request_id": info.id,
+        });
+        if let Error::Validation(fields) = &e {
+            body["fields"] = fields
+                .iter()
+                .map(|f| json!({"field": f.field, "code": f.key, "message": i18n::text(info.lang, f.key)}))
+                .collect();
+        }
+        let retry = retry_after(&e);
+        if let Some(secs) = retry {
+            body["retry_after_seconds"] = json!(secs);
+        }
+        let mut response = (status_of(&e), Json(json!({ "error": body }))).into_response();
+        if let Some(secs) = retry
+            && let Ok(v) = HeaderValue::from_str(&secs.to_string())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        response
+    }
+}

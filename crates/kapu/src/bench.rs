@@ -1,0 +1,173 @@
+//! `kapu bench`: password logins per second, authenticated requests per second with latency
+//! percentiles, and the machine's raw Argon2id rate, so the login rate reads as a fraction
+//! of the hashing limit.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use clap::Args;
+use serde_json::json;
+
+#[derive(Args)]
+pub struct BenchArgs {
+    /// Base address of a running server.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    url: String,
+    /// `name@tenant` of an active account.
+    #[arg(long)]
+    login: String,
+    #[arg(long, env = "KAPU_BENCH_PASSWORD", hide_env_values = true)]
+    password: String,
+    /// Seconds per measurement.
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 16)]
+    concurrency: usize,
+}
+
+fn percentile(sorted: &[u64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)] as f64 / 1000.0
+}
+
+/// Hashes on every core for `seconds`; returns hashes per second.
+fn argon2_rate(seconds: u64) -> f64 {
+    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let stop = Arc::new(AtomicBool::new(false));
+    let count = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let handles: Vec<_> = (0..threads)
+        .map(|_| {
+            let stop = stop.clone();
+            let count = count.clone();
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    if kapu_core::platform::crypto::hash_now("Bench-Password-1").is_ok() {
+                        count.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_secs(seconds));
+    stop.store(true, Ordering::Relaxed);
+    for h in handles {
+        let _ = h.join();
+    }
+    count.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64()
+}
+
+struct Sample {
+    ok: u64,
+    failed: u64,
+    latencies_us: Vec<u64>,
+    elapsed: f64,
+}
+
+async fn hammer<F, Fut>(concurrency: usize, seconds: u64, make: F) -> Sample
+where
+    F: Fn() -> Fut + Send + Sync + 'static + Clone,
+    Fut: std::future::Future<Output = bool> + Send,
+{
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let started = Instant::now();
+    let mut tasks = Vec::with_capacity(concurrency);
+    for _ in 0..concurrency {
+        let make = make.clone();
+        tasks.push(tokio::spawn(async move {
+            let (mut ok, mut failed, mut lat) = (0u64, 0u64, Vec::new());
+            while Instant::now() < deadline {
+                let t = Instant::now();
+                if make().await {
+                    ok += 1;
+                    lat.push(t.elapsed().as_micros() as u64);
+                } else {
+                    failed += 1;
+                }
+            }
+            (ok, failed, lat)
+        }));
+    }
+    let mut sample = Sample { ok: 0, failed: 0, latencies_us: Vec::new(), elapsed: 0.0 };
+    for t in tasks {
+        if let Ok((ok, failed, lat)) = t.await {
+            sample.ok += ok;
+            sample.failed += failed;
+            sample.latencies_us.extend(lat);
+        }
+    }
+    sample.elapsed = started.elapsed().as_secs_f64();
+    sample.latencies_us.sort_unstable();
+    sample
+}
+
+fn report(name: &str, s: &Sample) -> f64 {
+    let rate = s.ok as f64 / s.elapsed;
+    println!(
+        "{name:<28} {rate:>9.1}/s   p50 {:>7.2} ms   p99 {:>7.2} ms   ({} ok, {} failed)",
+        percentile(&s.latencies_us, 0.50),
+        percentile(&s.latencies_us, 0.99),
+        s.ok,
+        s.failed
+    );
+    rate
+}
+
+pub async fn run(a: BenchArgs) -> anyhow::Result<()> {
+    let client = reqwest::Client::builder().pool_max_idle_per_host(a.concurrency * 2).build()?;
+    let base = a.url.trim_end_matches('/').to_string();
+    let login_url = format!("{base}/api/v1/session");
+    let body = json!({"login": a.login, "password": a.password, "mode": "normal"});
+    let first = client.post(&login_url).json(&body).send().await.context("server not reachable")?;
+    if !first.status().is_success() {
+        bail!("login refused: {} {}", first.status(), first.text().await.unwrap_or_default());
+    }
+    let token = first.json::<serde_json::Value>().await?["token"].as_str().unwrap_or_default().to_string();
+
+    println!("Kapu benchmark against {base}: {} s per step, {} in flight", a.seconds, a.concurrency);
+    let hashes = tokio::task::spawn_blocking({
+        let s = a.seconds;
+        move || argon2_rate(s)
+    })
+    .await?;
+    println!("{:<28} {hashes:>9.1}/s   (all cores, m=19456 KiB, t=2, p=1)", "argon2id hashes (raw)");
+
+    let logins = hammer(a.concurrency, a.seconds, {
+        let client = client.clone();
+        let url = login_url.clone();
+        let body = body.clone();
+        move || {
+            let client = client.clone();
+            let url = url.clone();
+            let body = body.clone();
+            async move {
+                matches!(client.post(&url).json(&body).send().await, Ok(r) if r.status().as_u16() == 201)
+            }
+        }
+    })
+    .await;
+    let login_rate = report("password logins", &logins);
+    println!("{:<28} {:>9.1} %", "  of the hashing limit", 100.0 * login_rate / hashes.max(0.001));
+
+    let me = hammer(a.concurrency, a.seconds, {
+        let client = client.clone();
+        let url = format!("{base}/api/v1/me");
+        move || {
+            let client = client.clone();
+            let url = url.clone();
+            let token = token.clone();
+            async move {
+                matches!(client.get(&url).bearer_auth(&token).send().await, Ok(r) if r.status().is_success())
+            }
+        }
+    })
+    .await;
+    report("GET /api/v1/me", &me);
+    Ok(())
+}
