@@ -13,13 +13,17 @@ pub fn status_of(e: &Error) -> StatusCode {
     match e {
         Error::InvalidCredentials | Error::Unauthenticated => StatusCode::UNAUTHORIZED,
         Error::AccountLocked { .. } => StatusCode::LOCKED,
-        Error::PasswordExpired | Error::SecureModeRequired | Error::Forbidden => StatusCode::FORBIDDEN,
+        Error::PasswordExpired | Error::SecureModeRequired | Error::Forbidden => {
+            StatusCode::FORBIDDEN
+        }
         Error::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
         Error::NotFound => StatusCode::NOT_FOUND,
         Error::Conflict(_) => StatusCode::CONFLICT,
         Error::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
         Error::LinkInvalid => StatusCode::GONE,
-        Error::Database(_) | Error::Migration(_) | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        Error::Database(_) | Error::Migration(_) | Error::Internal(_) => {
+            StatusCode::INTERNAL_SERVER_ERROR
+        }
     }
 }
 
@@ -35,7 +39,9 @@ pub fn retry_after(e: &Error) -> Option<i64> {
 /// The message a person reads for this error.
 pub fn message(e: &Error, lang: Lang, request_id: &str) -> String {
     match e {
-        Error::AccountLocked { retry_after_secs: Some(_) } => i18n::text(lang, "error.account_locked_for").to_string(),
+        Error::AccountLocked {
+            retry_after_secs: Some(_),
+        } => i18n::text(lang, "error.account_locked_for").to_string(),
         e if e.is_unexpected() => format!("{} ({request_id})", i18n::text(lang, "error.internal")),
         e => i18n::text(lang, e.message_key()).to_string(),
     }

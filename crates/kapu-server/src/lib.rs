@@ -20,7 +20,10 @@ pub fn router(kapu: Kapu) -> Router {
         .route("/readyz", get(context::readyz))
         .nest("/api/v1", api::router())
         .merge(web::router())
-        .layer(axum::middleware::from_fn_with_state(kapu.clone(), context::stamp))
+        .layer(axum::middleware::from_fn_with_state(
+            kapu.clone(),
+            context::stamp,
+        ))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(256 * 1024))
         .with_state(kapu)
 }

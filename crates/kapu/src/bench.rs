@@ -38,7 +38,9 @@ fn percentile(sorted: &[u64], p: f64) -> f64 {
 
 /// Hashes on every core for `seconds`; returns hashes per second.
 fn argon2_rate(seconds: u64) -> f64 {
-    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
     let stop = Arc::new(AtomicBool::new(false));
     let count = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
@@ -94,7 +96,12 @@ where
             (ok, failed, lat)
         }));
     }
-    let mut sample = Sample { ok: 0, failed: 0, latencies_us: Vec::new(), elapsed: 0.0 };
+    let mut sample = Sample {
+        ok: 0,
+        failed: 0,
+        latencies_us: Vec::new(),
+        elapsed: 0.0,
+    };
     for t in tasks {
         if let Ok((ok, failed, lat)) = t.await {
             sample.ok += ok;
@@ -120,23 +127,43 @@ fn report(name: &str, s: &Sample) -> f64 {
 }
 
 pub async fn run(a: BenchArgs) -> anyhow::Result<()> {
-    let client = reqwest::Client::builder().pool_max_idle_per_host(a.concurrency * 2).build()?;
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(a.concurrency * 2)
+        .build()?;
     let base = a.url.trim_end_matches('/').to_string();
     let login_url = format!("{base}/api/v1/session");
     let body = json!({"login": a.login, "password": a.password, "mode": "normal"});
-    let first = client.post(&login_url).json(&body).send().await.context("server not reachable")?;
+    let first = client
+        .post(&login_url)
+        .json(&body)
+        .send()
+        .await
+        .context("server not reachable")?;
     if !first.status().is_success() {
-        bail!("login refused: {} {}", first.status(), first.text().await.unwrap_or_default());
+        bail!(
+            "login refused: {} {}",
+            first.status(),
+            first.text().await.unwrap_or_default()
+        );
     }
-    let token = first.json::<serde_json::Value>().await?["token"].as_str().unwrap_or_default().to_string();
+    let token = first.json::<serde_json::Value>().await?["token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
 
-    println!("Kapu benchmark against {base}: {} s per step, {} in flight", a.seconds, a.concurrency);
+    println!(
+        "Kapu benchmark against {base}: {} s per step, {} in flight",
+        a.seconds, a.concurrency
+    );
     let hashes = tokio::task::spawn_blocking({
         let s = a.seconds;
         move || argon2_rate(s)
     })
     .await?;
-    println!("{:<28} {hashes:>9.1}/s   (all cores, m=19456 KiB, t=2, p=1)", "argon2id hashes (raw)");
+    println!(
+        "{:<28} {hashes:>9.1}/s   (all cores, m=19456 KiB, t=2, p=1)",
+        "argon2id hashes (raw)"
+    );
 
     let logins = hammer(a.concurrency, a.seconds, {
         let client = client.clone();
@@ -153,7 +180,11 @@ pub async fn run(a: BenchArgs) -> anyhow::Result<()> {
     })
     .await;
     let login_rate = report("password logins", &logins);
-    println!("{:<28} {:>9.1} %", "  of the hashing limit", 100.0 * login_rate / hashes.max(0.001));
+    println!(
+        "{:<28} {:>9.1} %",
+        "  of the hashing limit",
+        100.0 * login_rate / hashes.max(0.001)
+    );
 
     let me = hammer(a.concurrency, a.seconds, {
         let client = client.clone();

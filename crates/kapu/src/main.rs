@@ -8,10 +8,10 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
+use kapu_core::Kapu;
 use kapu_core::identity::bootstrap::Bootstrap;
 use kapu_core::platform::audit::ChainCheck;
 use kapu_core::platform::clock::SystemClock;
-use kapu_core::Kapu;
 
 #[derive(Parser)]
 #[command(name = "kapu", version, about = "Kapu e-administration gateway")]
@@ -81,9 +81,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let config = cli.common.load()?;
             let listen = config.listen.clone();
             let kapu = open(config).await?;
-            if let Some(b) = kapu.first_start().await.map_err(|e| anyhow::anyhow!("{e}"))? {
+            if let Some(b) = kapu
+                .first_start()
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?
+            {
                 if let Some(link) = b.setup_link {
-                    println!("\n  Kapu is set up. Set the password of {} here (valid 24 hours):\n\n    {link}\n", b.full_login);
+                    println!(
+                        "\n  Kapu is set up. Set the password of {} here (valid 24 hours):\n\n    {link}\n",
+                        b.full_login
+                    );
                 }
             }
             let listener = tokio::net::TcpListener::bind(&listen)
@@ -117,7 +124,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 })
                 .await
                 .map_err(|e| match e {
-                    kapu_core::Error::Conflict(_) => anyhow::anyhow!("refused: a central tenant already exists"),
+                    kapu_core::Error::Conflict(_) => {
+                        anyhow::anyhow!("refused: a central tenant already exists")
+                    }
                     kapu_core::Error::Validation(f) => anyhow::anyhow!("refused: {f:?}"),
                     other => anyhow::anyhow!("{other}"),
                 })?;
@@ -125,13 +134,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             if let Some(link) = b.setup_link {
                 println!("Set the password here (valid 24 hours): {link}");
             }
-            kapu.deliver_mail_once().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            kapu.deliver_mail_once()
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
             Ok(())
         }
         Command::Admin(AdminCommand::VerifyAudit) => {
             let config = cli.common.load()?;
             let kapu = open(config).await?;
-            match kapu.verify_audit_chain().await.map_err(|e| anyhow::anyhow!("{e}"))? {
+            match kapu
+                .verify_audit_chain()
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?
+            {
                 ChainCheck::Intact { records } => {
                     println!("audit chain intact: {records} records");
                     Ok(())

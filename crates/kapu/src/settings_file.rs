@@ -62,7 +62,8 @@ impl Common {
             Some(path) => {
                 let text = std::fs::read_to_string(path)
                     .with_context(|| format!("cannot read {}", path.display()))?;
-                toml::from_str(&text).with_context(|| format!("bad configuration in {}", path.display()))?
+                toml::from_str(&text)
+                    .with_context(|| format!("bad configuration in {}", path.display()))?
             }
             None => FileConfig::default(),
         };
@@ -80,7 +81,11 @@ impl Common {
             .clone()
             .or(file.public_url)
             .unwrap_or_else(|| format!("http://{}", config.listen));
-        config.database_url = self.database_url.clone().or(file.database_url).filter(|u| !u.is_empty());
+        config.database_url = self
+            .database_url
+            .clone()
+            .or(file.database_url)
+            .filter(|u| !u.is_empty());
         if let Some(from) = file.mail_from {
             config.mail_from = from;
         }
@@ -90,7 +95,11 @@ impl Common {
         }
         let file_smtp = file.smtp.unwrap_or_default();
         if let Some(host) = self.smtp_host.clone().or(file_smtp.host) {
-            let security = self.smtp_security.clone().or(file_smtp.security).unwrap_or_else(|| "starttls".into());
+            let security = self
+                .smtp_security
+                .clone()
+                .or(file_smtp.security)
+                .unwrap_or_else(|| "starttls".into());
             let default_port = match security.as_str() {
                 "tls" => 465,
                 "none" => 25,
@@ -100,8 +109,12 @@ impl Common {
                 host,
                 port: self.smtp_port.or(file_smtp.port).unwrap_or(default_port),
                 security,
-                username: file_smtp.username.or_else(|| std::env::var("KAPU_SMTP_USERNAME").ok()),
-                password: file_smtp.password.or_else(|| std::env::var("KAPU_SMTP_PASSWORD").ok()),
+                username: file_smtp
+                    .username
+                    .or_else(|| std::env::var("KAPU_SMTP_USERNAME").ok()),
+                password: file_smtp
+                    .password
+                    .or_else(|| std::env::var("KAPU_SMTP_PASSWORD").ok()),
             });
         }
         Ok(config)

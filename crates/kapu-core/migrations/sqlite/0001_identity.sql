@@ -14,6 +14,8 @@ CREATE TABLE users (
     tenant_id TEXT NOT NULL REFERENCES tenants (id),
     login TEXT NOT NULL,
     full_name TEXT NOT NULL,
+    -- Lower-case, accents folded: sorts and matches names the way people read them.
+    full_name_key TEXT NOT NULL,
     email TEXT NOT NULL,
     password_hash TEXT,
     password_changed_at BIGINT,

@@ -131,6 +131,9 @@ mod tests {
         assert!(write_users(&central, "t9").is_ok());
         assert!(manage_tenants(&central).is_ok());
         let tenant_admin = actor("t1", false, Mode::Secure, &Role::PRIMARY_ADMIN);
-        assert!(matches!(manage_tenants(&tenant_admin), Err(Error::Forbidden)));
+        assert!(matches!(
+            manage_tenants(&tenant_admin),
+            Err(Error::Forbidden)
+        ));
     }
 }

@@ -2,12 +2,12 @@
 
 use serde::Serialize;
 
+use crate::Kapu;
 use crate::access::{Actor, policy};
 use crate::error::{Error, Result};
 use crate::identity::Page;
 use crate::platform::audit::{self, AuditFilter, AuditRecord, ChainCheck};
 use crate::platform::time_fmt;
-use crate::Kapu;
 
 #[derive(Debug, Clone, Default)]
 pub struct AuditQuery {
@@ -52,19 +52,25 @@ impl Kapu {
         policy::read_audit(actor, tenant.as_ref().map(|t| t.id.as_str()))?;
         let user_id = match &q.user {
             Some(full) => {
-                let parsed = crate::identity::names::FullLogin::parse(full).map_err(|k| Error::field("user", k))?;
+                let parsed = crate::identity::names::FullLogin::parse(full)
+                    .map_err(|k| Error::field("user", k))?;
                 let t = self.tenant_by_code(parsed.tenant.as_str()).await?;
                 policy::read_audit(actor, Some(&t.id))?;
-                let id: Option<String> = sqlx::query_scalar("SELECT id FROM users WHERE tenant_id = $1 AND login = $2")
-                    .bind(&t.id)
-                    .bind(parsed.login.as_str())
-                    .fetch_optional(self.db().pool())
-                    .await?;
+                let id: Option<String> =
+                    sqlx::query_scalar("SELECT id FROM users WHERE tenant_id = $1 AND login = $2")
+                        .bind(&t.id)
+                        .bind(parsed.login.as_str())
+                        .fetch_optional(self.db().pool())
+                        .await?;
                 Some(id.ok_or(Error::NotFound)?)
             }
             None => None,
         };
-        let max = self.settings().snapshot(&actor.tenant_id).await?.number("list_max_page_size");
+        let max = self
+            .settings()
+            .snapshot(&actor.tenant_id)
+            .await?
+            .number("list_max_page_size");
         let per_page = q.per_page.unwrap_or(50).clamp(1, max.max(1));
         let page = q.page.unwrap_or(1).max(1);
         let filter = AuditFilter {
@@ -86,9 +92,11 @@ impl Kapu {
     }
 
     async fn tenant_codes(&self) -> Result<Vec<(String, String)>> {
-        Ok(sqlx::query_as::<_, (String, String)>("SELECT id, code FROM tenants")
-            .fetch_all(self.db().pool())
-            .await?)
+        Ok(
+            sqlx::query_as::<_, (String, String)>("SELECT id, code FROM tenants")
+                .fetch_all(self.db().pool())
+                .await?,
+        )
     }
 
     pub async fn verify_audit_chain(&self) -> Result<ChainCheck> {

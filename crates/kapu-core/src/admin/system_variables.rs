@@ -2,21 +2,30 @@
 
 use serde_json::json;
 
+use crate::Kapu;
 use crate::access::{Actor, policy};
 use crate::error::{Error, Result};
 use crate::platform::audit::{self, AuditEvent};
 use crate::platform::settings::{SettingView, definition, normalise};
-use crate::Kapu;
 
 impl Kapu {
     /// The variables as seen from `tenant_code` (the actor's own tenant when `None`).
-    pub async fn list_settings(&self, actor: &Actor, tenant_code: Option<&str>) -> Result<Vec<SettingView>> {
+    pub async fn list_settings(
+        &self,
+        actor: &Actor,
+        tenant_code: Option<&str>,
+    ) -> Result<Vec<SettingView>> {
         policy::read_settings(actor)?;
         let tenant_id = self.settings_tenant(actor, tenant_code).await?;
         self.settings().list(Some(&tenant_id)).await
     }
 
-    pub async fn get_setting(&self, actor: &Actor, name: &str, tenant_code: Option<&str>) -> Result<SettingView> {
+    pub async fn get_setting(
+        &self,
+        actor: &Actor,
+        name: &str,
+        tenant_code: Option<&str>,
+    ) -> Result<SettingView> {
         policy::read_settings(actor)?;
         let tenant_id = self.settings_tenant(actor, tenant_code).await?;
         self.settings().view(name, Some(&tenant_id)).await
@@ -34,14 +43,21 @@ impl Kapu {
     }
 
     /// Changes the central value; tenant values of an overridable variable follow it.
-    pub async fn set_global_setting(&self, actor: &Actor, name: &str, value: &str) -> Result<SettingView> {
+    pub async fn set_global_setting(
+        &self,
+        actor: &Actor,
+        name: &str,
+        value: &str,
+    ) -> Result<SettingView> {
         policy::write_global_settings(actor)?;
         let def = definition(name).ok_or(Error::NotFound)?;
         let value = normalise(def, value).map_err(|k| Error::field("value", k))?;
         let before = self.settings().view(name, None).await?;
         let now = self.now();
         let mut tx = self.db().write().await?;
-        self.settings().set_global(&mut tx, name, &value, now).await?;
+        self.settings()
+            .set_global(&mut tx, name, &value, now)
+            .await?;
         audit::record(
             &mut tx,
             now,
@@ -78,7 +94,9 @@ impl Kapu {
         let before = self.settings().view(name, Some(&tenant.id)).await?;
         let now = self.now();
         let mut tx = self.db().write().await?;
-        self.settings().set_tenant(&mut tx, name, &tenant.id, value.as_deref(), now).await?;
+        self.settings()
+            .set_tenant(&mut tx, name, &tenant.id, value.as_deref(), now)
+            .await?;
         audit::record(
             &mut tx,
             now,

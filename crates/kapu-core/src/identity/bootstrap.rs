@@ -5,10 +5,10 @@ use serde_json::json;
 use super::names::{self, LoginName, TenantCode};
 use super::tenants::{CENTRAL_CODE, insert_tenant};
 use super::users::NewUser;
+use crate::Kapu;
 use crate::access::{RequestCtx, Role};
 use crate::error::{Error, Result};
 use crate::platform::audit::{self, AuditActor, AuditEvent};
-use crate::Kapu;
 
 pub struct Bootstrap {
     pub tenant: String,
@@ -60,15 +60,19 @@ impl Kapu {
             full_name: input.full_name.clone(),
             email: input.email.clone(),
         };
-        let user = self.insert_user(&mut tx, &tenant, &new_user, &Role::CENTRAL_ADMIN, now).await?;
+        let user = self
+            .insert_user(&mut tx, &tenant, &new_user, &Role::CENTRAL_ADMIN, now)
+            .await?;
         let setup_link = match &hash {
             Some(h) => {
-                sqlx::query("UPDATE users SET password_hash = $1, password_changed_at = $2 WHERE id = $3")
-                    .bind(h)
-                    .bind(now)
-                    .bind(&user.id)
-                    .execute(tx.conn())
-                    .await?;
+                sqlx::query(
+                    "UPDATE users SET password_hash = $1, password_changed_at = $2 WHERE id = $3",
+                )
+                .bind(h)
+                .bind(now)
+                .bind(&user.id)
+                .execute(tx.conn())
+                .await?;
                 sqlx::query("INSERT INTO password_history (id, user_id, hash, created_at) VALUES ($1, $2, $3, $4)")
                     .bind(uuid::Uuid::now_v7().to_string())
                     .bind(&user.id)

@@ -13,9 +13,15 @@ pub fn after_failure(failed_count: i64, threshold: i64, lock_ms: i64, now: i64) 
     let failed_count = failed_count + 1;
     if failed_count >= threshold {
         // The counter starts again once the lock lifts.
-        AfterFailure { failed_count: 0, locked_until: Some(now + lock_ms) }
+        AfterFailure {
+            failed_count: 0,
+            locked_until: Some(now + lock_ms),
+        }
     } else {
-        AfterFailure { failed_count, locked_until: None }
+        AfterFailure {
+            failed_count,
+            locked_until: None,
+        }
     }
 }
 
@@ -37,7 +43,12 @@ pub fn throttle_retry_after_secs(now: i64) -> i64 {
 }
 
 /// The account state shown in lists.
-pub fn lock_state(admin_locked: bool, locked_until: Option<i64>, activated: bool, now: i64) -> &'static str {
+pub fn lock_state(
+    admin_locked: bool,
+    locked_until: Option<i64>,
+    activated: bool,
+    now: i64,
+) -> &'static str {
     if admin_locked {
         "locked"
     } else if lock_remaining_secs(locked_until, now).is_some() {

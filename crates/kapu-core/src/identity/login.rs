@@ -2,15 +2,17 @@
 
 use serde_json::json;
 
-use super::lockout::{after_failure, lock_remaining_secs, throttle_retry_after_secs, throttle_window};
+use super::lockout::{
+    after_failure, lock_remaining_secs, throttle_retry_after_secs, throttle_window,
+};
 use super::names::FullLogin;
 use super::password_policy::{ABSOLUTE_MAX_LEN, ExpiryStatus, PasswordPolicy};
 use super::sessions;
 use super::users::UserRow;
+use crate::Kapu;
 use crate::access::{Mode, RequestCtx};
 use crate::error::{Error, Result};
 use crate::platform::audit::{self, AuditActor, AuditEvent};
-use crate::Kapu;
 
 #[derive(Debug)]
 pub struct LoginResult {
@@ -34,37 +36,59 @@ fn user_actor(u: &UserRow) -> AuditActor {
 }
 
 impl Kapu {
-    pub async fn login(&self, ctx: &RequestCtx, login: &str, password: &str, mode: Mode) -> Result<LoginResult> {
+    pub async fn login(
+        &self,
+        ctx: &RequestCtx,
+        login: &str,
+        password: &str,
+        mode: Mode,
+    ) -> Result<LoginResult> {
         let now = self.now();
         let global = self.settings().snapshot("").await?;
         let limit = global.number("login_throttle_per_minute");
         let window = throttle_window(now);
-        let failures: Option<i64> =
-            sqlx::query_scalar("SELECT failures FROM login_throttle WHERE addr = $1 AND window_start = $2")
-                .bind(&ctx.client_addr)
-                .bind(window)
-                .fetch_optional(self.db().pool())
-                .await?;
+        let failures: Option<i64> = sqlx::query_scalar(
+            "SELECT failures FROM login_throttle WHERE addr = $1 AND window_start = $2",
+        )
+        .bind(&ctx.client_addr)
+        .bind(window)
+        .fetch_optional(self.db().pool())
+        .await?;
         if failures.unwrap_or(0) >= limit {
-            return Err(Error::Throttled { retry_after_secs: throttle_retry_after_secs(now) });
+            return Err(Error::Throttled {
+                retry_after_secs: throttle_retry_after_secs(now),
+            });
         }
 
         let full = FullLogin::parse(login).map_err(|k| Error::field("login", k))?;
-        let user = self.user_by_login(full.tenant.as_str(), full.login.as_str()).await?;
+        let user = self
+            .user_by_login(full.tenant.as_str(), full.login.as_str())
+            .await?;
         let Some(user) = user else {
             // Same cost as a real check, so timing does not tell which accounts exist.
             self.hasher().verify_dummy(password).await?;
-            self.record_login_failure(ctx, None, "unknown_account", json!({"login": full.to_string()}), now)
-                .await?;
+            self.record_login_failure(
+                ctx,
+                None,
+                "unknown_account",
+                json!({"login": full.to_string()}),
+                now,
+            )
+            .await?;
             return Err(Error::InvalidCredentials);
         };
 
         // A locked account answers the same whatever the password, and does not check it.
         let remaining = lock_remaining_secs(user.locked_until, now);
         if user.admin_locked != 0 || remaining.is_some() {
-            self.record_login_failure(ctx, Some(&user), "locked", json!({}), now).await?;
+            self.record_login_failure(ctx, Some(&user), "locked", json!({}), now)
+                .await?;
             return Err(Error::AccountLocked {
-                retry_after_secs: if user.admin_locked != 0 { None } else { remaining },
+                retry_after_secs: if user.admin_locked != 0 {
+                    None
+                } else {
+                    remaining
+                },
             });
         }
 
@@ -87,7 +111,11 @@ impl Kapu {
                 .bind(&user.id)
                 .execute(tx.conn())
                 .await?;
-            let outcome = if after.locked_until.is_some() { "wrong_password_locked" } else { "wrong_password" };
+            let outcome = if after.locked_until.is_some() {
+                "wrong_password_locked"
+            } else {
+                "wrong_password"
+            };
             self.count_failure(&mut tx, &ctx.client_addr, now).await?;
             audit::record(
                 &mut tx,
@@ -97,12 +125,16 @@ impl Kapu {
                 AuditEvent::new("login", outcome)
                     .tenant(&user.tenant_id)
                     .target("user", &user.id, &user.full_login())
-                    .details(json!({"mode": mode.as_str(), "consecutive_failures": after.failed_count})),
+                    .details(
+                        json!({"mode": mode.as_str(), "consecutive_failures": after.failed_count}),
+                    ),
             )
             .await?;
             tx.commit().await?;
             return Err(match after.locked_until {
-                Some(until) => Error::AccountLocked { retry_after_secs: lock_remaining_secs(Some(until), now) },
+                Some(until) => Error::AccountLocked {
+                    retry_after_secs: lock_remaining_secs(Some(until), now),
+                },
                 None => Error::InvalidCredentials,
             });
         }
@@ -119,16 +151,24 @@ impl Kapu {
             .bind(&user.id)
             .execute(tx.conn())
             .await?;
-        let session = sessions::create(&mut tx, &user.id, mode, expired, &ctx.client_addr, now).await?;
+        let session =
+            sessions::create(&mut tx, &user.id, mode, expired, &ctx.client_addr, now).await?;
         audit::record(
             &mut tx,
             now,
             &user_actor(&user),
             ctx,
-            AuditEvent::new("login", if expired { "password_expired" } else { "success" })
-                .tenant(&user.tenant_id)
-                .target("user", &user.id, &user.full_login())
-                .details(json!({"mode": mode.as_str(), "session": session.id})),
+            AuditEvent::new(
+                "login",
+                if expired {
+                    "password_expired"
+                } else {
+                    "success"
+                },
+            )
+            .tenant(&user.tenant_id)
+            .target("user", &user.id, &user.full_login())
+            .details(json!({"mode": mode.as_str(), "session": session.id})),
         )
         .await?;
         tx.commit().await?;
@@ -144,7 +184,12 @@ impl Kapu {
         })
     }
 
-    async fn count_failure(&self, tx: &mut crate::platform::db::WriteTx, addr: &str, now: i64) -> Result<()> {
+    async fn count_failure(
+        &self,
+        tx: &mut crate::platform::db::WriteTx,
+        addr: &str,
+        now: i64,
+    ) -> Result<()> {
         let window = throttle_window(now);
         sqlx::query(
             "INSERT INTO login_throttle (addr, window_start, failures) VALUES ($1, $2, 1) \

@@ -52,7 +52,7 @@ impl ListQuery {
         let q = self.q.as_deref().map(str::trim).filter(|q| !q.is_empty())?;
         let mut p = String::with_capacity(q.len() + 2);
         p.push('%');
-        for c in q.to_lowercase().chars() {
+        for c in names::fold(q).chars() {
             if matches!(c, '%' | '_' | '\\') {
                 p.push('\\');
             }

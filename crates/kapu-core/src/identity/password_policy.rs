@@ -73,9 +73,15 @@ impl PasswordPolicy {
         // Whole days left, rounded up: 1 ms left still counts as a day.
         let days_left = (expires_at - now + DAY - 1) / DAY;
         if days_left <= self.warn_mandatory_days {
-            ExpiryStatus::Warning { days_left, mandatory: true }
+            ExpiryStatus::Warning {
+                days_left,
+                mandatory: true,
+            }
         } else if days_left <= self.warn_days && !silenced {
-            ExpiryStatus::Warning { days_left, mandatory: false }
+            ExpiryStatus::Warning {
+                days_left,
+                mandatory: false,
+            }
         } else {
             ExpiryStatus::Valid { days_left }
         }
@@ -101,7 +107,9 @@ pub enum ExpiryStatus {
 impl ExpiryStatus {
     pub fn days_left(&self) -> i64 {
         match self {
-            ExpiryStatus::Valid { days_left } | ExpiryStatus::Warning { days_left, .. } => *days_left,
+            ExpiryStatus::Valid { days_left } | ExpiryStatus::Warning { days_left, .. } => {
+                *days_left
+            }
             ExpiryStatus::Expired => 0,
         }
     }
@@ -132,18 +140,33 @@ mod tests {
         let p = policy();
         let changed = 0;
         let at = |days_before_expiry: i64| p.expires_at(changed) - days_before_expiry * DAY;
-        assert_eq!(p.status(changed, false, at(11)), ExpiryStatus::Valid { days_left: 11 });
+        assert_eq!(
+            p.status(changed, false, at(11)),
+            ExpiryStatus::Valid { days_left: 11 }
+        );
         assert_eq!(
             p.status(changed, false, at(10)),
-            ExpiryStatus::Warning { days_left: 10, mandatory: false }
+            ExpiryStatus::Warning {
+                days_left: 10,
+                mandatory: false
+            }
         );
-        assert_eq!(p.status(changed, true, at(10)), ExpiryStatus::Valid { days_left: 10 });
+        assert_eq!(
+            p.status(changed, true, at(10)),
+            ExpiryStatus::Valid { days_left: 10 }
+        );
         assert_eq!(
             p.status(changed, true, at(5)),
-            ExpiryStatus::Warning { days_left: 5, mandatory: true }
+            ExpiryStatus::Warning {
+                days_left: 5,
+                mandatory: true
+            }
         );
         assert_eq!(p.status(changed, false, at(0)), ExpiryStatus::Expired);
-        assert_eq!(p.status(changed, false, p.expires_at(changed) + 1), ExpiryStatus::Expired);
+        assert_eq!(
+            p.status(changed, false, p.expires_at(changed) + 1),
+            ExpiryStatus::Expired
+        );
     }
 
     #[test]

@@ -11,12 +11,12 @@ use super::names::FullLogin;
 use super::password_policy::{ABSOLUTE_MAX_LEN, ExpiryStatus, PasswordPolicy};
 use super::sessions::revoke_all_of;
 use super::users::UserRow;
+use crate::Kapu;
 use crate::access::{Actor, RequestCtx, policy};
 use crate::error::{Error, FieldError, Result};
 use crate::platform::audit::{self, AuditActor, AuditEvent};
 use crate::platform::db::WriteTx;
 use crate::platform::mail;
-use crate::Kapu;
 
 /// What a one-time link leads to, shown before the user types a new password.
 #[derive(Debug, Clone, Serialize)]
@@ -34,18 +34,28 @@ pub struct PasswordState {
 
 impl Kapu {
     async fn policy_for(&self, tenant_id: &str) -> Result<PasswordPolicy> {
-        Ok(PasswordPolicy::from_settings(&self.settings().snapshot(tenant_id).await?))
+        Ok(PasswordPolicy::from_settings(
+            &self.settings().snapshot(tenant_id).await?,
+        ))
     }
 
     /// Policy rules, then the history of earlier passwords.
-    async fn check_new_password(&self, user: &UserRow, password: &str, policy: &PasswordPolicy) -> Result<()> {
+    async fn check_new_password(
+        &self,
+        user: &UserRow,
+        password: &str,
+        policy: &PasswordPolicy,
+    ) -> Result<()> {
         if password.len() > ABSOLUTE_MAX_LEN {
             return Err(Error::field("new_password", "password.too_long"));
         }
         let broken = policy.check(password);
         if !broken.is_empty() {
             return Err(Error::Validation(
-                broken.into_iter().map(|k| FieldError::new("new_password", k)).collect(),
+                broken
+                    .into_iter()
+                    .map(|k| FieldError::new("new_password", k))
+                    .collect(),
             ));
         }
         if policy.history > 0 {
@@ -66,7 +76,14 @@ impl Kapu {
         Ok(())
     }
 
-    async fn store_password(&self, tx: &mut WriteTx, user_id: &str, hash: &str, by_admin: bool, now: i64) -> Result<()> {
+    async fn store_password(
+        &self,
+        tx: &mut WriteTx,
+        user_id: &str,
+        hash: &str,
+        by_admin: bool,
+        now: i64,
+    ) -> Result<()> {
         sqlx::query(
             "UPDATE users SET password_hash = $1, password_changed_at = $2, password_set_by_admin = $3, \
              warning_silenced_for = NULL, failed_count = 0, locked_until = NULL, updated_at = $2 WHERE id = $4",
@@ -77,13 +94,15 @@ impl Kapu {
         .bind(user_id)
         .execute(tx.conn())
         .await?;
-        sqlx::query("INSERT INTO password_history (id, user_id, hash, created_at) VALUES ($1, $2, $3, $4)")
-            .bind(uuid::Uuid::now_v7().to_string())
-            .bind(user_id)
-            .bind(hash)
-            .bind(now)
-            .execute(tx.conn())
-            .await?;
+        sqlx::query(
+            "INSERT INTO password_history (id, user_id, hash, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(uuid::Uuid::now_v7().to_string())
+        .bind(user_id)
+        .bind(hash)
+        .bind(now)
+        .execute(tx.conn())
+        .await?;
         // Keep what the largest allowed history setting can ask for, and no more.
         sqlx::query(
             "DELETE FROM password_history WHERE user_id = $1 AND id NOT IN \
@@ -102,7 +121,9 @@ impl Kapu {
         let silenced = user.warning_silenced_for == Some(changed_at);
         Ok(PasswordState {
             expiry: policy.status(changed_at, silenced, self.now()),
-            expires_at: Some(crate::platform::time_fmt::rfc3339(policy.expires_at(changed_at))),
+            expires_at: Some(crate::platform::time_fmt::rfc3339(
+                policy.expires_at(changed_at),
+            )),
         })
     }
 
@@ -123,7 +144,10 @@ impl Kapu {
     /// expired-password session becomes a full one.
     pub async fn change_own_password(&self, actor: &Actor, current: &str, new: &str) -> Result<()> {
         let user = self.user_by_id(&actor.user_id).await?;
-        let hash = user.password_hash.as_deref().ok_or(Error::InvalidCredentials)?;
+        let hash = user
+            .password_hash
+            .as_deref()
+            .ok_or(Error::InvalidCredentials)?;
         if current.len() > ABSOLUTE_MAX_LEN || !self.hasher().verify(current, hash).await? {
             return Err(Error::field("current_password", "password.current_wrong"));
         }
@@ -136,7 +160,8 @@ impl Kapu {
         self.check_new_password(&user, new, &policy).await?;
         let new_hash = self.hasher().hash(new).await?;
         let mut tx = self.db().write().await?;
-        self.store_password(&mut tx, &user.id, &new_hash, false, now).await?;
+        self.store_password(&mut tx, &user.id, &new_hash, false, now)
+            .await?;
         sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND id <> $3 AND revoked_at IS NULL")
             .bind(now)
             .bind(&user.id)
@@ -148,7 +173,15 @@ impl Kapu {
             .execute(tx.conn())
             .await?;
         let text = mail_text::password_changed(&user.full_name, &user.full_login());
-        mail::enqueue(&mut tx, Some(&user.tenant_id), &user.email, &text.subject, &text.body, now).await?;
+        mail::enqueue(
+            &mut tx,
+            Some(&user.tenant_id),
+            &user.email,
+            &text.subject,
+            &text.body,
+            now,
+        )
+        .await?;
         audit::record(
             &mut tx,
             now,
@@ -167,24 +200,44 @@ impl Kapu {
 
     /// An administrator sets a user's password. The policy and history apply; the
     /// once-a-day rule does not. Every session of the user ends.
-    pub async fn admin_set_password(&self, actor: &Actor, tenant_code: &str, login: &str, new: &str) -> Result<()> {
+    pub async fn admin_set_password(
+        &self,
+        actor: &Actor,
+        tenant_code: &str,
+        login: &str,
+        new: &str,
+    ) -> Result<()> {
         let tenant = self.tenant_by_code(tenant_code).await?;
         policy::write_users(actor, &tenant.id)?;
-        let user = self.user_by_login(&tenant.code, login).await?.ok_or(Error::NotFound)?;
+        let user = self
+            .user_by_login(&tenant.code, login)
+            .await?
+            .ok_or(Error::NotFound)?;
         let policy = self.policy_for(&user.tenant_id).await?;
         self.check_new_password(&user, new, &policy).await?;
         let new_hash = self.hasher().hash(new).await?;
         let now = self.now();
         let mut tx = self.db().write().await?;
-        self.store_password(&mut tx, &user.id, &new_hash, true, now).await?;
-        revoke_all_of(&mut tx, &user.id, now).await?;
-        sqlx::query("UPDATE one_time_links SET used_at = $1 WHERE user_id = $2 AND used_at IS NULL")
-            .bind(now)
-            .bind(&user.id)
-            .execute(tx.conn())
+        self.store_password(&mut tx, &user.id, &new_hash, true, now)
             .await?;
+        revoke_all_of(&mut tx, &user.id, now).await?;
+        sqlx::query(
+            "UPDATE one_time_links SET used_at = $1 WHERE user_id = $2 AND used_at IS NULL",
+        )
+        .bind(now)
+        .bind(&user.id)
+        .execute(tx.conn())
+        .await?;
         let text = mail_text::password_changed(&user.full_name, &user.full_login());
-        mail::enqueue(&mut tx, Some(&user.tenant_id), &user.email, &text.subject, &text.body, now).await?;
+        mail::enqueue(
+            &mut tx,
+            Some(&user.tenant_id),
+            &user.email,
+            &text.subject,
+            &text.body,
+            now,
+        )
+        .await?;
         audit::record(
             &mut tx,
             now,
@@ -207,16 +260,30 @@ impl Kapu {
             return Err(Error::field("login", "login.format"));
         };
         let now = self.now();
-        let user = self.user_by_login(full.tenant.as_str(), full.login.as_str()).await?;
+        let user = self
+            .user_by_login(full.tenant.as_str(), full.login.as_str())
+            .await?;
         let mut tx = self.db().write().await?;
         match user {
             Some(u) if u.admin_locked == 0 && u.password_hash.is_some() => {
                 let snapshot = self.settings().snapshot(&u.tenant_id).await?;
                 let valid = snapshot.duration_ms("password_reset_link_validity");
-                let token = links::issue(&mut tx, &u.id, Purpose::PasswordReset, now, valid).await?;
-                let link = self.config().link(&format!("{}?token={token}", Purpose::PasswordReset.path()));
-                let text = mail_text::password_reset(&u.full_name, &u.full_login(), &link, valid / 60_000);
-                mail::enqueue(&mut tx, Some(&u.tenant_id), &u.email, &text.subject, &text.body, now).await?;
+                let token =
+                    links::issue(&mut tx, &u.id, Purpose::PasswordReset, now, valid).await?;
+                let link = self
+                    .config()
+                    .link(&format!("{}?token={token}", Purpose::PasswordReset.path()));
+                let text =
+                    mail_text::password_reset(&u.full_name, &u.full_login(), &link, valid / 60_000);
+                mail::enqueue(
+                    &mut tx,
+                    Some(&u.tenant_id),
+                    &u.email,
+                    &text.subject,
+                    &text.body,
+                    now,
+                )
+                .await?;
                 audit::record(
                     &mut tx,
                     now,
@@ -258,7 +325,13 @@ impl Kapu {
     }
 
     /// Sets a password through an activation or forgotten-password link, which is used up.
-    pub async fn complete_link(&self, ctx: &RequestCtx, token: &str, purpose: Purpose, new: &str) -> Result<LinkTarget> {
+    pub async fn complete_link(
+        &self,
+        ctx: &RequestCtx,
+        token: &str,
+        purpose: Purpose,
+        new: &str,
+    ) -> Result<LinkTarget> {
         let user_id = links::peek(self.db(), token, purpose, self.now()).await?;
         let user = self.user_by_id(&user_id).await?;
         if user.deleted_at.is_some() {
@@ -274,7 +347,8 @@ impl Kapu {
         if consumed != user.id {
             return Err(Error::LinkInvalid);
         }
-        self.store_password(&mut tx, &user.id, &new_hash, false, now).await?;
+        self.store_password(&mut tx, &user.id, &new_hash, false, now)
+            .await?;
         revoke_all_of(&mut tx, &user.id, now).await?;
         let action = match purpose {
             Purpose::Activation => "user.activate",

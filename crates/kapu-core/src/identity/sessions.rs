@@ -2,12 +2,12 @@
 
 use sqlx::Row;
 
+use crate::Kapu;
 use crate::access::{Actor, Mode, RequestCtx};
 use crate::error::{Error, Result};
 use crate::platform::audit::{self, AuditEvent};
 use crate::platform::crypto::{random_token, token_digest};
 use crate::platform::db::{WriteTx, flag};
-use crate::Kapu;
 
 /// Last-seen times are written at most this often, so reads do not turn into writes.
 const TOUCH_EVERY_MS: i64 = 60_000;
@@ -47,11 +47,13 @@ pub(crate) async fn create(
 }
 
 pub(crate) async fn revoke_all_of(tx: &mut WriteTx, user_id: &str, now: i64) -> Result<u64> {
-    let r = sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
-        .bind(now)
-        .bind(user_id)
-        .execute(tx.conn())
-        .await?;
+    let r = sqlx::query(
+        "UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
+    )
+    .bind(now)
+    .bind(user_id)
+    .execute(tx.conn())
+    .await?;
     Ok(r.rows_affected())
 }
 

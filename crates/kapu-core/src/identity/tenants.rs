@@ -6,11 +6,11 @@ use serde_json::json;
 use super::names::{self, TenantCode};
 use super::users::{NewUser, User};
 use super::{ListQuery, Page};
+use crate::Kapu;
 use crate::access::{Actor, Role, policy};
 use crate::error::{Error, FieldError, Result};
 use crate::platform::audit::{self, AuditEvent};
 use crate::platform::time_fmt;
-use crate::Kapu;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct TenantRow {
@@ -97,7 +97,11 @@ impl Kapu {
 
     /// Central administrators see every tenant; anyone else only their own.
     pub async fn list_tenants(&self, actor: &Actor, query: &ListQuery) -> Result<Page<Tenant>> {
-        let max = self.settings().snapshot(&actor.tenant_id).await?.number("list_max_page_size");
+        let max = self
+            .settings()
+            .snapshot(&actor.tenant_id)
+            .await?
+            .number("list_max_page_size");
         let (page, per_page, offset) = query.window(max);
         let order = sort_column(query.sort.as_deref())?;
         let dir = if query.desc { "DESC" } else { "ASC" };
@@ -131,10 +135,16 @@ impl Kapu {
     pub async fn create_tenant(&self, actor: &Actor, input: &NewTenant) -> Result<CreatedTenant> {
         policy::manage_tenants(actor)?;
         let mut errors = Vec::new();
-        let code = TenantCode::parse(&input.code).map_err(|k| errors.push(FieldError::new("code", k)));
-        let name = names::tenant_name(&input.name).map_err(|k| errors.push(FieldError::new("name", k)));
+        let code =
+            TenantCode::parse(&input.code).map_err(|k| errors.push(FieldError::new("code", k)));
+        let name =
+            names::tenant_name(&input.name).map_err(|k| errors.push(FieldError::new("name", k)));
         if let Err(Error::Validation(admin_errors)) = input.admin.parse() {
-            errors.extend(admin_errors.into_iter().map(|e| FieldError::new(admin_field(e.field), e.key)));
+            errors.extend(
+                admin_errors
+                    .into_iter()
+                    .map(|e| FieldError::new(admin_field(e.field), e.key)),
+            );
         }
         let (Ok(code), Ok(name), true) = (code, name, errors.is_empty()) else {
             return Err(Error::Validation(errors));
@@ -142,7 +152,9 @@ impl Kapu {
         let now = self.now();
         let mut tx = self.db().write().await?;
         let tenant = insert_tenant(&mut tx, &code, &name, false, now).await?;
-        let admin = self.insert_user(&mut tx, &tenant, &input.admin, &Role::PRIMARY_ADMIN, now).await?;
+        let admin = self
+            .insert_user(&mut tx, &tenant, &input.admin, &Role::PRIMARY_ADMIN, now)
+            .await?;
         self.send_activation(&mut tx, &admin, now).await?;
         audit::record(
             &mut tx,

@@ -5,16 +5,16 @@ use serde_json::json;
 use sqlx::Row;
 
 use super::links::{self, Purpose};
+use super::lockout::lock_state;
 use super::names::{self, LoginName};
 use super::tenants::Tenant;
 use super::{ListQuery, Page, mail_text};
+use crate::Kapu;
 use crate::access::{Actor, Role, policy};
 use crate::error::{Error, FieldError, Result};
 use crate::platform::audit::{self, AuditEvent};
 use crate::platform::db::WriteTx;
-use super::lockout::lock_state;
 use crate::platform::{mail, time_fmt};
-use crate::Kapu;
 
 /// A stored account, as the services see it.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -76,7 +76,12 @@ impl User {
             full_login: r.full_login(),
             full_name: r.full_name.clone(),
             email: r.email.clone(),
-            status: lock_state(r.admin_locked != 0, r.locked_until, r.password_hash.is_some(), now),
+            status: lock_state(
+                r.admin_locked != 0,
+                r.locked_until,
+                r.password_hash.is_some(),
+                now,
+            ),
             locked: r.admin_locked != 0,
             locked_until: r.locked_until.filter(|u| *u > now).map(time_fmt::rfc3339),
             created_at: time_fmt::rfc3339(r.created_at),
@@ -122,7 +127,7 @@ impl StatusFilter {
 fn sort_column(key: Option<&str>) -> Result<&'static str> {
     Ok(match key.unwrap_or("login") {
         "login" => "u.login",
-        "full_name" => "u.full_name",
+        "full_name" => "u.full_name_key",
         "email" => "u.email",
         "created_at" => "u.created_at",
         "last_login_at" => "u.last_login_at",
@@ -134,8 +139,10 @@ impl NewUser {
     /// Checks every field at once, so a form shows all its problems together.
     pub fn parse(&self) -> Result<(LoginName, String, String)> {
         let mut errors = Vec::new();
-        let login = LoginName::parse(&self.login).map_err(|k| errors.push(FieldError::new("login", k)));
-        let full_name = names::full_name(&self.full_name).map_err(|k| errors.push(FieldError::new("full_name", k)));
+        let login =
+            LoginName::parse(&self.login).map_err(|k| errors.push(FieldError::new("login", k)));
+        let full_name = names::full_name(&self.full_name)
+            .map_err(|k| errors.push(FieldError::new("full_name", k)));
         let email = names::email(&self.email).map_err(|k| errors.push(FieldError::new("email", k)));
         match (login, full_name, email) {
             (Ok(l), Ok(n), Ok(e)) => Ok((l, n, e)),
@@ -157,7 +164,11 @@ impl Kapu {
     }
 
     /// A live (not deleted) user by tenant code and login name.
-    pub(crate) async fn user_by_login(&self, tenant_code: &str, login: &str) -> Result<Option<UserRow>> {
+    pub(crate) async fn user_by_login(
+        &self,
+        tenant_code: &str,
+        login: &str,
+    ) -> Result<Option<UserRow>> {
         let sql = format!(
             "SELECT {USER_COLUMNS} FROM users u JOIN tenants t ON t.id = u.tenant_id \
              WHERE t.code = $1 AND u.login = $2 AND u.deleted_at IS NULL"
@@ -195,7 +206,9 @@ impl Kapu {
     ) -> Result<UserRow> {
         let tenant = self.tenant_by_code(tenant_code).await?;
         check(actor, &tenant.id)?;
-        self.user_by_login(&tenant.code, login).await?.ok_or(Error::NotFound)
+        self.user_by_login(&tenant.code, login)
+            .await?
+            .ok_or(Error::NotFound)
     }
 
     /// Inserts a user and queues its activation e-mail, inside the caller's transaction.
@@ -210,13 +223,14 @@ impl Kapu {
         let (login, full_name, email) = input.parse()?;
         let id = uuid::Uuid::now_v7().to_string();
         sqlx::query(
-            "INSERT INTO users (id, tenant_id, login, full_name, email, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $6)",
+            "INSERT INTO users (id, tenant_id, login, full_name, full_name_key, email, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
         )
         .bind(&id)
         .bind(&tenant.id)
         .bind(login.as_str())
         .bind(&full_name)
+        .bind(names::fold(&full_name))
         .bind(&email)
         .bind(now)
         .execute(tx.conn())
@@ -251,17 +265,42 @@ impl Kapu {
     }
 
     /// Issues an activation link and queues the e-mail that carries it.
-    pub(crate) async fn send_activation(&self, tx: &mut WriteTx, user: &UserRow, now: i64) -> Result<String> {
+    pub(crate) async fn send_activation(
+        &self,
+        tx: &mut WriteTx,
+        user: &UserRow,
+        now: i64,
+    ) -> Result<String> {
         let snapshot = self.settings().snapshot(&user.tenant_id).await?;
         let valid = snapshot.duration_ms("activation_link_validity");
         let token = links::issue(tx, &user.id, Purpose::Activation, now, valid).await?;
-        let link = self.config().link(&format!("{}?token={token}", Purpose::Activation.path()));
-        let text = mail_text::activation(&user.full_name, &user.full_login(), &link, valid / 3_600_000);
-        mail::enqueue(tx, Some(&user.tenant_id), &user.email, &text.subject, &text.body, now).await?;
+        let link = self
+            .config()
+            .link(&format!("{}?token={token}", Purpose::Activation.path()));
+        let text = mail_text::activation(
+            &user.full_name,
+            &user.full_login(),
+            &link,
+            valid / 3_600_000,
+        );
+        mail::enqueue(
+            tx,
+            Some(&user.tenant_id),
+            &user.email,
+            &text.subject,
+            &text.body,
+            now,
+        )
+        .await?;
         Ok(link)
     }
 
-    pub async fn create_user(&self, actor: &Actor, tenant_code: &str, input: &NewUser) -> Result<User> {
+    pub async fn create_user(
+        &self,
+        actor: &Actor,
+        tenant_code: &str,
+        input: &NewUser,
+    ) -> Result<User> {
         let tenant = self.tenant_by_code(tenant_code).await?;
         policy::write_users(actor, &tenant.id)?;
         let now = self.now();
@@ -294,18 +333,24 @@ impl Kapu {
         let tenant = self.tenant_by_code(tenant_code).await?;
         policy::read_users(actor, &tenant.id)?;
         let now = self.now();
-        let max = self.settings().snapshot(&tenant.id).await?.number("list_max_page_size");
+        let max = self
+            .settings()
+            .snapshot(&tenant.id)
+            .await?
+            .number("list_max_page_size");
         let (page, per_page, offset) = query.window(max);
         let order = sort_column(query.sort.as_deref())?;
         let dir = if query.desc { "DESC" } else { "ASC" };
         let status_cond = match status {
             StatusFilter::All => "",
-            StatusFilter::Active => " AND u.admin_locked = 0 AND (u.locked_until IS NULL OR u.locked_until <= $3)",
+            StatusFilter::Active => {
+                " AND u.admin_locked = 0 AND (u.locked_until IS NULL OR u.locked_until <= $3)"
+            }
             StatusFilter::Locked => " AND (u.admin_locked = 1 OR u.locked_until > $3)",
         };
         let cond = format!(
-            "u.tenant_id = $1 AND u.deleted_at IS NULL AND ($2 IS NULL OR LOWER(u.login) LIKE $2 ESCAPE '\\' \
-             OR LOWER(u.full_name) LIKE $2 ESCAPE '\\' OR LOWER(u.email) LIKE $2 ESCAPE '\\'){status_cond} AND $3 = $3"
+            "u.tenant_id = $1 AND u.deleted_at IS NULL AND ($2 IS NULL OR u.login LIKE $2 ESCAPE '\\' \
+             OR u.full_name_key LIKE $2 ESCAPE '\\' OR LOWER(u.email) LIKE $2 ESCAPE '\\'){status_cond} AND $3 = $3"
         );
         let pattern = query.like_pattern();
         let sql = format!(
@@ -337,7 +382,9 @@ impl Kapu {
     }
 
     pub async fn get_user(&self, actor: &Actor, tenant_code: &str, login: &str) -> Result<User> {
-        let row = self.target_user(actor, tenant_code, login, policy::read_users).await?;
+        let row = self
+            .target_user(actor, tenant_code, login, policy::read_users)
+            .await?;
         let roles = self.roles_of(&row.id).await?;
         Ok(User::from_row(&row, self.now(), Some(roles)))
     }
@@ -349,14 +396,20 @@ impl Kapu {
         login: &str,
         changes: &UserChanges,
     ) -> Result<User> {
-        let row = self.target_user(actor, tenant_code, login, policy::write_users).await?;
+        let row = self
+            .target_user(actor, tenant_code, login, policy::write_users)
+            .await?;
         let mut errors = Vec::new();
         let full_name = match &changes.full_name {
-            Some(n) => names::full_name(n).map_err(|k| errors.push(FieldError::new("full_name", k))).ok(),
+            Some(n) => names::full_name(n)
+                .map_err(|k| errors.push(FieldError::new("full_name", k)))
+                .ok(),
             None => Some(row.full_name.clone()),
         };
         let email = match &changes.email {
-            Some(e) => names::email(e).map_err(|k| errors.push(FieldError::new("email", k))).ok(),
+            Some(e) => names::email(e)
+                .map_err(|k| errors.push(FieldError::new("email", k)))
+                .ok(),
             None => Some(row.email.clone()),
         };
         let (Some(full_name), Some(email)) = (full_name, email) else {
@@ -364,8 +417,9 @@ impl Kapu {
         };
         let now = self.now();
         let mut tx = self.db().write().await?;
-        sqlx::query("UPDATE users SET full_name = $1, email = $2, updated_at = $3 WHERE id = $4")
+        sqlx::query("UPDATE users SET full_name = $1, full_name_key = $2, email = $3, updated_at = $4 WHERE id = $5")
             .bind(&full_name)
+            .bind(names::fold(&full_name))
             .bind(&email)
             .bind(now)
             .bind(&row.id)
@@ -390,8 +444,16 @@ impl Kapu {
     }
 
     /// Locks (or unlocks) an account. Unlocking also lifts a lock after wrong passwords.
-    pub async fn set_user_locked(&self, actor: &Actor, tenant_code: &str, login: &str, locked: bool) -> Result<User> {
-        let row = self.target_user(actor, tenant_code, login, policy::write_users).await?;
+    pub async fn set_user_locked(
+        &self,
+        actor: &Actor,
+        tenant_code: &str,
+        login: &str,
+        locked: bool,
+    ) -> Result<User> {
+        let row = self
+            .target_user(actor, tenant_code, login, policy::write_users)
+            .await?;
         if locked && row.id == actor.user_id {
             return Err(Error::Conflict("conflict.not_yourself"));
         }
@@ -430,7 +492,9 @@ impl Kapu {
     /// Soft delete: the account leaves every list and cannot log in; its history stays and
     /// its login name is never issued again in the tenant.
     pub async fn delete_user(&self, actor: &Actor, tenant_code: &str, login: &str) -> Result<()> {
-        let row = self.target_user(actor, tenant_code, login, policy::delete_users).await?;
+        let row = self
+            .target_user(actor, tenant_code, login, policy::delete_users)
+            .await?;
         if row.id == actor.user_id {
             return Err(Error::Conflict("conflict.not_yourself"));
         }
@@ -442,11 +506,13 @@ impl Kapu {
             .execute(tx.conn())
             .await?;
         super::sessions::revoke_all_of(&mut tx, &row.id, now).await?;
-        sqlx::query("UPDATE one_time_links SET used_at = $1 WHERE user_id = $2 AND used_at IS NULL")
-            .bind(now)
-            .bind(&row.id)
-            .execute(tx.conn())
-            .await?;
+        sqlx::query(
+            "UPDATE one_time_links SET used_at = $1 WHERE user_id = $2 AND used_at IS NULL",
+        )
+        .bind(now)
+        .bind(&row.id)
+        .execute(tx.conn())
+        .await?;
         audit::record(
             &mut tx,
             now,
@@ -462,8 +528,15 @@ impl Kapu {
     }
 
     /// Sends a fresh activation link to a user who has not set a password yet.
-    pub async fn resend_activation(&self, actor: &Actor, tenant_code: &str, login: &str) -> Result<()> {
-        let row = self.target_user(actor, tenant_code, login, policy::write_users).await?;
+    pub async fn resend_activation(
+        &self,
+        actor: &Actor,
+        tenant_code: &str,
+        login: &str,
+    ) -> Result<()> {
+        let row = self
+            .target_user(actor, tenant_code, login, policy::write_users)
+            .await?;
         if row.password_hash.is_some() {
             return Err(Error::Conflict("conflict.already_active"));
         }

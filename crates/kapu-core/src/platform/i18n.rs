@@ -30,7 +30,11 @@ impl Lang {
             let mut pieces = part.trim().split(';');
             let tag = pieces.next().unwrap_or("").trim().to_ascii_lowercase();
             let q = pieces
-                .find_map(|p| p.trim().strip_prefix("q=").and_then(|v| v.parse::<f32>().ok()))
+                .find_map(|p| {
+                    p.trim()
+                        .strip_prefix("q=")
+                        .and_then(|v| v.parse::<f32>().ok())
+                })
                 .unwrap_or(1.0);
             let lang = if tag.starts_with("hu") {
                 Some(Lang::Hu)
@@ -86,7 +90,10 @@ mod tests {
     fn keys_are_unique_and_translated() {
         for (i, (k, hu, en)) in CATALOGUE.iter().enumerate() {
             assert!(!hu.is_empty() && !en.is_empty(), "{k}");
-            assert!(CATALOGUE[i + 1..].iter().all(|(o, _, _)| o != k), "duplicate {k}");
+            assert!(
+                CATALOGUE[i + 1..].iter().all(|(o, _, _)| o != k),
+                "duplicate {k}"
+            );
         }
     }
 }

@@ -35,9 +35,24 @@ pub struct Mailer {
 /// The outcome of one delivery attempt, for the caller to record.
 #[derive(Debug)]
 pub enum Delivery {
-    Sent { id: String, recipient: String, subject: String, tenant_id: Option<String> },
-    Retry { id: String, recipient: String, error: String, tenant_id: Option<String> },
-    Failed { id: String, recipient: String, error: String, tenant_id: Option<String> },
+    Sent {
+        id: String,
+        recipient: String,
+        subject: String,
+        tenant_id: Option<String>,
+    },
+    Retry {
+        id: String,
+        recipient: String,
+        error: String,
+        tenant_id: Option<String>,
+    },
+    Failed {
+        id: String,
+        recipient: String,
+        error: String,
+        tenant_id: Option<String>,
+    },
 }
 
 impl Mailer {
@@ -52,7 +67,9 @@ impl Mailer {
                 let builder = match smtp.security.as_str() {
                     "tls" => AsyncSmtpTransport::<Tokio1Executor>::relay(&smtp.host),
                     "starttls" => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&smtp.host),
-                    "none" => Ok(AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&smtp.host)),
+                    "none" => Ok(AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(
+                        &smtp.host,
+                    )),
                     other => {
                         return Err(Error::Internal(format!(
                             "smtp.security must be none, starttls or tls, not {other}"
@@ -60,7 +77,9 @@ impl Mailer {
                     }
                 }
                 .map_err(|e| Error::Internal(format!("smtp: {e}")))?;
-                let mut builder = builder.port(smtp.port).timeout(Some(Duration::from_secs(20)));
+                let mut builder = builder
+                    .port(smtp.port)
+                    .timeout(Some(Duration::from_secs(20)));
                 if let (Some(u), Some(p)) = (&smtp.username, &smtp.password) {
                     builder = builder.credentials(Credentials::new(u.clone(), p.clone()));
                 }
@@ -83,8 +102,15 @@ impl Mailer {
         let _ = tokio::time::timeout(timeout, self.wake.notified()).await;
     }
 
-    fn build(&self, recipient: &str, subject: &str, body: &str) -> std::result::Result<Message, String> {
-        let to: Mailbox = recipient.parse().map_err(|e| format!("bad recipient: {e}"))?;
+    fn build(
+        &self,
+        recipient: &str,
+        subject: &str,
+        body: &str,
+    ) -> std::result::Result<Message, String> {
+        let to: Mailbox = recipient
+            .parse()
+            .map_err(|e| format!("bad recipient: {e}"))?;
         Message::builder()
             .from(self.from.clone())
             .to(to)
@@ -157,7 +183,12 @@ impl Mailer {
                         .execute(db.pool())
                         .await?;
                     tracing::info!(mail_id = %id, to = %recipient, subject = %subject, "mail delivered");
-                    out.push(Delivery::Sent { id, recipient, subject, tenant_id });
+                    out.push(Delivery::Sent {
+                        id,
+                        recipient,
+                        subject,
+                        tenant_id,
+                    });
                 }
                 Err((error, retryable)) => {
                     let attempts = attempts + 1;
@@ -173,7 +204,12 @@ impl Mailer {
                         .execute(db.pool())
                         .await?;
                         tracing::warn!(mail_id = %id, to = %recipient, %error, attempts, "mail delivery failed, will retry");
-                        out.push(Delivery::Retry { id, recipient, error, tenant_id });
+                        out.push(Delivery::Retry {
+                            id,
+                            recipient,
+                            error,
+                            tenant_id,
+                        });
                     } else {
                         sqlx::query(
                             "UPDATE mail_queue SET attempts = $1, failed_at = $2, claimed_until = NULL, last_error = $3 WHERE id = $4",
@@ -185,7 +221,12 @@ impl Mailer {
                         .execute(db.pool())
                         .await?;
                         tracing::error!(mail_id = %id, to = %recipient, %error, attempts, "mail delivery gave up");
-                        out.push(Delivery::Failed { id, recipient, error, tenant_id });
+                        out.push(Delivery::Failed {
+                            id,
+                            recipient,
+                            error,
+                            tenant_id,
+                        });
                     }
                 }
             }

@@ -6,9 +6,9 @@ use serde_json::json;
 
 use super::audit::{self, AuditActor, AuditEvent};
 use super::mail::Delivery;
+use crate::Kapu;
 use crate::access::RequestCtx;
 use crate::error::Result;
-use crate::Kapu;
 
 impl Kapu {
     /// One pass over the due messages.
@@ -25,15 +25,45 @@ impl Kapu {
         let mut tx = self.db().write().await?;
         for d in &deliveries {
             let (action, outcome, id, recipient, tenant_id, details) = match d {
-                Delivery::Sent { id, recipient, subject, tenant_id } => {
-                    ("mail.send", "success", id, recipient, tenant_id, json!({"subject": subject}))
-                }
-                Delivery::Retry { id, recipient, error, tenant_id } => {
-                    ("mail.send", "retry", id, recipient, tenant_id, json!({"error": error}))
-                }
-                Delivery::Failed { id, recipient, error, tenant_id } => {
-                    ("mail.send", "failed", id, recipient, tenant_id, json!({"error": error}))
-                }
+                Delivery::Sent {
+                    id,
+                    recipient,
+                    subject,
+                    tenant_id,
+                } => (
+                    "mail.send",
+                    "success",
+                    id,
+                    recipient,
+                    tenant_id,
+                    json!({"subject": subject}),
+                ),
+                Delivery::Retry {
+                    id,
+                    recipient,
+                    error,
+                    tenant_id,
+                } => (
+                    "mail.send",
+                    "retry",
+                    id,
+                    recipient,
+                    tenant_id,
+                    json!({"error": error}),
+                ),
+                Delivery::Failed {
+                    id,
+                    recipient,
+                    error,
+                    tenant_id,
+                } => (
+                    "mail.send",
+                    "failed",
+                    id,
+                    recipient,
+                    tenant_id,
+                    json!({"error": error}),
+                ),
             };
             let mut event = AuditEvent::new(action, outcome)
                 .target("mail", id, recipient)

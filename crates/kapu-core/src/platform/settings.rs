@@ -57,48 +57,226 @@ macro_rules! var {
 const DAY_S: i64 = 86_400;
 
 pub const DEFINITIONS: &[Definition] = &[
-    var!("password_min_length", Number, "8", false, (4, 128), "Jelszó minimális hossza", "Minimum password length",
-        "A jelszó legalább ennyi karakterből áll.", "A password has at least this many characters."),
-    var!("password_max_length", Number, "20", false, (8, 128), "Jelszó maximális hossza", "Maximum password length",
-        "A jelszó legfeljebb ennyi karakterből áll.", "A password has at most this many characters."),
-    var!("password_require_lower", Bool, "true", false, (0, 0), "Kisbetű kötelező", "Lower-case letter required",
-        "A jelszóban legyen kisbetű.", "A password contains a lower-case letter."),
-    var!("password_require_upper", Bool, "true", false, (0, 0), "Nagybetű kötelező", "Upper-case letter required",
-        "A jelszóban legyen nagybetű.", "A password contains an upper-case letter."),
-    var!("password_require_digit", Bool, "true", false, (0, 0), "Számjegy kötelező", "Digit required",
-        "A jelszóban legyen számjegy.", "A password contains a digit."),
-    var!("password_max_age_days", Number, "120", false, (1, 3650), "Jelszó lejárati ideje (nap)", "Password lifetime (days)",
-        "Ennyi nap után a jelszót meg kell változtatni.", "After this many days the password must be changed."),
-    var!("password_warn_days", Number, "10", true, (0, 365), "Lejárati figyelmeztetés (nap)", "Expiry warning (days)",
+    var!(
+        "password_min_length",
+        Number,
+        "8",
+        false,
+        (4, 128),
+        "Jelszó minimális hossza",
+        "Minimum password length",
+        "A jelszó legalább ennyi karakterből áll.",
+        "A password has at least this many characters."
+    ),
+    var!(
+        "password_max_length",
+        Number,
+        "20",
+        false,
+        (8, 128),
+        "Jelszó maximális hossza",
+        "Maximum password length",
+        "A jelszó legfeljebb ennyi karakterből áll.",
+        "A password has at most this many characters."
+    ),
+    var!(
+        "password_require_lower",
+        Bool,
+        "true",
+        false,
+        (0, 0),
+        "Kisbetű kötelező",
+        "Lower-case letter required",
+        "A jelszóban legyen kisbetű.",
+        "A password contains a lower-case letter."
+    ),
+    var!(
+        "password_require_upper",
+        Bool,
+        "true",
+        false,
+        (0, 0),
+        "Nagybetű kötelező",
+        "Upper-case letter required",
+        "A jelszóban legyen nagybetű.",
+        "A password contains an upper-case letter."
+    ),
+    var!(
+        "password_require_digit",
+        Bool,
+        "true",
+        false,
+        (0, 0),
+        "Számjegy kötelező",
+        "Digit required",
+        "A jelszóban legyen számjegy.",
+        "A password contains a digit."
+    ),
+    var!(
+        "password_max_age_days",
+        Number,
+        "120",
+        false,
+        (1, 3650),
+        "Jelszó lejárati ideje (nap)",
+        "Password lifetime (days)",
+        "Ennyi nap után a jelszót meg kell változtatni.",
+        "After this many days the password must be changed."
+    ),
+    var!(
+        "password_warn_days",
+        Number,
+        "10",
+        true,
+        (0, 365),
+        "Lejárati figyelmeztetés (nap)",
+        "Expiry warning (days)",
         "A lejárat előtt ennyi nappal figyelmeztet a rendszer; a figyelmeztetés elhallgattatható.",
-        "From this many days before expiry a login shows a warning the user may silence."),
-    var!("password_warn_mandatory_days", Number, "5", true, (0, 365), "Kötelező figyelmeztetés (nap)", "Mandatory warning (days)",
+        "From this many days before expiry a login shows a warning the user may silence."
+    ),
+    var!(
+        "password_warn_mandatory_days",
+        Number,
+        "5",
+        true,
+        (0, 365),
+        "Kötelező figyelmeztetés (nap)",
+        "Mandatory warning (days)",
         "A lejárat előtt ennyi nappal minden belépéskor figyelmeztet a rendszer.",
-        "From this many days before expiry every login shows the warning."),
-    var!("password_history_count", Number, "3", false, (0, 24), "Jelszóelőzmények száma", "Password history",
-        "Az új jelszó nem egyezhet az utolsó ennyi jelszóval.", "A new password may not equal any of this many last ones."),
-    var!("password_min_age", Duration, "24h", false, (0, 30 * DAY_S), "Jelszóváltás gyakorisága", "Minimum password age",
-        "A jelszó ennyi időn belül csak egyszer változtatható.", "A password can be changed at most once within this time."),
-    var!("lockout_threshold", Number, "5", false, (1, 100), "Hibás próbálkozások zárolásig", "Failed attempts before lock",
-        "Ennyi egymást követő hibás jelszó után a fiók zárolódik.", "This many consecutive wrong passwords lock the account."),
-    var!("lockout_duration", Duration, "10m", false, (60, DAY_S), "Zárolás időtartama", "Lock duration",
-        "A hibás jelszavak miatti zárolás ennyi idő után magától feloldódik.", "A lock after wrong passwords lifts by itself after this time."),
-    var!("login_throttle_per_minute", Number, "30", false, (1, 100_000), "Sikertelen belépések címenként (perc)", "Failed logins per address (minute)",
-        "Egy címről percenként legfeljebb ennyi sikertelen belépés fogadható.", "Failed logins accepted from one address per minute."),
-    var!("session_idle_timeout", Duration, "30m", true, (60, DAY_S), "Tétlenségi időkorlát", "Idle timeout",
-        "Ennyi tétlenség után a munkamenet lejár.", "A session ends after this much inactivity."),
-    var!("session_absolute_timeout", Duration, "12h", true, (300, 7 * DAY_S), "Munkamenet maximális hossza", "Absolute session timeout",
-        "A munkamenet legfeljebb ennyi ideig tart.", "A session lasts at most this long."),
-    var!("activation_link_validity", Duration, "24h", false, (300, 30 * DAY_S), "Aktiváló hivatkozás érvényessége", "Activation link validity",
-        "Az aktiváló hivatkozás ennyi ideig érvényes.", "An activation link is valid this long."),
-    var!("password_reset_link_validity", Duration, "1h", false, (300, 7 * DAY_S), "Jelszó-visszaállító hivatkozás érvényessége", "Password reset link validity",
-        "Az elfelejtett jelszóhoz küldött hivatkozás ennyi ideig érvényes.", "A forgotten-password link is valid this long."),
-    var!("list_max_page_size", Number, "100", true, (10, 1000), "Listák legnagyobb oldalmérete", "Largest list page size",
-        "Egy listaoldalon legfeljebb ennyi sor jelenik meg.", "A list page shows at most this many rows."),
-    var!("system_notice", Text, "", false, (0, 500), "Rendszerüzenet", "System notice",
-        "A bejelentkezési oldalon megjelenő közlemény.", "A notice shown on the login page."),
-    var!("system_notice_until", Date, "", false, (0, 0), "Rendszerüzenet vége", "System notice end",
-        "Eddig a napig látszik a közlemény (üres: korlátlanul).", "The notice shows until this day (empty: always)."),
+        "From this many days before expiry every login shows the warning."
+    ),
+    var!(
+        "password_history_count",
+        Number,
+        "3",
+        false,
+        (0, 24),
+        "Jelszóelőzmények száma",
+        "Password history",
+        "Az új jelszó nem egyezhet az utolsó ennyi jelszóval.",
+        "A new password may not equal any of this many last ones."
+    ),
+    var!(
+        "password_min_age",
+        Duration,
+        "24h",
+        false,
+        (0, 30 * DAY_S),
+        "Jelszóváltás gyakorisága",
+        "Minimum password age",
+        "A jelszó ennyi időn belül csak egyszer változtatható.",
+        "A password can be changed at most once within this time."
+    ),
+    var!(
+        "lockout_threshold",
+        Number,
+        "5",
+        false,
+        (1, 100),
+        "Hibás próbálkozások zárolásig",
+        "Failed attempts before lock",
+        "Ennyi egymást követő hibás jelszó után a fiók zárolódik.",
+        "This many consecutive wrong passwords lock the account."
+    ),
+    var!(
+        "lockout_duration",
+        Duration,
+        "10m",
+        false,
+        (60, DAY_S),
+        "Zárolás időtartama",
+        "Lock duration",
+        "A hibás jelszavak miatti zárolás ennyi idő után magától feloldódik.",
+        "A lock after wrong passwords lifts by itself after this time."
+    ),
+    var!(
+        "login_throttle_per_minute",
+        Number,
+        "30",
+        false,
+        (1, 100_000),
+        "Sikertelen belépések címenként (perc)",
+        "Failed logins per address (minute)",
+        "Egy címről percenként legfeljebb ennyi sikertelen belépés fogadható.",
+        "Failed logins accepted from one address per minute."
+    ),
+    var!(
+        "session_idle_timeout",
+        Duration,
+        "30m",
+        true,
+        (60, DAY_S),
+        "Tétlenségi időkorlát",
+        "Idle timeout",
+        "Ennyi tétlenség után a munkamenet lejár.",
+        "A session ends after this much inactivity."
+    ),
+    var!(
+        "session_absolute_timeout",
+        Duration,
+        "12h",
+        true,
+        (300, 7 * DAY_S),
+        "Munkamenet maximális hossza",
+        "Absolute session timeout",
+        "A munkamenet legfeljebb ennyi ideig tart.",
+        "A session lasts at most this long."
+    ),
+    var!(
+        "activation_link_validity",
+        Duration,
+        "24h",
+        false,
+        (300, 30 * DAY_S),
+        "Aktiváló hivatkozás érvényessége",
+        "Activation link validity",
+        "Az aktiváló hivatkozás ennyi ideig érvényes.",
+        "An activation link is valid this long."
+    ),
+    var!(
+        "password_reset_link_validity",
+        Duration,
+        "1h",
+        false,
+        (300, 7 * DAY_S),
+        "Jelszó-visszaállító hivatkozás érvényessége",
+        "Password reset link validity",
+        "Az elfelejtett jelszóhoz küldött hivatkozás ennyi ideig érvényes.",
+        "A forgotten-password link is valid this long."
+    ),
+    var!(
+        "list_max_page_size",
+        Number,
+        "100",
+        true,
+        (10, 1000),
+        "Listák legnagyobb oldalmérete",
+        "Largest list page size",
+        "Egy listaoldalon legfeljebb ennyi sor jelenik meg.",
+        "A list page shows at most this many rows."
+    ),
+    var!(
+        "system_notice",
+        Text,
+        "",
+        false,
+        (0, 500),
+        "Rendszerüzenet",
+        "System notice",
+        "A bejelentkezési oldalon megjelenő közlemény.",
+        "A notice shown on the login page."
+    ),
+    var!(
+        "system_notice_until",
+        Date,
+        "",
+        false,
+        (0, 0),
+        "Rendszerüzenet vége",
+        "System notice end",
+        "Eddig a napig látszik a közlemény (üres: korlátlanul).",
+        "The notice shows until this day (empty: always)."
+    ),
 ];
 
 pub fn definition(name: &str) -> Option<&'static Definition> {
@@ -203,7 +381,10 @@ impl Settings {
             .await?;
         let mut map = HashMap::with_capacity(rows.len());
         for r in rows {
-            map.insert((r.try_get("name")?, r.try_get("tenant_id")?), r.try_get("value")?);
+            map.insert(
+                (r.try_get("name")?, r.try_get("tenant_id")?),
+                r.try_get("value")?,
+            );
         }
         let map = Arc::new(map);
         if let Ok(mut guard) = self.cache.write() {
@@ -260,21 +441,34 @@ impl Settings {
         Ok(Snapshot {
             values: DEFINITIONS
                 .iter()
-                .map(|d| (d.name, Self::view_from(&map, d, Some(tenant_id)).effective_value))
+                .map(|d| {
+                    (
+                        d.name,
+                        Self::view_from(&map, d, Some(tenant_id)).effective_value,
+                    )
+                })
                 .collect(),
         })
     }
 
     /// Sets the central value. Tenant values of an overridable variable are overwritten by it
     /// (manual 11.3).
-    pub async fn set_global(&self, tx: &mut WriteTx, name: &str, value: &str, now: i64) -> Result<()> {
+    pub async fn set_global(
+        &self,
+        tx: &mut WriteTx,
+        name: &str,
+        value: &str,
+        now: i64,
+    ) -> Result<()> {
         upsert(tx, name, "", value, now).await?;
-        sqlx::query("UPDATE settings SET value = $1, updated_at = $2 WHERE name = $3 AND tenant_id <> ''")
-            .bind(value)
-            .bind(now)
-            .bind(name)
-            .execute(tx.conn())
-            .await?;
+        sqlx::query(
+            "UPDATE settings SET value = $1, updated_at = $2 WHERE name = $3 AND tenant_id <> ''",
+        )
+        .bind(value)
+        .bind(now)
+        .bind(name)
+        .execute(tx.conn())
+        .await?;
         Ok(())
     }
 
@@ -300,7 +494,13 @@ impl Settings {
     }
 }
 
-async fn upsert(tx: &mut WriteTx, name: &str, tenant_id: &str, value: &str, now: i64) -> Result<()> {
+async fn upsert(
+    tx: &mut WriteTx,
+    name: &str,
+    tenant_id: &str,
+    value: &str,
+    now: i64,
+) -> Result<()> {
     sqlx::query(
         "INSERT INTO settings (name, tenant_id, value, updated_at) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (name, tenant_id) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
@@ -323,7 +523,10 @@ pub struct Snapshot {
 impl Snapshot {
     pub fn defaults() -> Snapshot {
         Snapshot {
-            values: DEFINITIONS.iter().map(|d| (d.name, d.default.to_string())).collect(),
+            values: DEFINITIONS
+                .iter()
+                .map(|d| (d.name, d.default.to_string()))
+                .collect(),
         }
     }
 
@@ -390,7 +593,12 @@ mod tests {
     #[test]
     fn every_default_passes_its_own_check() {
         for d in DEFINITIONS {
-            assert_eq!(normalise(d, d.default).as_deref(), Ok(d.default), "{}", d.name);
+            assert_eq!(
+                normalise(d, d.default).as_deref(),
+                Ok(d.default),
+                "{}",
+                d.name
+            );
         }
     }
 

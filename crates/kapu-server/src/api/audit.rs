@@ -24,11 +24,17 @@ pub struct Params {
 fn instant(field: &'static str, v: Option<&str>) -> Result<Option<i64>, Error> {
     match v.map(str::trim).filter(|s| !s.is_empty()) {
         None => Ok(None),
-        Some(s) => parse_instant(s).map(Some).ok_or_else(|| Error::field(field, "query.bad_date")),
+        Some(s) => parse_instant(s)
+            .map(Some)
+            .ok_or_else(|| Error::field(field, "query.bad_date")),
     }
 }
 
-pub async fn query(State(kapu): State<Kapu>, ApiActor(actor): ApiActor, ApiQuery(p): ApiQuery<Params>) -> Result<impl IntoResponse, ApiError> {
+pub async fn query(
+    State(kapu): State<Kapu>,
+    ApiActor(actor): ApiActor,
+    ApiQuery(p): ApiQuery<Params>,
+) -> Result<impl IntoResponse, ApiError> {
     let q = AuditQuery {
         from: instant("from", p.from.as_deref())?,
         to: instant("to", p.to.as_deref())?,

@@ -21,26 +21,47 @@ pub fn router() -> Router<Kapu> {
         .route("/sessions", delete(session::logout_everywhere))
         .route("/me", get(session::me))
         .route("/me/password", put(session::change_password))
-        .route("/me/password-warning/silence", post(session::silence_warning))
+        .route(
+            "/me/password-warning/silence",
+            post(session::silence_warning),
+        )
         .route("/activation", post(session::activate))
         .route("/password-reset", post(session::request_reset))
         .route("/password-reset/complete", post(session::complete_reset))
         .route("/tenants", get(tenants::list).post(tenants::create))
-        .route("/tenants/{tenant}", get(tenants::read).patch(tenants::rename))
-        .route("/tenants/{tenant}/users", get(users::list).post(users::create))
+        .route(
+            "/tenants/{tenant}",
+            get(tenants::read).patch(tenants::rename),
+        )
+        .route(
+            "/tenants/{tenant}/users",
+            get(users::list).post(users::create),
+        )
         .route(
             "/tenants/{tenant}/users/{login}",
             get(users::read).patch(users::update).delete(users::remove),
         )
         .route("/tenants/{tenant}/users/{login}/lock", post(users::lock))
-        .route("/tenants/{tenant}/users/{login}/unlock", post(users::unlock))
-        .route("/tenants/{tenant}/users/{login}/password", put(users::set_password))
-        .route("/tenants/{tenant}/users/{login}/activation-link", post(users::resend_activation))
+        .route(
+            "/tenants/{tenant}/users/{login}/unlock",
+            post(users::unlock),
+        )
+        .route(
+            "/tenants/{tenant}/users/{login}/password",
+            put(users::set_password),
+        )
+        .route(
+            "/tenants/{tenant}/users/{login}/activation-link",
+            post(users::resend_activation),
+        )
         .route(
             "/tenants/{tenant}/settings/{name}",
             put(settings::set_tenant).delete(settings::clear_tenant),
         )
         .route("/settings", get(settings::list))
-        .route("/settings/{name}", get(settings::read).put(settings::set_global))
+        .route(
+            "/settings/{name}",
+            get(settings::read).put(settings::set_global),
+        )
         .route("/audit", get(audit::query))
 }

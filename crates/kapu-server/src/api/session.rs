@@ -1,9 +1,9 @@
 //! Login, logout, the caller, and password flows that need no administrator.
 
 use axum::Json;
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::extract::State;
 use kapu_core::identity::links::Purpose;
 use kapu_core::{Error, Kapu, Mode};
 use serde::Deserialize;
@@ -28,7 +28,11 @@ pub(super) fn parse_mode(mode: Option<&str>) -> Result<Mode, Error> {
     }
 }
 
-pub async fn login(State(kapu): State<Kapu>, Ctx(ctx, _): Ctx, ApiJson(body): ApiJson<LoginBody>) -> Result<impl IntoResponse, ApiError> {
+pub async fn login(
+    State(kapu): State<Kapu>,
+    Ctx(ctx, _): Ctx,
+    ApiJson(body): ApiJson<LoginBody>,
+) -> Result<impl IntoResponse, ApiError> {
     let mode = parse_mode(body.mode.as_deref())?;
     let r = kapu.login(&ctx, &body.login, &body.password, mode).await?;
     Ok((
@@ -45,17 +49,26 @@ pub async fn login(State(kapu): State<Kapu>, Ctx(ctx, _): Ctx, ApiJson(body): Ap
     ))
 }
 
-pub async fn logout(State(kapu): State<Kapu>, AnyApiActor(actor): AnyApiActor) -> Result<StatusCode, ApiError> {
+pub async fn logout(
+    State(kapu): State<Kapu>,
+    AnyApiActor(actor): AnyApiActor,
+) -> Result<StatusCode, ApiError> {
     kapu.logout(&actor).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn logout_everywhere(State(kapu): State<Kapu>, AnyApiActor(actor): AnyApiActor) -> Result<impl IntoResponse, ApiError> {
+pub async fn logout_everywhere(
+    State(kapu): State<Kapu>,
+    AnyApiActor(actor): AnyApiActor,
+) -> Result<impl IntoResponse, ApiError> {
     let n = kapu.logout_everywhere(&actor).await?;
     Ok(Json(json!({ "revoked_sessions": n })))
 }
 
-pub async fn me(State(kapu): State<Kapu>, AnyApiActor(actor): AnyApiActor) -> Result<impl IntoResponse, ApiError> {
+pub async fn me(
+    State(kapu): State<Kapu>,
+    AnyApiActor(actor): AnyApiActor,
+) -> Result<impl IntoResponse, ApiError> {
     let password = kapu.password_state(&actor).await?;
     Ok(Json(json!({
         "id": actor.user_id,
@@ -80,11 +93,15 @@ pub async fn change_password(
     AnyApiActor(actor): AnyApiActor,
     ApiJson(body): ApiJson<ChangePasswordBody>,
 ) -> Result<StatusCode, ApiError> {
-    kapu.change_own_password(&actor, &body.current_password, &body.new_password).await?;
+    kapu.change_own_password(&actor, &body.current_password, &body.new_password)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn silence_warning(State(kapu): State<Kapu>, ApiActor(actor): ApiActor) -> Result<StatusCode, ApiError> {
+pub async fn silence_warning(
+    State(kapu): State<Kapu>,
+    ApiActor(actor): ApiActor,
+) -> Result<StatusCode, ApiError> {
     kapu.silence_expiry_warning(&actor).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -95,8 +112,14 @@ pub struct LinkBody {
     password: String,
 }
 
-pub async fn activate(State(kapu): State<Kapu>, Ctx(ctx, _): Ctx, ApiJson(body): ApiJson<LinkBody>) -> Result<impl IntoResponse, ApiError> {
-    let t = kapu.complete_link(&ctx, &body.token, Purpose::Activation, &body.password).await?;
+pub async fn activate(
+    State(kapu): State<Kapu>,
+    Ctx(ctx, _): Ctx,
+    ApiJson(body): ApiJson<LinkBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    let t = kapu
+        .complete_link(&ctx, &body.token, Purpose::Activation, &body.password)
+        .await?;
     Ok(Json(json!({ "login": t.full_login })))
 }
 
@@ -105,12 +128,22 @@ pub struct ResetRequestBody {
     login: String,
 }
 
-pub async fn request_reset(State(kapu): State<Kapu>, Ctx(ctx, _): Ctx, ApiJson(body): ApiJson<ResetRequestBody>) -> Result<StatusCode, ApiError> {
+pub async fn request_reset(
+    State(kapu): State<Kapu>,
+    Ctx(ctx, _): Ctx,
+    ApiJson(body): ApiJson<ResetRequestBody>,
+) -> Result<StatusCode, ApiError> {
     kapu.request_password_reset(&ctx, &body.login).await?;
     Ok(StatusCode::ACCEPTED)
 }
 
-pub async fn complete_reset(State(kapu): State<Kapu>, Ctx(ctx, _): Ctx, ApiJson(body): ApiJson<LinkBody>) -> Result<impl IntoResponse, ApiError> {
-    let t = kapu.complete_link(&ctx, &body.token, Purpose::PasswordReset, &body.password).await?;
+pub async fn complete_reset(
+    State(kapu): State<Kapu>,
+    Ctx(ctx, _): Ctx,
+    ApiJson(body): ApiJson<LinkBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    let t = kapu
+        .complete_link(&ctx, &body.token, Purpose::PasswordReset, &body.password)
+        .await?;
     Ok(Json(json!({ "login": t.full_login })))
 }

@@ -14,8 +14,14 @@ pub struct TenantParam {
     tenant: Option<String>,
 }
 
-pub async fn list(State(kapu): State<Kapu>, ApiActor(actor): ApiActor, ApiQuery(p): ApiQuery<TenantParam>) -> Result<impl IntoResponse, ApiError> {
-    Ok(Json(serde_json::json!({ "items": kapu.list_settings(&actor, p.tenant.as_deref()).await? })))
+pub async fn list(
+    State(kapu): State<Kapu>,
+    ApiActor(actor): ApiActor,
+    ApiQuery(p): ApiQuery<TenantParam>,
+) -> Result<impl IntoResponse, ApiError> {
+    Ok(Json(
+        serde_json::json!({ "items": kapu.list_settings(&actor, p.tenant.as_deref()).await? }),
+    ))
 }
 
 pub async fn read(
@@ -24,7 +30,9 @@ pub async fn read(
     Path(name): Path<String>,
     ApiQuery(p): ApiQuery<TenantParam>,
 ) -> Result<impl IntoResponse, ApiError> {
-    Ok(Json(kapu.get_setting(&actor, &name, p.tenant.as_deref()).await?))
+    Ok(Json(
+        kapu.get_setting(&actor, &name, p.tenant.as_deref()).await?,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -46,7 +54,10 @@ pub async fn set_global(
     Path(name): Path<String>,
     ApiJson(b): ApiJson<ValueBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    Ok(Json(kapu.set_global_setting(&actor, &name, &value_text(&b.value)).await?))
+    Ok(Json(
+        kapu.set_global_setting(&actor, &name, &value_text(&b.value))
+            .await?,
+    ))
 }
 
 pub async fn set_tenant(
@@ -55,7 +66,10 @@ pub async fn set_tenant(
     Path((tenant, name)): Path<(String, String)>,
     ApiJson(b): ApiJson<ValueBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    Ok(Json(kapu.set_tenant_setting(&actor, &tenant, &name, Some(&value_text(&b.value))).await?))
+    Ok(Json(
+        kapu.set_tenant_setting(&actor, &tenant, &name, Some(&value_text(&b.value)))
+            .await?,
+    ))
 }
 
 pub async fn clear_tenant(
@@ -63,5 +77,8 @@ pub async fn clear_tenant(
     ApiActor(actor): ApiActor,
     Path((tenant, name)): Path<(String, String)>,
 ) -> Result<impl IntoResponse, ApiError> {
-    Ok(Json(kapu.set_tenant_setting(&actor, &tenant, &name, None).await?))
+    Ok(Json(
+        kapu.set_tenant_setting(&actor, &tenant, &name, None)
+            .await?,
+    ))
 }

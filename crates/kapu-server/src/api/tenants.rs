@@ -4,10 +4,10 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
+use kapu_core::Kapu;
 use kapu_core::identity::ListQuery;
 use kapu_core::identity::tenants::NewTenant;
 use kapu_core::identity::users::NewUser;
-use kapu_core::Kapu;
 use serde::Deserialize;
 
 use super::{ApiActor, ApiJson, ApiQuery};
@@ -35,7 +35,11 @@ impl ListParams {
     }
 }
 
-pub async fn list(State(kapu): State<Kapu>, ApiActor(actor): ApiActor, ApiQuery(p): ApiQuery<ListParams>) -> Result<impl IntoResponse, ApiError> {
+pub async fn list(
+    State(kapu): State<Kapu>,
+    ApiActor(actor): ApiActor,
+    ApiQuery(p): ApiQuery<ListParams>,
+) -> Result<impl IntoResponse, ApiError> {
     Ok(Json(kapu.list_tenants(&actor, &p.query()).await?))
 }
 
@@ -58,7 +62,11 @@ pub struct CreateBody {
     admin: AdminBody,
 }
 
-pub async fn create(State(kapu): State<Kapu>, ApiActor(actor): ApiActor, ApiJson(b): ApiJson<CreateBody>) -> Result<impl IntoResponse, ApiError> {
+pub async fn create(
+    State(kapu): State<Kapu>,
+    ApiActor(actor): ApiActor,
+    ApiJson(b): ApiJson<CreateBody>,
+) -> Result<impl IntoResponse, ApiError> {
     let input = NewTenant {
         code: b.code,
         name: b.name,
@@ -68,10 +76,17 @@ pub async fn create(State(kapu): State<Kapu>, ApiActor(actor): ApiActor, ApiJson
             email: b.admin.email,
         },
     };
-    Ok((StatusCode::CREATED, Json(kapu.create_tenant(&actor, &input).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(kapu.create_tenant(&actor, &input).await?),
+    ))
 }
 
-pub async fn read(State(kapu): State<Kapu>, ApiActor(actor): ApiActor, Path(code): Path<String>) -> Result<impl IntoResponse, ApiError> {
+pub async fn read(
+    State(kapu): State<Kapu>,
+    ApiActor(actor): ApiActor,
+    Path(code): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
     Ok(Json(kapu.get_tenant(&actor, &code).await?))
 }
 

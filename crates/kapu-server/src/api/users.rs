@@ -20,7 +20,9 @@ pub async fn list(
 ) -> Result<impl IntoResponse, ApiError> {
     let status = StatusFilter::parse(p.status.as_deref().unwrap_or(""))
         .ok_or_else(|| Error::field("status", "list.bad_status"))?;
-    Ok(Json(kapu.list_users(&actor, &tenant, &p.query(), status).await?))
+    Ok(Json(
+        kapu.list_users(&actor, &tenant, &p.query(), status).await?,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -44,7 +46,10 @@ pub async fn create(
         full_name: b.full_name,
         email: b.email,
     };
-    Ok((StatusCode::CREATED, Json(kapu.create_user(&actor, &tenant, &input).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(kapu.create_user(&actor, &tenant, &input).await?),
+    ))
 }
 
 pub async fn read(
@@ -76,7 +81,9 @@ pub async fn update(
         full_name: b.full_name,
         email: b.email,
     };
-    Ok(Json(kapu.update_user(&actor, &tenant, &login, &changes).await?))
+    Ok(Json(
+        kapu.update_user(&actor, &tenant, &login, &changes).await?,
+    ))
 }
 
 pub async fn lock(
@@ -84,7 +91,9 @@ pub async fn lock(
     ApiActor(actor): ApiActor,
     Path((tenant, login)): Path<(String, String)>,
 ) -> Result<impl IntoResponse, ApiError> {
-    Ok(Json(kapu.set_user_locked(&actor, &tenant, &login, true).await?))
+    Ok(Json(
+        kapu.set_user_locked(&actor, &tenant, &login, true).await?,
+    ))
 }
 
 pub async fn unlock(
@@ -92,7 +101,9 @@ pub async fn unlock(
     ApiActor(actor): ApiActor,
     Path((tenant, login)): Path<(String, String)>,
 ) -> Result<impl IntoResponse, ApiError> {
-    Ok(Json(kapu.set_user_locked(&actor, &tenant, &login, false).await?))
+    Ok(Json(
+        kapu.set_user_locked(&actor, &tenant, &login, false).await?,
+    ))
 }
 
 pub async fn remove(
@@ -115,7 +126,8 @@ pub async fn set_password(
     Path((tenant, login)): Path<(String, String)>,
     ApiJson(b): ApiJson<PasswordBody>,
 ) -> Result<StatusCode, ApiError> {
-    kapu.admin_set_password(&actor, &tenant, &login, &b.password).await?;
+    kapu.admin_set_password(&actor, &tenant, &login, &b.password)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

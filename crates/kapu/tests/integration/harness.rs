@@ -1,0 +1,349 @@
+//! Boots the real server on a random port with a fresh data directory (and a fresh
+//! PostgreSQL schema when `KAPU_TEST_POSTGRES_URL` is set), and talks to it over HTTP.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use kapu_core::Kapu;
+use kapu_core::identity::bootstrap::Bootstrap;
+use kapu_core::platform::clock::ShiftedClock;
+use kapu_core::platform::config::Config;
+use reqwest::{Client, Response, StatusCode};
+use serde_json::{Value, json};
+
+pub const ADMIN: &str = "admin@kozpont";
+pub const ADMIN_PW: &str = "Kozpont-Jelszo1";
+
+#[derive(Clone, Copy, Debug)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs the test body on SQLite and, when configured, on PostgreSQL.
+#[macro_export]
+macro_rules! both {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name($crate::harness::App::spawn($crate::harness::Backend::Sqlite).await).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if $crate::harness::postgres_url().is_some() {
+                    super::$name($crate::harness::App::spawn($crate::harness::Backend::Postgres).await).await
+                }
+            }
+        }
+    )*};
+}
+
+pub fn postgres_url() -> Option<String> {
+    match std::env::var("KAPU_TEST_POSTGRES_URL") {
+        Ok(u) if !u.is_empty() => Some(u),
+        _ => {
+            assert!(
+                std::env::var("CI").is_err(),
+                "CI must set KAPU_TEST_POSTGRES_URL"
+            );
+            None
+        }
+    }
+}
+
+pub struct App {
+    pub base: String,
+    pub kapu: Kapu,
+    pub clock: Arc<ShiftedClock>,
+    pub dir: PathBuf,
+    pub http: Client,
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+async fn fresh_schema(base: &str) -> String {
+    let schema = format!("t_{}", uuid_simple());
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(base)
+        .await
+        .expect("postgres reachable");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+        .execute(&pool)
+        .await
+        .expect("create schema");
+    pool.close().await;
+    let sep = if base.contains('?') { '&' } else { '?' };
+    format!("{base}{sep}options=-c%20search_path%3D{schema}")
+}
+
+fn uuid_simple() -> String {
+    format!(
+        "{:x}{:x}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    ) + &format!("{:x}", rand_u32())
+}
+
+fn rand_u32() -> u32 {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    N.fetch_add(1, Ordering::SeqCst)
+}
+
+impl App {
+    pub async fn spawn(backend: Backend) -> App {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> App {
+        let dir = std::env::temp_dir().join(format!("kapu-test-{}", uuid_simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut config = Config::with_data_dir(dir.clone());
+        config.listen = addr.to_string();
+        config.public_url = format!("http://{addr}");
+        if let Backend::Postgres = backend {
+            config.database_url = Some(fresh_schema(&postgres_url().unwrap()).await);
+        }
+        tweak(&mut config);
+        let clock = Arc::new(ShiftedClock::default());
+        let kapu = Kapu::open(config, clock.clone()).await.expect("kapu opens");
+        kapu.bootstrap(&Bootstrap {
+            tenant: "kozpont".into(),
+            login: "admin".into(),
+            email: "admin@kozpont.example".into(),
+            full_name: "Központi Admin".into(),
+            password: Some(ADMIN_PW.into()),
+        })
+        .await
+        .expect("bootstrap");
+        tokio::spawn(kapu_server::serve(kapu.clone(), listener));
+        let http = Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        App {
+            base: format!("http://{addr}"),
+            kapu,
+            clock,
+            dir,
+            http,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn days(&self, n: i64) {
+        self.clock.advance(n * 86_400_000);
+    }
+
+    pub fn minutes(&self, n: i64) {
+        self.clock.advance(n * 60_000);
+    }
+
+    pub async fn login_raw(&self, login: &str, password: &str, mode: &str) -> Response {
+        self.http
+            .post(self.url("/api/v1/session"))
+            .json(&json!({"login": login, "password": password, "mode": mode}))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Logs in and returns the bearer token; panics when refused.
+    pub async fn login(&self, login: &str, password: &str, mode: &str) -> String {
+        let r = self.login_raw(login, password, mode).await;
+        let status = r.status();
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(status, StatusCode::CREATED, "login {login} refused: {body}");
+        body["token"].as_str().unwrap().to_string()
+    }
+
+    pub async fn admin(&self) -> String {
+        self.login(ADMIN, ADMIN_PW, "secure").await
+    }
+
+    pub async fn get(&self, token: &str, path: &str) -> (StatusCode, Value) {
+        let r = self
+            .http
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        split(r).await
+    }
+
+    pub async fn send(
+        &self,
+        method: &str,
+        token: &str,
+        path: &str,
+        body: Value,
+    ) -> (StatusCode, Value) {
+        let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut req = self.http.request(m, self.url(path));
+        if !token.is_empty() {
+            req = req.bearer_auth(token);
+        }
+        if !body.is_null() {
+            req = req.json(&body);
+        }
+        split(req.send().await.unwrap()).await
+    }
+
+    /// Every message in the outbox, as raw text, oldest first.
+    pub fn outbox(&self) -> Vec<String> {
+        let dir = self.dir.join("outbox");
+        let mut files: Vec<_> = std::fs::read_dir(&dir)
+            .map(|d| d.filter_map(|e| e.ok()).map(|e| e.path()).collect())
+            .unwrap_or_default();
+        files.retain(|p| p.extension().is_some_and(|e| e == "eml"));
+        files.sort();
+        files
+            .iter()
+            .map(|p| decode_mail(&std::fs::read_to_string(p).unwrap()))
+            .collect()
+    }
+
+    /// Waits for the `n`th message (1-based) addressed to `to`.
+    pub async fn mail_to(&self, to: &str, n: usize) -> String {
+        for _ in 0..100 {
+            let found: Vec<String> = self
+                .outbox()
+                .into_iter()
+                .filter(|m| m.contains(&format!("To: {to}")))
+                .collect();
+            if found.len() >= n {
+                return found[n - 1].clone();
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("no mail #{n} to {to}; outbox: {:?}", self.outbox());
+    }
+
+    /// Creates a tenant with its primary administrator, activates it, and returns its token
+    /// in secure mode.
+    pub async fn tenant_with_admin(&self, code: &str) -> String {
+        let admin = self.admin().await;
+        let (s, b) = self
+            .send(
+                "POST",
+                &admin,
+                "/api/v1/tenants",
+                json!({"code": code, "name": format!("{code} önkormányzat"),
+                       "admin": {"login": "fo.admin", "full_name": "Fő Admin", "email": format!("fo.admin@{code}.example")}}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{b}");
+        let mail = self.mail_to(&format!("fo.admin@{code}.example"), 1).await;
+        self.activate(&mail, "Tenant-Admin1").await;
+        self.login(&format!("fo.admin@{code}"), "Tenant-Admin1", "secure")
+            .await
+    }
+
+    /// Creates a plain user in a tenant and activates it with `password`.
+    pub async fn user(&self, token: &str, tenant: &str, login: &str, password: &str) {
+        let email = format!("{login}@{tenant}.example");
+        let (s, b) = self
+            .send(
+                "POST",
+                token,
+                &format!("/api/v1/tenants/{tenant}/users"),
+                json!({"login": login, "full_name": format!("Teszt {login}"), "email": email}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{b}");
+        let mail = self.mail_to(&email, 1).await;
+        self.activate(&mail, password).await;
+    }
+
+    pub async fn activate(&self, mail: &str, password: &str) {
+        let token = link_token(mail, "/activate");
+        let (s, b) = self
+            .send(
+                "POST",
+                "",
+                "/api/v1/activation",
+                json!({"token": token, "password": password}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+    }
+}
+
+pub async fn split(r: Response) -> (StatusCode, Value) {
+    let status = r.status();
+    let text = r.text().await.unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+/// The token of the first link to `path` in a message.
+pub fn link_token(mail: &str, path: &str) -> String {
+    let marker = format!("{path}?token=");
+    let start = mail
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {path} link in {mail}"))
+        + marker.len();
+    mail[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect()
+}
+
+pub fn code(body: &Value) -> &str {
+    body["error"]["code"].as_str().unwrap_or("")
+}
+
+/// The message with its body decoded from base64 or quoted-printable, as a reader sees it.
+pub fn decode_mail(raw: &str) -> String {
+    use base64::Engine as _;
+    let raw = raw.replace("\r\n", "\n");
+    let Some((head, body)) = raw.split_once("\n\n") else {
+        return raw;
+    };
+    let lower = head.to_ascii_lowercase();
+    let decoded = if lower.contains("content-transfer-encoding: base64") {
+        let compact: String = body.chars().filter(|c| !c.is_whitespace()).collect();
+        String::from_utf8(
+            base64::engine::general_purpose::STANDARD
+                .decode(compact)
+                .unwrap(),
+        )
+        .unwrap()
+    } else if lower.contains("content-transfer-encoding: quoted-printable") {
+        let joined = body.replace("=\n", "");
+        let bytes = joined.as_bytes();
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            if bytes[i] == b'=' && i + 2 < bytes.len() {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap();
+                out.push(u8::from_str_radix(hex, 16).unwrap());
+                i += 3;
+            } else {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+        String::from_utf8(out).unwrap()
+    } else {
+        body.to_string()
+    };
+    format!("{head}\n\n{decoded}")
+}
