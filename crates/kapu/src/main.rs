@@ -81,17 +81,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let config = cli.common.load()?;
             let listen = config.listen.clone();
             let kapu = open(config).await?;
-            if let Some(b) = kapu
+            let first = kapu
                 .first_start()
                 .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?
-            {
-                if let Some(link) = b.setup_link {
-                    println!(
-                        "\n  Kapu is set up. Set the password of {} here (valid 24 hours):\n\n    {link}\n",
-                        b.full_login
-                    );
-                }
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            if let Some(link) = first.and_then(|b| b.setup_link.map(|l| (b.full_login, l))) {
+                println!(
+                    "\n  Kapu is set up. Set the password of {} here (valid 24 hours):\n\n    {}\n",
+                    link.0, link.1
+                );
             }
             let listener = tokio::net::TcpListener::bind(&listen)
                 .await

@@ -29,33 +29,31 @@ fn free_port() -> u16 {
         .port()
 }
 
-async fn start_smtp(maildir: &Path) -> SmtpServer {
-    let port = free_port();
+/// Starts aiosmtpd on `port`, storing what it receives in a maildir.
+async fn start_smtp_on(port: u16, maildir: &Path) -> SmtpServer {
     let child = Command::new("python3")
-        .args([
-            "-m",
-            "aiosmtpd",
-            "-n",
-            "-l",
-            &format!("127.0.0.1:{port}"),
-            "-c",
-            "aiosmtpd.handlers.Mailbox",
-        ])
+        .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")])
+        .args(["-c", "aiosmtpd.handlers.Mailbox"])
         .arg(maildir)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .expect("python3 with aiosmtpd (pip install aiosmtpd)");
+    let server = SmtpServer { child, port };
     for _ in 0..100 {
         if tokio::net::TcpStream::connect(("127.0.0.1", port))
             .await
             .is_ok()
         {
-            return SmtpServer { child, port };
+            return server;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("aiosmtpd did not start; is it installed (pip install aiosmtpd)?");
+}
+
+async fn start_smtp(maildir: &Path) -> SmtpServer {
+    start_smtp_on(free_port(), maildir).await
 }
 
 fn maildir_messages(dir: &Path) -> Vec<String> {
@@ -143,25 +141,7 @@ async fn an_unreachable_smtp_server_is_retried_and_shows_in_the_log_and_audit() 
 
     // The SMTP server comes up; the queued message goes out on a later attempt.
     let maildir = std::env::temp_dir().join(format!("kapu-maildir-{dead_port}"));
-    let _smtp = {
-        let port = dead_port;
-        let child = Command::new("python3")
-            .args([
-                "-m",
-                "aiosmtpd",
-                "-n",
-                "-l",
-                &format!("127.0.0.1:{port}"),
-                "-c",
-                "aiosmtpd.handlers.Mailbox",
-            ])
-            .arg(&maildir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        SmtpServer { child, port }
-    };
+    let _smtp = start_smtp_on(dead_port, &maildir).await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     app.minutes(5);
     let mut delivered = None;
