@@ -56,6 +56,16 @@ pub async fn issue(
     Ok(token)
 }
 
+/// Retires every unused link of a user (deleted account, password set by an administrator).
+pub async fn revoke_all(tx: &mut WriteTx, user_id: &str, now: i64) -> Result<()> {
+    sqlx::query("UPDATE one_time_links SET used_at = $1 WHERE user_id = $2 AND used_at IS NULL")
+        .bind(now)
+        .bind(user_id)
+        .execute(tx.conn())
+        .await?;
+    Ok(())
+}
+
 /// The user a live link belongs to, without using it up.
 pub async fn peek(db: &Db, token: &str, purpose: Purpose, now: i64) -> Result<String> {
     if token.is_empty() || token.len() > 100 {

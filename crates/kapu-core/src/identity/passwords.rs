@@ -32,6 +32,21 @@ pub struct PasswordState {
     pub expires_at: Option<String>,
 }
 
+/// Tells the owner that their password changed, so a change they did not make is noticed.
+async fn queue_changed_notice(tx: &mut WriteTx, user: &UserRow, now: i64) -> Result<()> {
+    let text = mail_text::password_changed(&user.full_name, &user.full_login());
+    mail::enqueue(
+        tx,
+        Some(&user.tenant_id),
+        &user.email,
+        &text.subject,
+        &text.body,
+        now,
+    )
+    .await?;
+    Ok(())
+}
+
 impl Kapu {
     async fn policy_for(&self, tenant_id: &str) -> Result<PasswordPolicy> {
         Ok(PasswordPolicy::from_settings(
@@ -172,16 +187,7 @@ impl Kapu {
             .bind(&actor.session_id)
             .execute(tx.conn())
             .await?;
-        let text = mail_text::password_changed(&user.full_name, &user.full_login());
-        mail::enqueue(
-            &mut tx,
-            Some(&user.tenant_id),
-            &user.email,
-            &text.subject,
-            &text.body,
-            now,
-        )
-        .await?;
+        queue_changed_notice(&mut tx, &user, now).await?;
         audit::record(
             &mut tx,
             now,
@@ -221,23 +227,8 @@ impl Kapu {
         self.store_password(&mut tx, &user.id, &new_hash, true, now)
             .await?;
         revoke_all_of(&mut tx, &user.id, now).await?;
-        sqlx::query(
-            "UPDATE one_time_links SET used_at = $1 WHERE user_id = $2 AND used_at IS NULL",
-        )
-        .bind(now)
-        .bind(&user.id)
-        .execute(tx.conn())
-        .await?;
-        let text = mail_text::password_changed(&user.full_name, &user.full_login());
-        mail::enqueue(
-            &mut tx,
-            Some(&user.tenant_id),
-            &user.email,
-            &text.subject,
-            &text.body,
-            now,
-        )
-        .await?;
+        links::revoke_all(&mut tx, &user.id, now).await?;
+        queue_changed_notice(&mut tx, &user, now).await?;
         audit::record(
             &mut tx,
             now,

@@ -506,13 +506,7 @@ impl Kapu {
             .execute(tx.conn())
             .await?;
         super::sessions::revoke_all_of(&mut tx, &row.id, now).await?;
-        sqlx::query(
-            "UPDATE one_time_links SET used_at = $1 WHERE user_id = $2 AND used_at IS NULL",
-        )
-        .bind(now)
-        .bind(&row.id)
-        .execute(tx.conn())
-        .await?;
+        links::revoke_all(&mut tx, &row.id, now).await?;
         audit::record(
             &mut tx,
             now,
