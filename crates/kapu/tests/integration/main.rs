@@ -4,6 +4,7 @@
 mod harness;
 
 mod audit;
+mod cli;
 mod login;
 mod passwords;
 mod settings;
