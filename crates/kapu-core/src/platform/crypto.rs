@@ -2,11 +2,9 @@
 
 use std::sync::Arc;
 
-use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
-use tokio::sync::Semaphore;
 
 use crate::error::{Error, Result};
 
@@ -34,26 +32,46 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-fn argon2id() -> Result<Argon2<'static>> {
-    // OWASP: m=19 MiB, t=2, p=1.
-    let params =
-        Params::new(19_456, 2, 1, None).map_err(|e| Error::Internal(format!("argon2: {e}")))?;
-    Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
-}
+type Job = Box<dyn FnOnce() + Send>;
 
-/// Hashes and verifies passwords on at most `workers` blocking threads at once, so that a
-/// flood of logins queues here instead of starving the async runtime.
+/// Hashes and verifies passwords on a fixed set of dedicated threads, so that a flood of
+/// logins queues here instead of starving the async runtime. Fixed threads also keep
+/// memory flat: each hash takes 19 MiB, and the allocator keeps such blocks per thread, so
+/// a pool that wandered over many threads would grow the process by that much per thread.
 #[derive(Clone)]
 pub struct PasswordHasher {
-    permits: Arc<Semaphore>,
+    jobs: tokio::sync::mpsc::Sender<Job>,
     /// Verified against when a login names no account, so both paths cost the same.
     dummy: Arc<std::sync::OnceLock<String>>,
 }
 
 impl PasswordHasher {
     pub fn new(workers: usize) -> Self {
+        let (tx, rx) = tokio::sync::mpsc::channel::<Job>(4096);
+        let rx = Arc::new(std::sync::Mutex::new(rx));
+        for i in 0..workers.max(1) {
+            let rx = rx.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("kapu-hash-{i}"))
+                .spawn(move || {
+                    loop {
+                        // Hold the lock only while taking a job, not while running it.
+                        let job = match rx.lock() {
+                            Ok(mut guard) => guard.blocking_recv(),
+                            Err(_) => None,
+                        };
+                        match job {
+                            Some(job) => job(),
+                            None => break,
+                        }
+                    }
+                });
+            if let Err(e) = spawned {
+                tracing::error!(error = %e, "cannot start a password-hashing thread");
+            }
+        }
         PasswordHasher {
-            permits: Arc::new(Semaphore::new(workers.max(1))),
+            jobs: tx,
             dummy: Arc::new(std::sync::OnceLock::new()),
         }
     }
@@ -62,14 +80,16 @@ impl PasswordHasher {
         &self,
         job: impl FnOnce() -> Result<T> + Send + 'static,
     ) -> Result<T> {
-        let _permit = self
-            .permits
-            .acquire()
+        let (done, result) = tokio::sync::oneshot::channel();
+        self.jobs
+            .send(Box::new(move || {
+                let _ = done.send(job());
+            }))
             .await
             .map_err(|_| Error::Internal("hasher closed".into()))?;
-        tokio::task::spawn_blocking(job)
+        result
             .await
-            .map_err(|e| Error::Internal(format!("hash task: {e}")))?
+            .map_err(|_| Error::Internal("hash job lost".into()))?
     }
 
     pub async fn hash(&self, password: &str) -> Result<String> {
@@ -96,18 +116,109 @@ impl PasswordHasher {
     }
 }
 
+/// OWASP's Argon2id parameters: m=19 MiB, t=2, p=1, 32-byte output, 16-byte salt.
+const M_COST: u32 = 19_456;
+const T_COST: u32 = 2;
+const P_COST: u32 = 1;
+const OUT_LEN: usize = 32;
+/// Hashes with stronger stored parameters still verify; absurd ones are refused.
+const M_COST_MAX: u32 = 1 << 20;
+
+thread_local! {
+    /// Each hashing thread keeps one working area for its whole life, so a login costs no
+    /// 19 MiB allocation and the process stays small under load.
+    static BLOCKS: std::cell::RefCell<Vec<Block>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+fn argon2_raw(password: &[u8], salt: &[u8], m: u32, t: u32, p: u32, out: &mut [u8]) -> Result<()> {
+    let params = Params::new(m, t, p, Some(out.len()))
+        .map_err(|e| Error::Internal(format!("argon2: {e}")))?;
+    let needed = params.block_count();
+    let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
+    BLOCKS.with(|cell| {
+        let mut blocks = cell.borrow_mut();
+        if blocks.len() < needed {
+            blocks.resize(needed, Block::default());
+        }
+        argon
+            .hash_password_into_with_memory(password, salt, out, &mut blocks[..needed])
+            .map_err(|e| Error::Internal(format!("argon2: {e}")))
+    })
+}
+
+/// A PHC string: `$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>` (unpadded standard base64).
 pub fn hash_now(password: &str) -> Result<String> {
-    argon2id()?
-        .hash_password(password.as_bytes())
-        .map(|h| h.to_string())
-        .map_err(|e| Error::Internal(format!("argon2: {e}")))
+    let mut salt = [0u8; 16];
+    getrandom::fill(&mut salt).map_err(|e| Error::Internal(format!("rng: {e}")))?;
+    let mut out = [0u8; OUT_LEN];
+    argon2_raw(password.as_bytes(), &salt, M_COST, T_COST, P_COST, &mut out)?;
+    let b64 = base64::engine::general_purpose::STANDARD_NO_PAD;
+    Ok(format!(
+        "$argon2id$v=19$m={M_COST},t={T_COST},p={P_COST}${}${}",
+        b64.encode(salt),
+        b64.encode(out)
+    ))
+}
+
+struct Phc {
+    m: u32,
+    t: u32,
+    p: u32,
+    salt: Vec<u8>,
+    hash: Vec<u8>,
+}
+
+fn parse_phc(phc: &str) -> Option<Phc> {
+    let mut parts = phc.split('$');
+    let (Some(""), Some("argon2id"), Some("v=19"), Some(params), Some(salt), Some(hash), None) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
+        return None;
+    };
+    let (mut m, mut t, mut p) = (None, None, None);
+    for kv in params.split(',') {
+        let (k, v) = kv.split_once('=')?;
+        let v: u32 = v.parse().ok()?;
+        match k {
+            "m" => m = Some(v),
+            "t" => t = Some(v),
+            "p" => p = Some(v),
+            _ => return None,
+        }
+    }
+    let b64 = base64::engine::general_purpose::STANDARD_NO_PAD;
+    let phc = Phc {
+        m: m?,
+        t: t?,
+        p: p?,
+        salt: b64.decode(salt).ok()?,
+        hash: b64.decode(hash).ok()?,
+    };
+    (phc.m <= M_COST_MAX && phc.t <= 16 && phc.p <= 16 && (16..=64).contains(&phc.hash.len()))
+        .then_some(phc)
 }
 
 pub fn verify_now(password: &str, phc: &str) -> bool {
-    match argon2id() {
-        Ok(a) => a.verify_password(password.as_bytes(), phc).is_ok(),
-        Err(_) => false,
-    }
+    let Some(stored) = parse_phc(phc) else {
+        return false;
+    };
+    let mut out = vec![0u8; stored.hash.len()];
+    argon2_raw(
+        password.as_bytes(),
+        &stored.salt,
+        stored.m,
+        stored.t,
+        stored.p,
+        &mut out,
+    )
+    .is_ok()
+        && constant_time_eq(&out, &stored.hash)
 }
 
 #[cfg(test)]
@@ -120,6 +231,26 @@ mod tests {
         assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
         assert!(verify_now("Jelszo123", &h));
         assert!(!verify_now("Jelszo124", &h));
+    }
+
+    #[test]
+    fn hashes_from_the_reference_encoder_verify() {
+        use argon2::password_hash::PasswordHasher as _;
+        let reference = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(M_COST, T_COST, P_COST, None).unwrap(),
+        )
+        .hash_password(b"Jelszo123")
+        .unwrap()
+        .to_string();
+        assert!(verify_now("Jelszo123", &reference));
+        assert!(!verify_now("Jelszo124", &reference));
+        assert!(!verify_now(
+            "Jelszo123",
+            "$argon2id$v=19$m=99999999,t=2,p=1$c2FsdHNhbHRzYWx0$aGFzaA"
+        ));
+        assert!(!verify_now("Jelszo123", "not a hash"));
     }
 
     #[test]
