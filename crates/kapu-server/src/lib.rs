@@ -3,6 +3,7 @@
 pub mod api;
 mod context;
 mod error;
+mod exports;
 mod web;
 
 use std::net::SocketAddr;

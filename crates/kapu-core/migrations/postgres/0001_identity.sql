@@ -32,13 +32,6 @@ CREATE TABLE users (
     UNIQUE (tenant_id, login)
 );
 
-CREATE TABLE user_roles (
-    user_id TEXT NOT NULL REFERENCES users (id),
-    role TEXT NOT NULL,
-    granted_at BIGINT NOT NULL,
-    PRIMARY KEY (user_id, role)
-);
-
 CREATE TABLE password_history (
     id TEXT PRIMARY KEY,
     user_id TEXT NOT NULL REFERENCES users (id),
@@ -55,6 +48,12 @@ CREATE TABLE sessions (
     restricted BIGINT NOT NULL DEFAULT 0,
     csrf TEXT NOT NULL,
     client_addr TEXT NOT NULL,
+    -- Role ids in effect at login: grants made later apply from the next login.
+    roles_at_login TEXT NOT NULL DEFAULT '',
+    -- The principal a deputy acts for in this session, if any.
+    acting_for TEXT REFERENCES users (id),
+    -- A deputy still has to choose whose identity this session acts in.
+    identity_pending BIGINT NOT NULL DEFAULT 0,
     created_at BIGINT NOT NULL,
     last_seen_at BIGINT NOT NULL,
     revoked_at BIGINT

@@ -1,9 +1,15 @@
 //! Who acts: the [`Actor`], its roles, and the rules that say what it may do.
 
+pub mod catalog;
+pub mod grants;
+pub mod groups;
+pub(crate) mod guard;
 pub mod policy;
 mod role;
+pub mod substitution_rules;
+pub mod substitutions;
 
-pub use role::Role;
+pub use role::{KAPU_SERVICE, Role};
 
 use crate::platform::audit::AuditActor;
 
@@ -50,7 +56,14 @@ pub struct Actor {
     /// Central-tenant administrators act across all tenants.
     pub central: bool,
     pub mode: Mode,
+    /// Kapu's own roles in effect.
     pub roles: Vec<Role>,
+    /// Every role in effect, of every service (`service.role`).
+    pub role_ids: Vec<String>,
+    /// Set when a deputy acts for the principal named above.
+    pub deputy: Option<Deputy>,
+    /// A deputy has yet to choose whose identity the session acts in.
+    pub identity_pending: bool,
     pub session_id: String,
     pub csrf: String,
     /// An expired password: only changing it, reading oneself and logging out are allowed.
@@ -67,11 +80,36 @@ impl Actor {
         format!("{}@{}", self.login, self.tenant_code)
     }
 
-    pub fn audit(&self) -> AuditActor {
-        AuditActor {
-            user_id: Some(self.user_id.clone()),
-            login: Some(self.full_login()),
-            on_behalf_of: None,
+    /// Who really holds the session: the deputy when acting for someone, else the user.
+    pub fn session_user_id(&self) -> &str {
+        match &self.deputy {
+            Some(d) => &d.user_id,
+            None => &self.user_id,
         }
     }
+
+    /// Audit records of a deputy's session name both the deputy and the principal.
+    pub fn audit(&self) -> AuditActor {
+        match &self.deputy {
+            Some(d) => AuditActor {
+                user_id: Some(d.user_id.clone()),
+                login: Some(d.login.clone()),
+                on_behalf_of: Some(self.full_login()),
+            },
+            None => AuditActor {
+                user_id: Some(self.user_id.clone()),
+                login: Some(self.full_login()),
+                on_behalf_of: None,
+            },
+        }
+    }
+}
+
+/// The person behind a session that acts for someone else.
+#[derive(Debug, Clone)]
+pub struct Deputy {
+    pub user_id: String,
+    /// `name@tenant`.
+    pub login: String,
+    pub full_name: String,
 }

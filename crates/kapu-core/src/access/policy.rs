@@ -47,6 +47,22 @@ pub fn delete_users(actor: &Actor, tenant_id: &str) -> Result<()> {
     secure(actor)
 }
 
+/// Role and group assignments: user maintainers and rights administrators (manual 9.4–9.6).
+pub fn manage_rights(actor: &Actor, tenant_id: &str) -> Result<()> {
+    same_tenant_or_central(actor, tenant_id)?;
+    any_role(actor, &[Role::UserMaintainer, Role::RightsAdmin])?;
+    secure(actor)
+}
+
+/// The service catalogue is the centre's.
+pub fn manage_catalog(actor: &Actor) -> Result<()> {
+    if !actor.central {
+        return Err(Error::Forbidden);
+    }
+    any_role(actor, &[Role::FrameworkAdmin])?;
+    secure(actor)
+}
+
 pub fn read_tenant(actor: &Actor, tenant_id: &str) -> Result<()> {
     same_tenant_or_central(actor, tenant_id)
 }
@@ -100,6 +116,9 @@ mod tests {
             central,
             mode,
             roles: roles.to_vec(),
+            role_ids: roles.iter().map(|r| r.id()).collect(),
+            deputy: None,
+            identity_pending: false,
             session_id: "s".into(),
             csrf: "c".into(),
             restricted: false,

@@ -2,6 +2,9 @@
 
 use serde::{Serialize, Serializer};
 
+/// Kapu's own service in the catalogue; always in effect, whatever a tenant's contract.
+pub const KAPU_SERVICE: &str = "kapu";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Role {
     /// Every user holds it without a grant.
@@ -66,6 +69,15 @@ impl Role {
 
     pub fn parse(code: &str) -> Option<Role> {
         Role::ALL.into_iter().find(|r| r.code() == code)
+    }
+
+    /// The role's id in the role catalogue: Kapu's own service is `kapu`.
+    pub fn id(self) -> String {
+        format!("{KAPU_SERVICE}.{}", self.code())
+    }
+
+    pub fn from_id(id: &str) -> Option<Role> {
+        id.strip_prefix("kapu.").and_then(Role::parse)
     }
 }
 

@@ -6,11 +6,13 @@ use super::lockout::{
     after_failure, lock_remaining_secs, throttle_retry_after_secs, throttle_window,
 };
 use super::names::FullLogin;
+use super::names::LoginName;
 use super::password_policy::{ABSOLUTE_MAX_LEN, ExpiryStatus, PasswordPolicy};
-use super::sessions;
+use super::sessions::{self, SessionStart};
 use super::users::UserRow;
 use crate::Kapu;
-use crate::access::{Mode, RequestCtx};
+use crate::access::grants::effective_role_ids;
+use crate::access::{Actor, Mode, RequestCtx};
 use crate::error::{Error, Result};
 use crate::platform::audit::{self, AuditActor, AuditEvent};
 
@@ -25,6 +27,20 @@ pub struct LoginResult {
     pub expiry: ExpiryStatus,
     /// The password has expired: the session may only change it.
     pub password_change_required: bool,
+    /// The user is a deputy and still chooses whose identity to act in.
+    pub identity_pending: bool,
+    /// `name@tenant` of the principal this session acts for.
+    pub acting_for: Option<String>,
+}
+
+/// Whose identity a login acts in.
+#[derive(Debug, Clone, Copy)]
+pub enum Identity<'a> {
+    Own,
+    /// A principal, as `name` or `name@tenant` (the deputy's tenant).
+    ActFor(&'a str),
+    /// Decide on a following page (browsers), when there is anyone to act for.
+    ChooseLater,
 }
 
 fn user_actor(u: &UserRow) -> AuditActor {
@@ -42,6 +58,7 @@ impl Kapu {
         login: &str,
         password: &str,
         mode: Mode,
+        identity: Identity<'_>,
     ) -> Result<LoginResult> {
         let now = self.now();
         let global = self.settings().snapshot("").await?;
@@ -144,6 +161,29 @@ impl Kapu {
         let silenced = user.warning_silenced_for == Some(changed_at);
         let expiry = policy.status(changed_at, silenced, now);
         let expired = expiry == ExpiryStatus::Expired;
+        let own_roles = effective_role_ids(self.db(), &user.id, &user.tenant_id).await?;
+        let (principal, roles, identity_pending) = match identity {
+            Identity::Own => (None, own_roles, false),
+            Identity::ChooseLater => {
+                let choices = !expired
+                    && !self
+                        .principals_for(&user.id, &user.tenant_id)
+                        .await?
+                        .is_empty();
+                (None, own_roles, choices)
+            }
+            Identity::ActFor(_) if expired => return Err(Error::PasswordExpired),
+            Identity::ActFor(name) => {
+                let principal = self.principal_in_tenant(&user, name).await?;
+                let roles = self
+                    .acting_roles(&user.id, &principal.id, &user.tenant_id)
+                    .await?;
+                if roles.is_empty() {
+                    return Err(Error::field("act_for", "substitution.none_valid"));
+                }
+                (Some(principal), roles, false)
+            }
+        };
 
         let mut tx = self.db().write().await?;
         sqlx::query("UPDATE users SET failed_count = 0, locked_until = NULL, last_login_at = $1 WHERE id = $2")
@@ -151,12 +191,21 @@ impl Kapu {
             .bind(&user.id)
             .execute(tx.conn())
             .await?;
-        let session =
-            sessions::create(&mut tx, &user.id, mode, expired, &ctx.client_addr, now).await?;
+        let start = SessionStart {
+            user_id: &user.id,
+            mode,
+            restricted: expired,
+            roles: &roles,
+            acting_for: principal.as_ref().map(|p| p.id.as_str()),
+            identity_pending,
+        };
+        let session = sessions::create(&mut tx, &start, &ctx.client_addr, now).await?;
+        let mut actor = user_actor(&user);
+        actor.on_behalf_of = principal.as_ref().map(UserRow::full_login);
         audit::record(
             &mut tx,
             now,
-            &user_actor(&user),
+            &actor,
             ctx,
             AuditEvent::new(
                 "login",
@@ -181,7 +230,84 @@ impl Kapu {
             mode,
             expiry,
             password_change_required: expired,
+            identity_pending,
+            acting_for: principal.as_ref().map(UserRow::full_login),
         })
+    }
+
+    /// A principal named by a deputy: a live user of the deputy's own tenant.
+    async fn principal_in_tenant(&self, deputy: &UserRow, name: &str) -> Result<UserRow> {
+        let login = match name.rsplit_once('@') {
+            Some((login, tenant)) if tenant == deputy.tenant_code => login,
+            Some(_) => return Err(Error::field("act_for", "substitution.none_valid")),
+            None => name,
+        };
+        LoginName::parse(login).map_err(|_| Error::field("act_for", "substitution.none_valid"))?;
+        self.user_by_login(&deputy.tenant_code, login)
+            .await?
+            .filter(|p| p.admin_locked == 0)
+            .ok_or_else(|| Error::field("act_for", "substitution.none_valid"))
+    }
+
+    /// The deputy's choice right after login: their own identity (`None`) or a principal's.
+    /// Made once; to choose again, the user logs out and in.
+    pub async fn choose_identity(&self, actor: &Actor, principal: Option<&str>) -> Result<()> {
+        if !actor.identity_pending || actor.deputy.is_some() {
+            return Err(Error::Conflict("conflict.identity_fixed"));
+        }
+        let now = self.now();
+        let me = self.user_by_id(&actor.user_id).await?;
+        let chosen = match principal {
+            Some(name) => {
+                let p = self.principal_in_tenant(&me, name).await?;
+                let roles = self.acting_roles(&me.id, &p.id, &me.tenant_id).await?;
+                if roles.is_empty() {
+                    return Err(Error::field("act_for", "substitution.none_valid"));
+                }
+                Some((p, roles))
+            }
+            None => None,
+        };
+        let mut tx = self.db().write().await?;
+        match &chosen {
+            Some((p, roles)) => {
+                sqlx::query("UPDATE sessions SET acting_for = $1, roles_at_login = $2, identity_pending = 0 WHERE id = $3")
+                    .bind(&p.id)
+                    .bind(roles.join(","))
+                    .bind(&actor.session_id)
+                    .execute(tx.conn())
+                    .await?;
+            }
+            None => {
+                sqlx::query("UPDATE sessions SET identity_pending = 0 WHERE id = $1")
+                    .bind(&actor.session_id)
+                    .execute(tx.conn())
+                    .await?;
+            }
+        }
+        let mut audit_actor = actor.audit();
+        audit_actor.on_behalf_of = chosen.as_ref().map(|(p, _)| p.full_login());
+        audit::record(
+            &mut tx,
+            now,
+            &audit_actor,
+            &actor.ctx,
+            AuditEvent::new("login.identity", "success")
+                .tenant(&actor.tenant_id)
+                .target("user", &actor.user_id, &actor.full_login())
+                .details(json!({"acting_for": audit_actor.on_behalf_of, "roles": chosen.as_ref().map(|c| &c.1)})),
+        )
+        .await?;
+        tx.commit().await
+    }
+
+    /// Whom the actor may act for (offered right after login).
+    pub async fn identity_choices(
+        &self,
+        actor: &Actor,
+    ) -> Result<Vec<crate::access::substitutions::Principal>> {
+        self.principals_for(actor.session_user_id(), &actor.tenant_id)
+            .await
     }
 
     async fn count_failure(

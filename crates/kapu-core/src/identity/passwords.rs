@@ -130,7 +130,7 @@ impl Kapu {
     }
 
     pub async fn password_state(&self, actor: &Actor) -> Result<PasswordState> {
-        let user = self.user_by_id(&actor.user_id).await?;
+        let user = self.user_by_id(actor.session_user_id()).await?;
         let policy = self.policy_for(&user.tenant_id).await?;
         let changed_at = user.password_changed_at.unwrap_or(user.created_at);
         let silenced = user.warning_silenced_for == Some(changed_at);
@@ -145,7 +145,7 @@ impl Kapu {
     /// Silences the early expiry warning for the current password. The late warning
     /// (the last days) cannot be silenced.
     pub async fn silence_expiry_warning(&self, actor: &Actor) -> Result<()> {
-        let user = self.user_by_id(&actor.user_id).await?;
+        let user = self.user_by_id(actor.session_user_id()).await?;
         let changed_at = user.password_changed_at.unwrap_or(user.created_at);
         sqlx::query("UPDATE users SET warning_silenced_for = $1 WHERE id = $2")
             .bind(changed_at)
@@ -158,6 +158,10 @@ impl Kapu {
     /// The actor changes their own password. Other sessions end; this one goes on, and an
     /// expired-password session becomes a full one.
     pub async fn change_own_password(&self, actor: &Actor, current: &str, new: &str) -> Result<()> {
+        // A deputy changes their own password in their own session, never the principal's.
+        if actor.deputy.is_some() {
+            return Err(Error::Forbidden);
+        }
         let user = self.user_by_id(&actor.user_id).await?;
         let hash = user
             .password_hash

@@ -3,7 +3,9 @@
 use sqlx::Row;
 
 use crate::Kapu;
-use crate::access::{Actor, Mode, RequestCtx};
+use crate::access::grants::{effective_role_ids, kapu_roles};
+use crate::access::substitution_rules::intersect;
+use crate::access::{Actor, Deputy, Mode, RequestCtx};
 use crate::error::{Error, Result};
 use crate::platform::audit::{self, AuditEvent};
 use crate::platform::crypto::{random_token, token_digest};
@@ -18,11 +20,19 @@ pub struct NewSession {
     pub csrf: String,
 }
 
+/// What a new session starts with.
+pub(crate) struct SessionStart<'a> {
+    pub user_id: &'a str,
+    pub mode: Mode,
+    pub restricted: bool,
+    pub roles: &'a [String],
+    pub acting_for: Option<&'a str>,
+    pub identity_pending: bool,
+}
+
 pub(crate) async fn create(
     tx: &mut WriteTx,
-    user_id: &str,
-    mode: Mode,
-    restricted: bool,
+    start: &SessionStart<'_>,
     client_addr: &str,
     now: i64,
 ) -> Result<NewSession> {
@@ -30,16 +40,19 @@ pub(crate) async fn create(
     let token = random_token()?;
     let csrf = random_token()?;
     sqlx::query(
-        "INSERT INTO sessions (id, token_hash, user_id, mode, restricted, csrf, client_addr, created_at, last_seen_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+        "INSERT INTO sessions (id, token_hash, user_id, mode, restricted, csrf, client_addr, roles_at_login, \
+         acting_for, identity_pending, created_at, last_seen_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)",
     )
     .bind(&id)
     .bind(token_digest(&token))
-    .bind(user_id)
-    .bind(mode.as_str())
-    .bind(flag(restricted))
+    .bind(start.user_id)
+    .bind(start.mode.as_str())
+    .bind(flag(start.restricted))
     .bind(&csrf)
     .bind(client_addr)
+    .bind(start.roles.join(","))
+    .bind(start.acting_for)
+    .bind(flag(start.identity_pending))
     .bind(now)
     .execute(tx.conn())
     .await?;
@@ -59,14 +72,17 @@ pub(crate) async fn revoke_all_of(tx: &mut WriteTx, user_id: &str, now: i64) -> 
 
 impl Kapu {
     /// Turns a session token into an [`Actor`], or refuses it when it is unknown, revoked,
-    /// idle or too old, or when its user was locked or deleted since.
+    /// idle or too old, when its user was locked or deleted since, or when it acts for a
+    /// principal and no substitution carries a role any more. Roles granted after login wait
+    /// for the next login; revoked ones stop at once.
     pub async fn authenticate(&self, token: &str, ctx: RequestCtx) -> Result<Actor> {
         if token.is_empty() || token.len() > 100 {
             return Err(Error::Unauthenticated);
         }
         let row = sqlx::query(
-            "SELECT s.id, s.user_id, s.mode, s.restricted, s.csrf, s.created_at, s.last_seen_at, \
-             u.login, u.full_name, u.admin_locked, u.deleted_at, t.id AS tenant_id, t.code, t.name, t.is_central \
+            "SELECT s.id, s.user_id, s.mode, s.restricted, s.csrf, s.created_at, s.last_seen_at, s.roles_at_login, \
+             s.acting_for, s.identity_pending, u.login, u.full_name, u.admin_locked, u.deleted_at, \
+             t.id AS tenant_id, t.code, t.name, t.is_central \
              FROM sessions s JOIN users u ON u.id = s.user_id JOIN tenants t ON t.id = u.tenant_id \
              WHERE s.token_hash = $1 AND s.revoked_at IS NULL",
         )
@@ -91,6 +107,51 @@ impl Kapu {
         }
         let session_id: String = row.try_get("id")?;
         let user_id: String = row.try_get("user_id")?;
+        let at_login: String = row.try_get("roles_at_login")?;
+        let at_login: Vec<String> = at_login
+            .split(',')
+            .filter(|r| !r.is_empty())
+            .map(str::to_string)
+            .collect();
+        let acting_for: Option<String> = row.try_get("acting_for")?;
+        let login: String = row.try_get("login")?;
+        let full_name: String = row.try_get("full_name")?;
+        let tenant_code: String = row.try_get("code")?;
+        let (user_id, login, full_name, deputy, current) = match acting_for {
+            None => {
+                let current = effective_role_ids(self.db(), &user_id, &tenant_id).await?;
+                (user_id, login, full_name, None, current)
+            }
+            Some(principal_id) => {
+                let principal = self.user_by_id(&principal_id).await?;
+                if principal.admin_locked != 0
+                    || principal.deleted_at.is_some()
+                    || principal.tenant_id != tenant_id
+                {
+                    return Err(Error::Unauthenticated);
+                }
+                let current = self
+                    .acting_roles(&user_id, &principal_id, &tenant_id)
+                    .await?;
+                if current.is_empty() {
+                    // The substitution ended, was deleted, or the principal lost its roles.
+                    return Err(Error::Unauthenticated);
+                }
+                let deputy = Deputy {
+                    user_id,
+                    login: format!("{login}@{tenant_code}"),
+                    full_name,
+                };
+                (
+                    principal.id,
+                    principal.login,
+                    principal.full_name,
+                    Some(deputy),
+                    current,
+                )
+            }
+        };
+        let role_ids = intersect(&current, &at_login);
         if now - last_seen_at > TOUCH_EVERY_MS {
             sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id = $2")
                 .bind(now)
@@ -98,20 +159,23 @@ impl Kapu {
                 .execute(self.db().pool())
                 .await?;
         }
-        let roles = self.roles_of(&user_id).await?;
         let mode: String = row.try_get("mode")?;
         let restricted: i64 = row.try_get("restricted")?;
+        let pending: i64 = row.try_get("identity_pending")?;
         let central: i64 = row.try_get("is_central")?;
         Ok(Actor {
             user_id,
-            login: row.try_get("login")?,
-            full_name: row.try_get("full_name")?,
+            login,
+            full_name,
             tenant_id,
-            tenant_code: row.try_get("code")?,
+            tenant_code,
             tenant_name: row.try_get("name")?,
             central: central != 0,
             mode: Mode::parse(&mode).unwrap_or(Mode::Normal),
-            roles,
+            roles: kapu_roles(&role_ids),
+            role_ids,
+            deputy,
+            identity_pending: pending != 0,
             session_id,
             csrf: row.try_get("csrf")?,
             restricted: restricted != 0,
@@ -144,7 +208,7 @@ impl Kapu {
     pub async fn logout_everywhere(&self, actor: &Actor) -> Result<u64> {
         let now = self.now();
         let mut tx = self.db().write().await?;
-        let n = revoke_all_of(&mut tx, &actor.user_id, now).await?;
+        let n = revoke_all_of(&mut tx, actor.session_user_id(), now).await?;
         audit::record(
             &mut tx,
             now,

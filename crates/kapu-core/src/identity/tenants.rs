@@ -169,7 +169,7 @@ impl Kapu {
         .await?;
         tx.commit().await?;
         self.mailer().wake();
-        let roles = Some(Role::PRIMARY_ADMIN.to_vec());
+        let roles = Some(Role::PRIMARY_ADMIN.iter().map(|r| r.id()).collect());
         Ok(CreatedTenant {
             admin: User::from_row(&admin, now, roles),
             tenant,

@@ -2,7 +2,6 @@
 
 use serde::Serialize;
 use serde_json::json;
-use sqlx::Row;
 
 use super::links::{self, Purpose};
 use super::lockout::lock_state;
@@ -10,7 +9,8 @@ use super::names::{self, LoginName};
 use super::tenants::Tenant;
 use super::{ListQuery, Page, mail_text};
 use crate::Kapu;
-use crate::access::{Actor, Role, policy};
+use crate::access::grants::effective_role_ids;
+use crate::access::{Actor, Role, guard, policy};
 use crate::error::{Error, FieldError, Result};
 use crate::platform::audit::{self, AuditEvent};
 use crate::platform::db::WriteTx;
@@ -64,11 +64,11 @@ pub struct User {
     pub last_login_at: Option<String>,
     pub password_changed_at: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub roles: Option<Vec<Role>>,
+    pub roles: Option<Vec<String>>,
 }
 
 impl User {
-    pub fn from_row(r: &UserRow, now: i64, roles: Option<Vec<Role>>) -> User {
+    pub fn from_row(r: &UserRow, now: i64, roles: Option<Vec<String>>) -> User {
         User {
             id: r.id.clone(),
             tenant: r.tenant_code.clone(),
@@ -180,21 +180,6 @@ impl Kapu {
             .await?)
     }
 
-    pub(crate) async fn roles_of(&self, user_id: &str) -> Result<Vec<Role>> {
-        let rows = sqlx::query("SELECT role FROM user_roles WHERE user_id = $1 ORDER BY role")
-            .bind(user_id)
-            .fetch_all(self.db().pool())
-            .await?;
-        let mut roles = Vec::with_capacity(rows.len());
-        for r in rows {
-            let code: String = r.try_get("role")?;
-            if let Some(role) = Role::parse(&code) {
-                roles.push(role);
-            }
-        }
-        Ok(roles)
-    }
-
     /// Finds the target of an administrative operation after the actor passes `check` for
     /// its tenant. Another tenant's user is "not found".
     async fn target_user(
@@ -237,12 +222,14 @@ impl Kapu {
         .await
         .map_err(|e| Error::on_unique(e, "conflict.login_taken"))?;
         for role in roles {
-            sqlx::query("INSERT INTO user_roles (user_id, role, granted_at) VALUES ($1, $2, $3)")
-                .bind(&id)
-                .bind(role.code())
-                .bind(now)
-                .execute(tx.conn())
-                .await?;
+            sqlx::query(
+                "INSERT INTO user_roles (user_id, role_id, granted_at) VALUES ($1, $2, $3)",
+            )
+            .bind(&id)
+            .bind(role.id())
+            .bind(now)
+            .execute(tx.conn())
+            .await?;
         }
         Ok(UserRow {
             id,
@@ -385,7 +372,7 @@ impl Kapu {
         let row = self
             .target_user(actor, tenant_code, login, policy::read_users)
             .await?;
-        let roles = self.roles_of(&row.id).await?;
+        let roles = effective_role_ids(self.db(), &row.id, &row.tenant_id).await?;
         Ok(User::from_row(&row, self.now(), Some(roles)))
     }
 
@@ -466,6 +453,7 @@ impl Kapu {
                 .execute(tx.conn())
                 .await?;
             super::sessions::revoke_all_of(&mut tx, &row.id, now).await?;
+            guard::user_maintainer_remains(&mut tx, &row.tenant_id).await?;
         } else {
             sqlx::query(
                 "UPDATE users SET admin_locked = 0, failed_count = 0, locked_until = NULL, updated_at = $1 WHERE id = $2",
@@ -507,6 +495,7 @@ impl Kapu {
             .await?;
         super::sessions::revoke_all_of(&mut tx, &row.id, now).await?;
         links::revoke_all(&mut tx, &row.id, now).await?;
+        guard::user_maintainer_remains(&mut tx, &row.tenant_id).await?;
         audit::record(
             &mut tx,
             now,

@@ -4,6 +4,7 @@ pub mod audit;
 pub mod clock;
 pub mod config;
 pub mod crypto;
+pub mod csv;
 pub mod db;
 pub mod i18n;
 pub mod mail;

@@ -1,5 +1,6 @@
 //! The JSON API under `/api/v1`.
 
+mod access;
 mod audit;
 mod extract;
 mod openapi;
@@ -64,4 +65,46 @@ pub fn router() -> Router<Kapu> {
             get(settings::read).put(settings::set_global),
         )
         .route("/audit", get(audit::query))
+        .route("/me/roles", get(session::my_roles))
+        .route("/me/substitutions", get(session::my_substitutions))
+        .route("/me/identity-choices", get(session::identity_choices))
+        .route("/session/identity", post(access::choose_identity))
+        .route(
+            "/services",
+            get(access::services).post(access::create_service),
+        )
+        .route(
+            "/services/{code}",
+            get(access::service).patch(access::update_service),
+        )
+        .route("/roles", get(access::roles))
+        .route(
+            "/tenants/{tenant}/services",
+            get(access::contract).put(access::set_contract),
+        )
+        .route("/tenants/{tenant}/roles", get(access::grantable))
+        .route(
+            "/tenants/{tenant}/groups",
+            get(access::groups).post(access::create_group),
+        )
+        .route(
+            "/tenants/{tenant}/groups/{code}",
+            get(access::group)
+                .patch(access::update_group)
+                .delete(access::delete_group),
+        )
+        .route(
+            "/tenants/{tenant}/users/{login}/rights",
+            get(access::rights).put(access::set_rights),
+        )
+        .route(
+            "/tenants/{tenant}/substitutions",
+            get(access::substitutions).post(access::create_substitution),
+        )
+        .route(
+            "/tenants/{tenant}/substitutions/{id}",
+            get(access::substitution)
+                .patch(access::update_substitution)
+                .delete(access::delete_substitution),
+        )
 }

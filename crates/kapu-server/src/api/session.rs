@@ -5,6 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use kapu_core::identity::links::Purpose;
+use kapu_core::identity::login::Identity;
 use kapu_core::{Error, Kapu, Mode};
 use serde::Deserialize;
 use serde_json::json;
@@ -19,6 +20,9 @@ pub struct LoginBody {
     password: String,
     #[serde(default)]
     mode: Option<String>,
+    /// A deputy acting for a principal: the principal's `name@tenant`.
+    #[serde(default)]
+    act_for: Option<String>,
 }
 
 pub(super) fn parse_mode(mode: Option<&str>) -> Result<Mode, Error> {
@@ -34,7 +38,13 @@ pub async fn login(
     ApiJson(body): ApiJson<LoginBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     let mode = parse_mode(body.mode.as_deref())?;
-    let r = kapu.login(&ctx, &body.login, &body.password, mode).await?;
+    let identity = match body.act_for.as_deref().filter(|p| !p.is_empty()) {
+        Some(p) => Identity::ActFor(p),
+        None => Identity::Own,
+    };
+    let r = kapu
+        .login(&ctx, &body.login, &body.password, mode, identity)
+        .await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({
@@ -43,6 +53,7 @@ pub async fn login(
             "login": r.full_login,
             "full_name": r.full_name,
             "mode": r.mode,
+            "acting_for": r.acting_for,
             "password": r.expiry,
             "password_change_required": r.password_change_required,
         })),
@@ -70,16 +81,44 @@ pub async fn me(
     AnyApiActor(actor): AnyApiActor,
 ) -> Result<impl IntoResponse, ApiError> {
     let password = kapu.password_state(&actor).await?;
+    let deputy = actor
+        .deputy
+        .as_ref()
+        .map(|d| json!({"login": d.login, "full_name": d.full_name}));
     Ok(Json(json!({
         "id": actor.user_id,
         "login": actor.full_login(),
         "full_name": actor.full_name,
         "tenant": {"code": actor.tenant_code, "name": actor.tenant_name, "central": actor.central},
         "mode": actor.mode,
-        "roles": actor.roles,
+        "roles": actor.role_ids,
+        "deputy": deputy,
         "password": password,
         "password_change_required": actor.restricted,
     })))
+}
+
+pub async fn my_roles(
+    State(kapu): State<Kapu>,
+    ApiActor(actor): ApiActor,
+) -> Result<impl IntoResponse, ApiError> {
+    Ok(Json(json!({ "items": kapu.my_roles(&actor).await? })))
+}
+
+pub async fn my_substitutions(
+    State(kapu): State<Kapu>,
+    ApiActor(actor): ApiActor,
+) -> Result<impl IntoResponse, ApiError> {
+    Ok(Json(kapu.my_substitutions(&actor).await?))
+}
+
+pub async fn identity_choices(
+    State(kapu): State<Kapu>,
+    ApiActor(actor): ApiActor,
+) -> Result<impl IntoResponse, ApiError> {
+    Ok(Json(
+        json!({ "items": kapu.identity_choices(&actor).await? }),
+    ))
 }
 
 #[derive(Deserialize)]

@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use kapu_core::Kapu;
 use kapu_core::identity::ListQuery;
 use kapu_core::identity::tenants::NewTenant;
@@ -11,7 +11,9 @@ use kapu_core::identity::users::NewUser;
 use serde::Deserialize;
 
 use super::{ApiActor, ApiJson, ApiQuery};
+use crate::context::Ctx;
 use crate::error::ApiError;
+use crate::exports;
 
 #[derive(Deserialize, Default)]
 pub struct ListParams {
@@ -21,9 +23,18 @@ pub struct ListParams {
     pub page: Option<i64>,
     pub per_page: Option<i64>,
     pub status: Option<String>,
+    /// `csv` for a download instead of JSON.
+    pub format: Option<String>,
+    /// With `format=csv`: every recorded field, not just the visible columns.
+    pub detailed: Option<String>,
 }
 
 impl ListParams {
+    pub fn csv(&self) -> Option<bool> {
+        (self.format.as_deref() == Some("csv"))
+            .then(|| matches!(self.detailed.as_deref(), Some("1" | "true" | "yes")))
+    }
+
     pub fn query(&self) -> ListQuery {
         ListQuery {
             q: self.q.clone(),
@@ -37,10 +48,22 @@ impl ListParams {
 
 pub async fn list(
     State(kapu): State<Kapu>,
+    ctx: Ctx,
     ApiActor(actor): ApiActor,
     ApiQuery(p): ApiQuery<ListParams>,
-) -> Result<impl IntoResponse, ApiError> {
-    Ok(Json(kapu.list_tenants(&actor, &p.query()).await?))
+) -> Result<Response, ApiError> {
+    if let Some(detailed) = p.csv() {
+        let all = exports::all_pages(&p.query(), |q| {
+            let (kapu, actor) = (kapu.clone(), actor.clone());
+            async move { kapu.list_tenants(&actor, &q).await }
+        })
+        .await?;
+        return Ok(exports::csv_response(
+            "tenants",
+            exports::tenants(ctx.1, &all, detailed),
+        ));
+    }
+    Ok(Json(kapu.list_tenants(&actor, &p.query()).await?).into_response())
 }
 
 #[derive(Deserialize)]

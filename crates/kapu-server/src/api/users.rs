@@ -3,26 +3,38 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use kapu_core::identity::users::{NewUser, StatusFilter, UserChanges};
 use kapu_core::{Error, Kapu};
 use serde::Deserialize;
 
 use super::tenants::ListParams;
 use super::{ApiActor, ApiJson, ApiQuery};
+use crate::context::Ctx;
 use crate::error::ApiError;
+use crate::exports;
 
 pub async fn list(
     State(kapu): State<Kapu>,
+    ctx: Ctx,
     ApiActor(actor): ApiActor,
     Path(tenant): Path<String>,
     ApiQuery(p): ApiQuery<ListParams>,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<Response, ApiError> {
     let status = StatusFilter::parse(p.status.as_deref().unwrap_or(""))
         .ok_or_else(|| Error::field("status", "list.bad_status"))?;
-    Ok(Json(
-        kapu.list_users(&actor, &tenant, &p.query(), status).await?,
-    ))
+    if let Some(detailed) = p.csv() {
+        let all = exports::all_pages(&p.query(), |q| {
+            let (kapu, actor, tenant) = (kapu.clone(), actor.clone(), tenant.clone());
+            async move { kapu.list_users(&actor, &tenant, &q, status).await }
+        })
+        .await?;
+        return Ok(exports::csv_response(
+            "users",
+            exports::users(ctx.1, &all, detailed),
+        ));
+    }
+    Ok(Json(kapu.list_users(&actor, &tenant, &p.query(), status).await?).into_response())
 }
 
 #[derive(Deserialize)]

@@ -6,6 +6,7 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use kapu_core::identity::links::Purpose;
+use kapu_core::identity::login::Identity;
 use kapu_core::identity::password_policy::ExpiryStatus;
 use kapu_core::platform::i18n::Lang;
 use kapu_core::{Actor, Error, Kapu, Mode, Role};
@@ -80,10 +81,21 @@ pub async fn login_submit(
         return r.into_response();
     }
     let mode = Mode::parse(&form.mode).unwrap_or(Mode::Normal);
-    match kapu.login(&ctx.0, &form.login, &form.password, mode).await {
+    match kapu
+        .login(
+            &ctx.0,
+            &form.login,
+            &form.password,
+            mode,
+            Identity::ChooseLater,
+        )
+        .await
+    {
         Ok(r) => {
             let next = if r.password_change_required {
                 "/password/change"
+            } else if r.identity_pending {
+                "/login/identity"
             } else if matches!(r.expiry, ExpiryStatus::Warning { .. }) {
                 "/password/warning"
             } else {
@@ -666,4 +678,74 @@ pub async fn reset_submit(
     Form(form): Form<LinkForm>,
 ) -> Response {
     link_submit(kapu, ctx, headers, q.token, Purpose::PasswordReset, form).await
+}
+
+#[derive(Template)]
+#[template(path = "identity.html")]
+struct IdentityPage {
+    f: Frame,
+    own: String,
+    choices: Vec<(String, String)>,
+}
+
+/// Right after login, a deputy chooses whose identity to act in.
+pub async fn identity_page(
+    State(kapu): State<Kapu>,
+    ctx: Ctx,
+    WebActor(actor): WebActor,
+) -> Response {
+    if !actor.identity_pending {
+        return Redirect::to("/").into_response();
+    }
+    let f = frame_for(&ctx, Some(&actor), actor.csrf.clone());
+    let choices = match kapu.identity_choices(&actor).await {
+        Ok(c) => c.into_iter().map(|p| (p.login, p.full_name)).collect(),
+        Err(e) => {
+            tracing::error!(error = %e, "identity choices failed");
+            Vec::new()
+        }
+    };
+    let page = IdentityPage {
+        own: actor.full_name.clone(),
+        choices,
+        f,
+    };
+    render(StatusCode::OK, &page)
+}
+
+#[derive(Deserialize)]
+pub struct IdentityForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    act_for: String,
+}
+
+pub async fn identity_submit(
+    State(kapu): State<Kapu>,
+    ctx: Ctx,
+    WebActor(actor): WebActor,
+    Form(form): Form<IdentityForm>,
+) -> Response {
+    if let Err(r) = check_csrf(&actor, &form.csrf) {
+        return r.into_response();
+    }
+    let choice = Some(form.act_for.as_str()).filter(|p| !p.is_empty() && *p != "-");
+    match kapu.choose_identity(&actor, choice).await {
+        Ok(()) => Redirect::to("/").into_response(),
+        Err(e) => {
+            let mut f = frame_for(&ctx, Some(&actor), actor.csrf.clone());
+            let status = f.fail(&e);
+            let t = f.t;
+            render(
+                status,
+                &MessagePage {
+                    f,
+                    title: t.t("identity.title").into(),
+                    body: String::new(),
+                    links: vec![("/login/identity".into(), t.t("identity.title").into())],
+                },
+            )
+        }
+    }
 }

@@ -65,7 +65,16 @@ impl Frame {
             lang: lang.code(),
             other_lang: if lang == Lang::Hu { "en" } else { "hu" },
             user: actor.map(|a| HeaderUser {
-                full_name: a.full_name.clone(),
+                // "Deputy Name (for Principal Name)" when acting for someone.
+                full_name: match &a.deputy {
+                    Some(d) => format!(
+                        "{} ({} {})",
+                        d.full_name,
+                        i18n::text(lang, "ui.for"),
+                        a.full_name
+                    ),
+                    None => a.full_name.clone(),
+                },
                 login: a.full_login(),
                 tenant: a.tenant_name.clone(),
                 secure: a.mode == Mode::Secure,

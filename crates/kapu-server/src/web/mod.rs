@@ -34,6 +34,10 @@ pub fn router() -> Router<Kapu> {
             "/login",
             get(account::login_page).post(account::login_submit),
         )
+        .route(
+            "/login/identity",
+            get(account::identity_page).post(account::identity_submit),
+        )
         .route("/logout", post(account::logout))
         .route("/logout/everywhere", post(account::logout_everywhere))
         .route("/profile", get(account::profile))

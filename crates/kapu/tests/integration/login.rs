@@ -31,7 +31,7 @@ async fn a_correct_password_opens_a_session_that_identifies_the_user(app: App) {
         .iter()
         .map(|r| r.as_str().unwrap())
         .collect();
-    assert!(roles.contains(&"user_maintainer") && roles.contains(&"log_reader"));
+    assert!(roles.contains(&"kapu.user_maintainer") && roles.contains(&"kapu.log_reader"));
     assert_eq!(me["password"]["expiry"]["state"], "valid");
 
     let (s, body) = app.get("not-a-token", "/api/v1/me").await;

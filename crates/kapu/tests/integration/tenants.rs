@@ -21,7 +21,14 @@ async fn central_administrators_create_list_and_rename_tenants(app: App) {
         .iter()
         .map(|r| r.as_str().unwrap())
         .collect();
-    assert_eq!(roles, ["user_maintainer", "log_reader", "framework_admin"]);
+    assert_eq!(
+        roles,
+        [
+            "kapu.user_maintainer",
+            "kapu.log_reader",
+            "kapu.framework_admin"
+        ]
+    );
     assert!(
         app.mail_to("fo@debrecen.hu", 1)
             .await

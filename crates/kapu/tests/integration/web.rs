@@ -127,7 +127,7 @@ async fn a_browser_logs_in_sees_the_launchpad_and_logs_out(app: App) {
     );
     assert!(html.contains("/admin/users") && html.contains("/admin/tenants"));
     let (_, html) = page(&b, &app, "/profile").await;
-    assert!(html.contains("user_maintainer") && html.contains("120"));
+    assert!(html.contains("Felhasználó karbantartó") && html.contains("120"));
     let csrf = csrf_of(&html);
     let (s, location, _) = post(&b, &app, "/logout", &[("csrf", &csrf)]).await;
     assert_eq!((s, location.as_str()), (StatusCode::SEE_OTHER, "/login"));

@@ -1,0 +1,411 @@
+//! Services (szakrendszerek), their role catalogues, and tenant contracts.
+
+use serde::Serialize;
+use serde_json::json;
+use sqlx::Row;
+
+use super::{Actor, guard, policy};
+use crate::Kapu;
+use crate::error::{Error, FieldError, Result};
+use crate::identity::names;
+use crate::identity::{ListQuery, Page};
+use crate::platform::audit::{self, AuditEvent};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Service {
+    pub code: String,
+    pub name: String,
+    pub launch_url: String,
+    pub builtin: bool,
+    pub roles: Vec<ServiceRole>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ServiceRole {
+    pub id: String,
+    pub code: String,
+    pub name: String,
+    pub description: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ServiceInput {
+    pub code: String,
+    pub name: Option<String>,
+    pub launch_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct RoleInput {
+    pub code: String,
+    pub name: String,
+    pub description: String,
+}
+
+/// Service and role codes: lower-case ASCII letters, digits and `_`.
+pub fn parse_code(s: &str) -> std::result::Result<String, &'static str> {
+    let s = s.trim();
+    if s.len() < 2 || s.len() > 40 {
+        return Err("service.code_length");
+    }
+    if !s.starts_with(|c: char| c.is_ascii_lowercase())
+        || !s
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    {
+        return Err("service.code_format");
+    }
+    Ok(s.to_string())
+}
+
+/// A launch address: an absolute http(s) URL, or a path on this server.
+pub fn parse_launch_url(s: &str) -> std::result::Result<String, &'static str> {
+    let s = s.trim();
+    let ok = s.len() <= 500
+        && !s.chars().any(|c| c.is_whitespace() || c.is_control())
+        && (s.starts_with("https://")
+            || s.starts_with("http://")
+            || (s.starts_with('/') && !s.starts_with("//")));
+    if ok {
+        Ok(s.to_string())
+    } else {
+        Err("service.url_format")
+    }
+}
+
+fn sort_column(key: Option<&str>) -> Result<&'static str> {
+    Ok(match key.unwrap_or("code") {
+        "code" => "code",
+        "name" => "name",
+        _ => return Err(Error::field("sort", "list.bad_sort")),
+    })
+}
+
+impl Kapu {
+    async fn service_row(&self, code: &str) -> Result<(String, Service)> {
+        let row =
+            sqlx::query("SELECT id, code, name, launch_url, builtin FROM services WHERE code = $1")
+                .bind(code)
+                .fetch_optional(self.db().pool())
+                .await?
+                .ok_or(Error::NotFound)?;
+        let id: String = row.try_get("id")?;
+        let roles = sqlx::query(
+            "SELECT id, code, name, description FROM roles WHERE service_id = $1 ORDER BY code",
+        )
+        .bind(&id)
+        .fetch_all(self.db().pool())
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(ServiceRole {
+                id: r.try_get("id")?,
+                code: r.try_get("code")?,
+                name: r.try_get("name")?,
+                description: r.try_get("description")?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+        let builtin: i64 = row.try_get("builtin")?;
+        Ok((
+            id,
+            Service {
+                code: row.try_get("code")?,
+                name: row.try_get("name")?,
+                launch_url: row.try_get("launch_url")?,
+                builtin: builtin != 0,
+                roles,
+            },
+        ))
+    }
+
+    /// Every service in the catalogue (any signed-in user may read it).
+    pub async fn list_services(&self, _actor: &Actor, q: &ListQuery) -> Result<Page<Service>> {
+        let (page, per_page, offset) = q.window(1000);
+        let order = sort_column(q.sort.as_deref())?;
+        let dir = if q.desc { "DESC" } else { "ASC" };
+        let cond =
+            "($1 IS NULL OR LOWER(code) LIKE $1 ESCAPE '\\' OR LOWER(name) LIKE $1 ESCAPE '\\')";
+        let pattern = q.like_pattern();
+        let codes: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT code FROM services WHERE {cond} ORDER BY {order} {dir}, code LIMIT $2 OFFSET $3"
+        )))
+        .bind(pattern.as_deref())
+        .bind(per_page)
+        .bind(offset)
+        .fetch_all(self.db().pool())
+        .await?;
+        let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT COUNT(*) FROM services WHERE {cond}"
+        )))
+        .bind(pattern.as_deref())
+        .fetch_one(self.db().pool())
+        .await?;
+        let mut items = Vec::with_capacity(codes.len());
+        for c in codes {
+            items.push(self.service_row(&c).await?.1);
+        }
+        Ok(Page {
+            items,
+            total,
+            page,
+            per_page,
+        })
+    }
+
+    pub async fn get_service(&self, _actor: &Actor, code: &str) -> Result<Service> {
+        Ok(self.service_row(code).await?.1)
+    }
+
+    pub async fn create_service(
+        &self,
+        actor: &Actor,
+        input: &ServiceInput,
+        roles: &[RoleInput],
+    ) -> Result<Service> {
+        policy::manage_catalog(actor)?;
+        let mut errors = Vec::new();
+        let code = parse_code(&input.code).map_err(|k| errors.push(FieldError::new("code", k)));
+        let name = names::tenant_name(input.name.as_deref().unwrap_or(""))
+            .map_err(|_| errors.push(FieldError::new("name", "service.name_required")));
+        let url = parse_launch_url(input.launch_url.as_deref().unwrap_or(""))
+            .map_err(|k| errors.push(FieldError::new("launch_url", k)));
+        let parsed_roles = parse_roles(roles, &mut errors);
+        let (Ok(code), Ok(name), Ok(url), true) = (code, name, url, errors.is_empty()) else {
+            return Err(Error::Validation(errors));
+        };
+        let now = self.now();
+        let id = uuid::Uuid::now_v7().to_string();
+        let mut tx = self.db().write().await?;
+        sqlx::query(
+            "INSERT INTO services (id, code, name, launch_url, builtin, created_at, updated_at) VALUES ($1, $2, $3, $4, 0, $5, $5)",
+        )
+        .bind(&id)
+        .bind(&code)
+        .bind(&name)
+        .bind(&url)
+        .bind(now)
+        .execute(tx.conn())
+        .await
+        .map_err(|e| Error::on_unique(e, "conflict.service_code_taken"))?;
+        for r in &parsed_roles {
+            insert_role(&mut tx, &id, &code, r, now).await?;
+        }
+        audit::record(
+            &mut tx,
+            now,
+            &actor.audit(),
+            &actor.ctx,
+            AuditEvent::new("service.create", "success")
+                .target("service", &id, &code)
+                .details(json!({"name": name, "launch_url": url, "roles": parsed_roles.iter().map(|r| &r.code).collect::<Vec<_>>()})),
+        )
+        .await?;
+        tx.commit().await?;
+        self.get_service(actor, &code).await
+    }
+
+    /// Changes a service's name or address and adds or renames roles (roles are never
+    /// removed: grants refer to them).
+    pub async fn update_service(
+        &self,
+        actor: &Actor,
+        code: &str,
+        input: &ServiceInput,
+        roles: &[RoleInput],
+    ) -> Result<Service> {
+        policy::manage_catalog(actor)?;
+        let (id, current) = self.service_row(code).await?;
+        if current.builtin {
+            return Err(Error::Conflict("conflict.builtin_service"));
+        }
+        let mut errors = Vec::new();
+        let name = match &input.name {
+            Some(n) => names::tenant_name(n)
+                .map_err(|_| errors.push(FieldError::new("name", "service.name_required")))
+                .ok(),
+            None => Some(current.name.clone()),
+        };
+        let url = match &input.launch_url {
+            Some(u) => parse_launch_url(u)
+                .map_err(|k| errors.push(FieldError::new("launch_url", k)))
+                .ok(),
+            None => Some(current.launch_url.clone()),
+        };
+        let parsed_roles = parse_roles(roles, &mut errors);
+        let (Some(name), Some(url), true) = (name, url, errors.is_empty()) else {
+            return Err(Error::Validation(errors));
+        };
+        let now = self.now();
+        let mut tx = self.db().write().await?;
+        sqlx::query(
+            "UPDATE services SET name = $1, launch_url = $2, updated_at = $3 WHERE id = $4",
+        )
+        .bind(&name)
+        .bind(&url)
+        .bind(now)
+        .bind(&id)
+        .execute(tx.conn())
+        .await?;
+        for r in &parsed_roles {
+            if current.roles.iter().any(|c| c.code == r.code) {
+                sqlx::query("UPDATE roles SET name = $1, description = $2 WHERE service_id = $3 AND code = $4")
+                    .bind(&r.name)
+                    .bind(&r.description)
+                    .bind(&id)
+                    .bind(&r.code)
+                    .execute(tx.conn())
+                    .await?;
+            } else {
+                insert_role(&mut tx, &id, code, r, now).await?;
+            }
+        }
+        audit::record(
+            &mut tx,
+            now,
+            &actor.audit(),
+            &actor.ctx,
+            AuditEvent::new("service.update", "success")
+                .target("service", &id, code)
+                .details(json!({"name": name, "launch_url": url, "roles": parsed_roles.iter().map(|r| &r.code).collect::<Vec<_>>()})),
+        )
+        .await?;
+        tx.commit().await?;
+        self.get_service(actor, code).await
+    }
+
+    /// The services in a tenant's contract (Kapu's own is always in effect and not listed).
+    pub async fn tenant_services(&self, actor: &Actor, tenant_code: &str) -> Result<Vec<Service>> {
+        let tenant = self.tenant_by_code(tenant_code).await?;
+        policy::read_tenant(actor, &tenant.id)?;
+        let codes: Vec<String> = sqlx::query_scalar(
+            "SELECT s.code FROM tenant_services ts JOIN services s ON s.id = ts.service_id WHERE ts.tenant_id = $1 ORDER BY s.code",
+        )
+        .bind(&tenant.id)
+        .fetch_all(self.db().pool())
+        .await?;
+        let mut out = Vec::with_capacity(codes.len());
+        for c in codes {
+            out.push(self.service_row(&c).await?.1);
+        }
+        Ok(out)
+    }
+
+    /// Replaces a tenant's contract. Grants of a service that leaves the contract are kept
+    /// but stop counting, at once, in open sessions too; they count again if it returns.
+    pub async fn set_tenant_services(
+        &self,
+        actor: &Actor,
+        tenant_code: &str,
+        services: &[String],
+    ) -> Result<Vec<Service>> {
+        policy::manage_tenants(actor)?;
+        let tenant = self.tenant_by_code(tenant_code).await?;
+        let mut ids = Vec::with_capacity(services.len());
+        for code in services {
+            let row = sqlx::query("SELECT id, builtin FROM services WHERE code = $1")
+                .bind(code)
+                .fetch_optional(self.db().pool())
+                .await?
+                .ok_or_else(|| Error::field("services", "service.unknown"))?;
+            let builtin: i64 = row.try_get("builtin")?;
+            if builtin == 0 {
+                ids.push(row.try_get::<String, _>("id")?);
+            }
+        }
+        ids.sort();
+        ids.dedup();
+        let now = self.now();
+        let mut tx = self.db().write().await?;
+        sqlx::query("DELETE FROM tenant_services WHERE tenant_id = $1")
+            .bind(&tenant.id)
+            .execute(tx.conn())
+            .await?;
+        for id in &ids {
+            sqlx::query("INSERT INTO tenant_services (tenant_id, service_id, created_at) VALUES ($1, $2, $3)")
+                .bind(&tenant.id)
+                .bind(id)
+                .bind(now)
+                .execute(tx.conn())
+                .await?;
+        }
+        guard::user_maintainer_remains(&mut tx, &tenant.id).await?;
+        audit::record(
+            &mut tx,
+            now,
+            &actor.audit(),
+            &actor.ctx,
+            AuditEvent::new("tenant.contract", "success")
+                .tenant(&tenant.id)
+                .target("tenant", &tenant.id, &tenant.code)
+                .details(json!({"services": services})),
+        )
+        .await?;
+        tx.commit().await?;
+        self.tenant_services(actor, tenant_code).await
+    }
+}
+
+fn parse_roles(roles: &[RoleInput], errors: &mut Vec<FieldError>) -> Vec<RoleInput> {
+    let mut out: Vec<RoleInput> = Vec::with_capacity(roles.len());
+    for r in roles {
+        match (parse_code(&r.code), names::tenant_name(&r.name)) {
+            (Ok(code), Ok(name)) if !out.iter().any(|o| o.code == code) => out.push(RoleInput {
+                code,
+                name,
+                description: r
+                    .description
+                    .trim()
+                    .chars()
+                    .filter(|c| !c.is_control())
+                    .take(1000)
+                    .collect(),
+            }),
+            _ => {
+                errors.push(FieldError::new("roles", "service.role_invalid"));
+                break;
+            }
+        }
+    }
+    out
+}
+
+async fn insert_role(
+    tx: &mut crate::platform::db::WriteTx,
+    service_id: &str,
+    service_code: &str,
+    r: &RoleInput,
+    now: i64,
+) -> Result<()> {
+    sqlx::query("INSERT INTO roles (id, service_id, code, name, description, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+        .bind(format!("{service_code}.{}", r.code))
+        .bind(service_id)
+        .bind(&r.code)
+        .bind(&r.name)
+        .bind(&r.description)
+        .bind(now)
+        .execute(tx.conn())
+        .await
+        .map_err(|e| Error::on_unique(e, "conflict.role_code_taken"))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn launch_addresses_are_web_addresses_or_local_paths() {
+        assert!(parse_launch_url("https://gazdalkodas.example.hu/start").is_ok());
+        assert!(parse_launch_url("/admin/users").is_ok());
+        assert_eq!(
+            parse_launch_url("javascript:alert(1)"),
+            Err("service.url_format")
+        );
+        assert_eq!(
+            parse_launch_url("//evil.example"),
+            Err("service.url_format")
+        );
+        assert_eq!(parse_code("Gazd"), Err("service.code_format"));
+    }
+}

@@ -1,0 +1,284 @@
+//! CSV exports of lists, shared by the API and the pages: the visible columns ("Export") or
+//! every recorded field ("Detailed export"). Headers follow the reader's language.
+
+use std::future::Future;
+
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use kapu_core::Result;
+use kapu_core::access::catalog::Service;
+use kapu_core::access::groups::GroupSummary;
+use kapu_core::access::substitutions::Substitution;
+use kapu_core::identity::tenants::Tenant;
+use kapu_core::identity::users::User;
+use kapu_core::identity::{ListQuery, Page};
+use kapu_core::platform::csv::CsvWriter;
+use kapu_core::platform::i18n::{Lang, text};
+
+/// Collects every page of a list, for export.
+pub async fn all_pages<T, F, Fut>(query: &ListQuery, mut fetch: F) -> Result<Vec<T>>
+where
+    F: FnMut(ListQuery) -> Fut,
+    Fut: Future<Output = Result<Page<T>>>,
+{
+    let mut q = query.clone();
+    q.page = Some(1);
+    q.per_page = Some(i64::MAX);
+    let mut out = Vec::new();
+    loop {
+        let page = fetch(q.clone()).await?;
+        let done = page.page >= page.pages();
+        out.extend(page.items);
+        if done {
+            return Ok(out);
+        }
+        q.page = Some(page.page + 1);
+    }
+}
+
+pub fn csv_response(filename: &str, body: String) -> Response {
+    let disposition = format!("attachment; filename=\"{filename}.csv\"");
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/csv; charset=utf-8"),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                HeaderValue::from_str(&disposition)
+                    .unwrap_or(HeaderValue::from_static("attachment")),
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+fn header_row(w: &mut CsvWriter, lang: Lang, keys: &[&str]) {
+    let cells: Vec<&str> = keys.iter().map(|k| text(lang, k)).collect();
+    w.row(&cells);
+}
+
+fn opt(v: &Option<String>) -> String {
+    v.clone().unwrap_or_default()
+}
+
+pub fn users(lang: Lang, items: &[User], detailed: bool) -> String {
+    let mut w = CsvWriter::new();
+    if detailed {
+        w.row(&[
+            "id",
+            "tenant",
+            "login",
+            "full_login",
+            "full_name",
+            "email",
+            "status",
+            "locked",
+            "locked_until",
+            "created_at",
+            "last_login_at",
+            "password_changed_at",
+        ]);
+        for u in items {
+            w.row(&[
+                u.id.clone(),
+                u.tenant.clone(),
+                u.login.clone(),
+                u.full_login.clone(),
+                u.full_name.clone(),
+                u.email.clone(),
+                u.status.to_string(),
+                u.locked.to_string(),
+                opt(&u.locked_until),
+                u.created_at.clone(),
+                opt(&u.last_login_at),
+                opt(&u.password_changed_at),
+            ]);
+        }
+    } else {
+        header_row(
+            &mut w,
+            lang,
+            &[
+                "user.login",
+                "user.full_name",
+                "user.email",
+                "user.status",
+                "user.last_login",
+            ],
+        );
+        for u in items {
+            w.row(&[
+                u.login.clone(),
+                u.full_name.clone(),
+                u.email.clone(),
+                text(lang, &format!("status.{}", u.status)).to_string(),
+                opt(&u.last_login_at),
+            ]);
+        }
+    }
+    w.finish()
+}
+
+pub fn tenants(lang: Lang, items: &[Tenant], detailed: bool) -> String {
+    let mut w = CsvWriter::new();
+    if detailed {
+        w.row(&["code", "name", "central", "created_at"]);
+        for t in items {
+            w.row(&[
+                t.code.clone(),
+                t.name.clone(),
+                t.central.to_string(),
+                t.created_at.clone(),
+            ]);
+        }
+    } else {
+        header_row(
+            &mut w,
+            lang,
+            &["tenant.code", "tenant.name", "tenant.created"],
+        );
+        for t in items {
+            w.row(&[
+                t.code.clone(),
+                t.name.clone(),
+                t.created_at.get(..10).unwrap_or("").to_string(),
+            ]);
+        }
+    }
+    w.finish()
+}
+
+pub fn groups(lang: Lang, items: &[GroupSummary], detailed: bool) -> String {
+    let mut w = CsvWriter::new();
+    if detailed {
+        w.row(&["code", "name", "members", "roles"]);
+    } else {
+        header_row(
+            &mut w,
+            lang,
+            &["group.code", "group.name", "group.members", "group.roles"],
+        );
+    }
+    for g in items {
+        w.row(&[
+            g.code.clone(),
+            g.name.clone(),
+            g.members.to_string(),
+            g.roles.to_string(),
+        ]);
+    }
+    w.finish()
+}
+
+pub fn services(lang: Lang, items: &[Service], detailed: bool) -> String {
+    let mut w = CsvWriter::new();
+    if detailed {
+        w.row(&["code", "name", "launch_url", "builtin", "roles"]);
+        for s in items {
+            let roles: Vec<&str> = s.roles.iter().map(|r| r.id.as_str()).collect();
+            w.row(&[
+                s.code.clone(),
+                s.name.clone(),
+                s.launch_url.clone(),
+                s.builtin.to_string(),
+                roles.join(" "),
+            ]);
+        }
+    } else {
+        header_row(
+            &mut w,
+            lang,
+            &["service.code", "service.name", "service.launch_url"],
+        );
+        for s in items {
+            w.row(&[s.code.clone(), s.name.clone(), s.launch_url.clone()]);
+        }
+    }
+    w.finish()
+}
+
+/// Every role of every service, one row each.
+pub fn roles(lang: Lang, items: &[Service], detailed: bool) -> String {
+    let mut w = CsvWriter::new();
+    if detailed {
+        w.row(&["id", "service", "code", "name", "description"]);
+        for s in items {
+            for r in &s.roles {
+                w.row(&[
+                    r.id.clone(),
+                    s.code.clone(),
+                    r.code.clone(),
+                    r.name.clone(),
+                    r.description.clone(),
+                ]);
+            }
+        }
+    } else {
+        header_row(&mut w, lang, &["service.service", "role.code", "role.name"]);
+        for s in items {
+            for r in &s.roles {
+                w.row(&[s.name.clone(), r.code.clone(), r.name.clone()]);
+            }
+        }
+    }
+    w.finish()
+}
+
+pub fn substitutions(lang: Lang, items: &[Substitution], detailed: bool) -> String {
+    let mut w = CsvWriter::new();
+    if detailed {
+        w.row(&[
+            "id",
+            "tenant",
+            "deputy",
+            "deputy_name",
+            "principal",
+            "principal_name",
+            "group",
+            "roles",
+            "starts_at",
+            "ends_at",
+            "active",
+        ]);
+        for s in items {
+            w.row(&[
+                s.id.clone(),
+                s.tenant.clone(),
+                s.deputy.clone(),
+                s.deputy_name.clone(),
+                s.principal.clone(),
+                s.principal_name.clone(),
+                opt(&s.group),
+                s.roles.join(" "),
+                s.starts_at.clone(),
+                opt(&s.ends_at),
+                s.active.to_string(),
+            ]);
+        }
+    } else {
+        header_row(
+            &mut w,
+            lang,
+            &[
+                "subst.deputy",
+                "subst.principal",
+                "subst.roles",
+                "subst.starts",
+                "subst.ends",
+            ],
+        );
+        for s in items {
+            w.row(&[
+                s.deputy_name.clone(),
+                s.principal_name.clone(),
+                s.roles.join(", "),
+                s.starts_at.clone(),
+                opt(&s.ends_at),
+            ]);
+        }
+    }
+    w.finish()
+}
