@@ -390,6 +390,17 @@ async fn insert_role(
     Ok(())
 }
 
+impl Kapu {
+    /// The launchpad's services: contracted ones in which the actor holds a role.
+    pub async fn launchpad_services(&self, actor: &Actor) -> Result<Vec<Service>> {
+        let services = self.tenant_services(actor, &actor.tenant_code).await?;
+        Ok(services
+            .into_iter()
+            .filter(|s| s.roles.iter().any(|r| actor.role_ids.contains(&r.id)))
+            .collect())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

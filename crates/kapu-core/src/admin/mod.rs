@@ -1,4 +1,5 @@
 //! Operators' functions: system variables and the business log.
 
 pub mod audit_log;
+pub mod statistics;
 pub mod system_variables;

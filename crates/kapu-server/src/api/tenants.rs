@@ -31,8 +31,10 @@ pub struct ListParams {
 
 impl ListParams {
     pub fn csv(&self) -> Option<bool> {
-        (self.format.as_deref() == Some("csv"))
-            .then(|| matches!(self.detailed.as_deref(), Some("1" | "true" | "yes")))
+        (self.format.as_deref() == Some("csv")).then_some(matches!(
+            self.detailed.as_deref(),
+            Some("1" | "true" | "yes")
+        ))
     }
 
     pub fn query(&self) -> ListQuery {

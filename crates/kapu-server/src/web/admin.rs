@@ -14,8 +14,9 @@ use serde::Deserialize;
 use super::frame::{Field, FormPage, Frame, MessagePage, render};
 use super::session::{WebActor, check_csrf};
 use crate::context::Ctx;
+use crate::exports;
 
-fn frame(ctx: &Ctx, actor: &Actor) -> Frame {
+pub(super) fn frame(ctx: &Ctx, actor: &Actor) -> Frame {
     Frame::new(
         ctx.1,
         Some(actor),
@@ -24,7 +25,7 @@ fn frame(ctx: &Ctx, actor: &Actor) -> Frame {
     )
 }
 
-fn error_page(mut f: Frame, e: &Error) -> Response {
+pub(super) fn error_page(mut f: Frame, e: &Error) -> Response {
     let status = f.fail(e);
     let t = f.t;
     render(
@@ -38,7 +39,7 @@ fn error_page(mut f: Frame, e: &Error) -> Response {
     )
 }
 
-fn enc(s: &str) -> String {
+pub(super) fn enc(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
             b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
@@ -50,51 +51,63 @@ fn enc(s: &str) -> String {
 }
 
 pub struct Column {
-    label: &'static str,
-    href: String,
-    sorted: bool,
-    desc: bool,
+    pub(super) label: &'static str,
+    pub(super) href: String,
+    pub(super) sorted: bool,
+    pub(super) desc: bool,
 }
 
 pub struct Row {
-    href: String,
-    cells: Vec<String>,
+    pub(super) href: String,
+    pub(super) cells: Vec<String>,
 }
 
 #[derive(Template)]
 #[template(path = "table.html")]
-struct TablePage {
-    f: Frame,
-    title: String,
-    caption: String,
-    path: &'static str,
-    tenant: String,
-    tenant_choices: Vec<String>,
-    q: String,
-    with_status: bool,
-    status: String,
-    new_link: String,
-    new_label: String,
-    columns: Vec<Column>,
-    rows: Vec<Row>,
-    prev: String,
-    next: String,
-    page_label: String,
+pub(super) struct TablePage {
+    pub(super) f: Frame,
+    pub(super) title: String,
+    pub(super) caption: String,
+    pub(super) path: &'static str,
+    pub(super) tenant: String,
+    pub(super) tenant_choices: Vec<String>,
+    pub(super) q: String,
+    pub(super) with_status: bool,
+    pub(super) status: String,
+    pub(super) new_link: String,
+    pub(super) new_label: String,
+    pub(super) columns: Vec<Column>,
+    pub(super) rows: Vec<Row>,
+    pub(super) prev: String,
+    pub(super) next: String,
+    pub(super) page_label: String,
+    /// The list's address with its filters, for the CSV links; empty for none.
+    pub(super) export: String,
 }
 
 #[derive(Deserialize, Default)]
 pub struct ListParams {
-    tenant: Option<String>,
-    q: Option<String>,
-    sort: Option<String>,
-    order: Option<String>,
-    page: Option<i64>,
-    status: Option<String>,
-    notice: Option<String>,
+    pub(super) tenant: Option<String>,
+    pub(super) q: Option<String>,
+    pub(super) sort: Option<String>,
+    pub(super) order: Option<String>,
+    pub(super) page: Option<i64>,
+    pub(super) status: Option<String>,
+    pub(super) notice: Option<String>,
+    pub(super) format: Option<String>,
+    pub(super) detailed: Option<String>,
 }
 
 impl ListParams {
-    fn query(&self) -> ListQuery {
+    /// `Some(detailed)` when a CSV download is asked for.
+    pub(super) fn csv(&self) -> Option<bool> {
+        (self.format.as_deref() == Some("csv")).then_some(matches!(
+            self.detailed.as_deref(),
+            Some("1" | "true" | "yes")
+        ))
+    }
+
+    pub(super) fn query(&self) -> ListQuery {
         ListQuery {
             q: self.q.clone(),
             sort: self.sort.clone(),
@@ -104,7 +117,14 @@ impl ListParams {
         }
     }
 
-    fn href(&self, path: &str, tenant: &str, sort: Option<&str>, desc: bool, page: i64) -> String {
+    pub(super) fn href(
+        &self,
+        path: &str,
+        tenant: &str,
+        sort: Option<&str>,
+        desc: bool,
+        page: i64,
+    ) -> String {
         let mut s = format!("{path}?page={page}");
         if !tenant.is_empty() {
             s += &format!("&tenant={}", enc(tenant));
@@ -125,7 +145,7 @@ impl ListParams {
         s
     }
 
-    fn columns(
+    pub(super) fn columns(
         &self,
         path: &str,
         tenant: &str,
@@ -146,7 +166,7 @@ impl ListParams {
             .collect()
     }
 
-    fn pager<T>(
+    pub(super) fn pager<T>(
         &self,
         path: &str,
         tenant: &str,
@@ -195,6 +215,17 @@ pub async fn users(
         .filter(|t| !t.is_empty())
         .unwrap_or_else(|| actor.tenant_code.clone());
     let status = StatusFilter::parse(p.status.as_deref().unwrap_or("")).unwrap_or_default();
+    if let Some(detailed) = p.csv() {
+        let all = exports::all_pages(&p.query(), |q| {
+            let (kapu, actor, tenant) = (kapu.clone(), actor.clone(), tenant.clone());
+            async move { kapu.list_users(&actor, &tenant, &q, status).await }
+        })
+        .await;
+        return match all {
+            Ok(all) => exports::csv_response("users", exports::users(ctx.1, &all, detailed)),
+            Err(e) => error_page(f, &e),
+        };
+    }
     let page = match kapu.list_users(&actor, &tenant, &p.query(), status).await {
         Ok(page) => page,
         Err(e) => return error_page(f, &e),
@@ -223,6 +254,7 @@ pub async fn users(
         ],
     );
     let (prev, next, page_label) = p.pager(path, &tenant, &page, t);
+    let export_tenant = tenant.clone();
     let rows = page
         .items
         .iter()
@@ -265,6 +297,7 @@ pub async fn users(
         prev,
         next,
         page_label,
+        export: p.href(path, &export_tenant, None, false, 1),
         f,
     };
     render(StatusCode::OK, &page)
@@ -610,6 +643,17 @@ pub async fn tenants(
     let mut f = frame(&ctx, &actor);
     f.notice_key(p.notice.as_deref());
     let t = f.t;
+    if let Some(detailed) = p.csv() {
+        let all = exports::all_pages(&p.query(), |q| {
+            let (kapu, actor) = (kapu.clone(), actor.clone());
+            async move { kapu.list_tenants(&actor, &q).await }
+        })
+        .await;
+        return match all {
+            Ok(all) => exports::csv_response("tenants", exports::tenants(ctx.1, &all, detailed)),
+            Err(e) => error_page(f, &e),
+        };
+    }
     let page = match kapu.list_tenants(&actor, &p.query()).await {
         Ok(page) => page,
         Err(e) => return error_page(f, &e),
@@ -657,6 +701,7 @@ pub async fn tenants(
         prev,
         next,
         page_label,
+        export: p.href(path, "", None, false, 1),
         f,
     };
     render(StatusCode::OK, &page)
@@ -761,10 +806,16 @@ fn rename_form(f: Frame, code: &str, name: &str) -> FormPage {
         t.t("tenant.rename"),
     );
     page.fields = vec![Field::new("name", t.t("tenant.name"), name, "text", "off")];
-    page.links = vec![(
-        format!("/admin/users?tenant={}", enc(code)),
-        t.t("admin.users").into(),
-    )];
+    page.links = vec![
+        (
+            format!("/admin/users?tenant={}", enc(code)),
+            t.t("admin.users").into(),
+        ),
+        (
+            format!("/admin/tenants/{}/services", enc(code)),
+            t.t("contract.title").into(),
+        ),
+    ];
     page
 }
 

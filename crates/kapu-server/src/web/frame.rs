@@ -173,6 +173,33 @@ impl Field {
     }
 }
 
+/// A set of choices: check boxes (`multiple`) or a drop-down list.
+pub struct Choices {
+    pub name: String,
+    pub legend: String,
+    pub hint: String,
+    pub multiple: bool,
+    /// `(value, label, chosen)`.
+    pub options: Vec<(String, String, bool)>,
+}
+
+impl Choices {
+    pub fn new(
+        name: &str,
+        legend: &str,
+        multiple: bool,
+        options: Vec<(String, String, bool)>,
+    ) -> Choices {
+        Choices {
+            name: name.into(),
+            legend: legend.into(),
+            hint: String::new(),
+            multiple,
+            options,
+        }
+    }
+}
+
 #[derive(Template)]
 #[template(path = "simple_form.html")]
 pub struct FormPage {
@@ -181,6 +208,7 @@ pub struct FormPage {
     pub intro: String,
     pub action: String,
     pub fields: Vec<Field>,
+    pub groups: Vec<Choices>,
     pub checks: Vec<(String, String)>,
     pub submit: String,
     pub secondary: String,
@@ -195,6 +223,7 @@ impl FormPage {
             intro: String::new(),
             action: action.into(),
             fields: Vec::new(),
+            groups: Vec::new(),
             checks: Vec::new(),
             submit: submit.into(),
             secondary: String::new(),

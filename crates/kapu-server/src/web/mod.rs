@@ -1,9 +1,11 @@
 //! Server-rendered pages: Hungarian by default, English by switch; work without JavaScript.
 
+mod access_pages;
 mod account;
 mod admin;
 mod frame;
 mod session;
+mod system_pages;
 
 use axum::Router;
 use axum::http::header;
@@ -83,6 +85,56 @@ pub fn router() -> Router<Kapu> {
             "/admin/users/{tenant}/{login}/delete",
             get(admin::user_delete_page).post(admin::user_delete),
         )
+        .route(
+            "/admin/users/{tenant}/{login}/rights",
+            get(access_pages::rights).post(access_pages::rights_submit),
+        )
+        .route("/admin/groups", get(access_pages::groups))
+        .route(
+            "/admin/groups/new",
+            get(access_pages::new_group_page).post(access_pages::new_group_submit),
+        )
+        .route(
+            "/admin/groups/{tenant}/{code}",
+            get(access_pages::group_page).post(access_pages::group_submit),
+        )
+        .route(
+            "/admin/groups/{tenant}/{code}/delete",
+            get(access_pages::group_delete_page).post(access_pages::group_delete),
+        )
+        .route("/admin/substitutions", get(access_pages::substitutions))
+        .route(
+            "/admin/substitutions/new",
+            get(access_pages::new_substitution_page).post(access_pages::new_substitution_submit),
+        )
+        .route(
+            "/admin/substitutions/{tenant}/{id}",
+            get(access_pages::substitution_page).post(access_pages::substitution_submit),
+        )
+        .route(
+            "/admin/substitutions/{tenant}/{id}/delete",
+            get(access_pages::substitution_delete_page).post(access_pages::substitution_delete),
+        )
+        .route("/admin/services", get(access_pages::services))
+        .route(
+            "/admin/services/new",
+            get(access_pages::new_service_page).post(access_pages::new_service_submit),
+        )
+        .route(
+            "/admin/services/{code}",
+            get(access_pages::service_page).post(access_pages::service_submit),
+        )
+        .route(
+            "/admin/tenants/{code}/services",
+            get(access_pages::contract_page).post(access_pages::contract_submit),
+        )
+        .route("/admin/audit", get(system_pages::audit))
+        .route("/admin/settings", get(system_pages::settings))
+        .route(
+            "/admin/settings/{name}",
+            get(system_pages::setting_page).post(system_pages::setting_submit),
+        )
+        .route("/admin/statistics", get(system_pages::statistics))
         .route("/admin/tenants", get(admin::tenants))
         .route(
             "/admin/tenants/new",

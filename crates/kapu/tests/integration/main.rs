@@ -13,3 +13,4 @@ mod smtp;
 mod tenants;
 mod users;
 mod web;
+mod web_access;

@@ -1,0 +1,400 @@
+//! The business log, system variables and statistics pages.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use kapu_core::admin::audit_log::AuditQuery;
+use kapu_core::platform::time_fmt::parse_instant;
+use kapu_core::{Error, Kapu};
+use serde::Deserialize;
+
+use super::admin::{Column, Row, TablePage, enc, error_page, frame};
+use super::frame::{Field, FormPage, Frame, render};
+use super::session::{WebActor, check_csrf};
+use crate::context::Ctx;
+
+#[derive(Template)]
+#[template(path = "audit.html")]
+struct AuditPage {
+    f: Frame,
+    central: bool,
+    from: String,
+    to: String,
+    tenant: String,
+    user: String,
+    caption: String,
+    rows: Vec<Vec<String>>,
+    prev: String,
+    next: String,
+    page_label: String,
+}
+
+#[derive(Deserialize, Default)]
+pub struct AuditParams {
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
+    #[serde(default)]
+    tenant: String,
+    #[serde(default)]
+    user: String,
+    page: Option<i64>,
+}
+
+fn date(field: &'static str, v: &str) -> Result<Option<i64>, Error> {
+    match v.trim() {
+        "" => Ok(None),
+        s => parse_instant(s)
+            .map(Some)
+            .ok_or_else(|| Error::field(field, "query.bad_date")),
+    }
+}
+
+pub async fn audit(
+    State(kapu): State<Kapu>,
+    ctx: Ctx,
+    WebActor(actor): WebActor,
+    Query(p): Query<AuditParams>,
+) -> Response {
+    let mut f = frame(&ctx, &actor);
+    let t = f.t;
+    let query = (|| {
+        Ok::<_, Error>(AuditQuery {
+            from: date("from", &p.from)?,
+            // "Until" a day includes that day.
+            to: date("to", &p.to)?.map(|d| {
+                if p.to.trim().len() == 10 {
+                    d + kapu_core::platform::clock::DAY
+                } else {
+                    d
+                }
+            }),
+            tenant: Some(p.tenant.trim().to_string()).filter(|s| !s.is_empty()),
+            user: Some(p.user.trim().to_string()).filter(|s| !s.is_empty()),
+            page: p.page,
+            per_page: Some(50),
+        })
+    })();
+    let result = match query {
+        Ok(q) => kapu.query_audit(&actor, &q).await,
+        Err(e) => Err(e),
+    };
+    let (rows, page_label, prev, next, status) = match result {
+        Ok(page) => {
+            let base = format!(
+                "/admin/audit?from={}&to={}&tenant={}&user={}",
+                enc(&p.from),
+                enc(&p.to),
+                enc(&p.tenant),
+                enc(&p.user)
+            );
+            let prev = if page.page > 1 {
+                format!("{base}&page={}", page.page - 1)
+            } else {
+                String::new()
+            };
+            let next = if page.page < page.pages() {
+                format!("{base}&page={}", page.page + 1)
+            } else {
+                String::new()
+            };
+            let label = format!(
+                "{} {} / {} ({} {})",
+                t.t("ui.page"),
+                page.page,
+                page.pages(),
+                page.total,
+                t.t("ui.items")
+            );
+            let rows = page
+                .items
+                .into_iter()
+                .map(|r| {
+                    let actor = match (&r.actor, &r.on_behalf_of) {
+                        (Some(a), Some(p)) => format!("{a} ({} {p})", t.t("ui.for")),
+                        (Some(a), None) => a.clone(),
+                        (None, _) => "–".into(),
+                    };
+                    vec![
+                        r.at.replace('T', " "),
+                        r.tenant.unwrap_or_default(),
+                        actor,
+                        r.action,
+                        r.target.unwrap_or_default(),
+                        r.outcome,
+                        r.client_addr.unwrap_or_default(),
+                    ]
+                })
+                .collect();
+            (rows, label, prev, next, StatusCode::OK)
+        }
+        Err(e) => {
+            let status = f.fail(&e);
+            (
+                Vec::new(),
+                String::new(),
+                String::new(),
+                String::new(),
+                status,
+            )
+        }
+    };
+    let page = AuditPage {
+        central: actor.central,
+        caption: t.t("admin.audit").into(),
+        from: p.from,
+        to: p.to,
+        tenant: p.tenant,
+        user: p.user,
+        rows,
+        prev,
+        next,
+        page_label,
+        f,
+    };
+    render(status, &page)
+}
+
+fn table(
+    f: Frame,
+    title: &str,
+    path: &'static str,
+    labels: &[&'static str],
+    rows: Vec<Row>,
+) -> TablePage {
+    TablePage {
+        title: title.into(),
+        caption: title.into(),
+        path,
+        tenant: String::new(),
+        tenant_choices: Vec::new(),
+        q: String::new(),
+        with_status: false,
+        status: String::new(),
+        new_link: String::new(),
+        new_label: String::new(),
+        columns: labels
+            .iter()
+            .map(|l| Column {
+                label: l,
+                href: String::new(),
+                sorted: false,
+                desc: false,
+            })
+            .collect(),
+        page_label: format!("{} {}", rows.len(), f.t.t("ui.items")),
+        rows,
+        prev: String::new(),
+        next: String::new(),
+        export: String::new(),
+        f,
+    }
+}
+
+pub async fn settings(
+    State(kapu): State<Kapu>,
+    ctx: Ctx,
+    WebActor(actor): WebActor,
+    Query(n): Query<NoticeParam>,
+) -> Response {
+    let mut f = frame(&ctx, &actor);
+    f.notice_key(n.notice.as_deref());
+    let t = f.t;
+    let items = match kapu.list_settings(&actor, None).await {
+        Ok(items) => items,
+        Err(e) => return error_page(f, &e),
+    };
+    let en = ctx.1 == kapu_core::platform::i18n::Lang::En;
+    let rows = items
+        .iter()
+        .map(|s| Row {
+            href: format!("/admin/settings/{}", s.definition.name),
+            cells: vec![
+                if en {
+                    s.definition.display_en
+                } else {
+                    s.definition.display_hu
+                }
+                .to_string(),
+                s.definition.name.to_string(),
+                s.global_value.clone(),
+                s.tenant_value.clone().unwrap_or_else(|| "–".into()),
+                if s.definition.overridable {
+                    t.t("ui.yes")
+                } else {
+                    t.t("ui.no")
+                }
+                .to_string(),
+            ],
+        })
+        .collect();
+    let labels = [
+        t.t("setting.display"),
+        t.t("setting.name"),
+        t.t("setting.global"),
+        t.t("setting.tenant_value"),
+        t.t("setting.overridable"),
+    ];
+    render(
+        StatusCode::OK,
+        &table(f, t.t("admin.settings"), "/admin/settings", &labels, rows),
+    )
+}
+
+#[derive(Deserialize, Default)]
+pub struct NoticeParam {
+    notice: Option<String>,
+}
+
+async fn setting_form(
+    kapu: &Kapu,
+    f: Frame,
+    actor: &kapu_core::Actor,
+    name: &str,
+    value: Option<&str>,
+) -> Response {
+    let t = f.t;
+    let s = match kapu.get_setting(actor, name, None).await {
+        Ok(s) => s,
+        Err(e) => return error_page(f, &e),
+    };
+    let en = t.0 == kapu_core::platform::i18n::Lang::En;
+    let display = if en {
+        s.definition.display_en
+    } else {
+        s.definition.display_hu
+    };
+    let mut page = FormPage::new(
+        f,
+        display,
+        &format!("/admin/settings/{}", enc(name)),
+        t.t("ui.save"),
+    );
+    page.intro = format!(
+        "{} ({}: {}; {}: {})",
+        if en {
+            s.definition.description_en
+        } else {
+            s.definition.description_hu
+        },
+        t.t("setting.global"),
+        s.global_value,
+        t.t("setting.kind"),
+        t.t(&format!(
+            "setting.kind_{}",
+            serde_json::to_value(s.definition.kind)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default()
+        )),
+    );
+    let current = if actor.central {
+        s.global_value.clone()
+    } else {
+        s.tenant_value
+            .clone()
+            .unwrap_or_else(|| s.effective_value.clone())
+    };
+    page.fields.push(Field::new(
+        "value",
+        t.t("setting.value"),
+        value.unwrap_or(&current),
+        "text",
+        "off",
+    ));
+    render(StatusCode::OK, &page)
+}
+
+pub async fn setting_page(
+    State(kapu): State<Kapu>,
+    ctx: Ctx,
+    WebActor(actor): WebActor,
+    Path(name): Path<String>,
+) -> Response {
+    setting_form(&kapu, frame(&ctx, &actor), &actor, &name, None).await
+}
+
+#[derive(Deserialize)]
+pub struct SettingForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    value: String,
+}
+
+/// The centre sets central values; a tenant sets its own value of an overridable variable.
+pub async fn setting_submit(
+    State(kapu): State<Kapu>,
+    ctx: Ctx,
+    WebActor(actor): WebActor,
+    Path(name): Path<String>,
+    Form(form): Form<SettingForm>,
+) -> Response {
+    if let Err(r) = check_csrf(&actor, &form.csrf) {
+        return r.into_response();
+    }
+    let result = if actor.central {
+        kapu.set_global_setting(&actor, &name, &form.value).await
+    } else {
+        kapu.set_tenant_setting(&actor, &actor.tenant_code, &name, Some(&form.value))
+            .await
+    };
+    match result {
+        Ok(_) => Redirect::to("/admin/settings?notice=notice.saved").into_response(),
+        Err(e) => {
+            let mut f = frame(&ctx, &actor);
+            let status = f.fail(&e);
+            let mut resp = setting_form(&kapu, f, &actor, &name, Some(&form.value)).await;
+            *resp.status_mut() = status;
+            resp
+        }
+    }
+}
+
+pub async fn statistics(State(kapu): State<Kapu>, ctx: Ctx, WebActor(actor): WebActor) -> Response {
+    let f = frame(&ctx, &actor);
+    let t = f.t;
+    let stats = match kapu.tenant_statistics(&actor).await {
+        Ok(s) => s,
+        Err(e) => return error_page(f, &e),
+    };
+    let rows = stats
+        .into_iter()
+        .map(|s| Row {
+            href: String::new(),
+            cells: vec![
+                format!("{} ({})", s.name, s.tenant),
+                s.users.to_string(),
+                s.active.to_string(),
+                s.locked.to_string(),
+                s.pending_activation.to_string(),
+                s.logged_in_30_days.to_string(),
+                s.last_login
+                    .map(|l| l.replace('T', " "))
+                    .unwrap_or_else(|| "–".into()),
+            ],
+        })
+        .collect();
+    let labels = [
+        t.t("tenant.tenant"),
+        t.t("stats.users"),
+        t.t("status.active"),
+        t.t("status.locked"),
+        t.t("status.pending_activation"),
+        t.t("stats.recent"),
+        t.t("user.last_login"),
+    ];
+    render(
+        StatusCode::OK,
+        &table(
+            f,
+            t.t("admin.statistics"),
+            "/admin/statistics",
+            &labels,
+            rows,
+        ),
+    )
+}
