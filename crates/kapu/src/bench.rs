@@ -200,5 +200,144 @@ pub async fn run(a: BenchArgs) -> anyhow::Result<()> {
     })
     .await;
     report("GET /api/v1/me", &me);
+
+    // Role resolution under load: a user in 10 groups, and the same user acting for a
+    // principal through 3 substitutions.
+    let (own, acting) = setup_roles_scenario(&client, &base, &a).await?;
+    for (label, token) in [
+        ("GET /me, 10 groups", own),
+        ("GET /me, 3 substitutions", acting),
+    ] {
+        let sample = hammer(a.concurrency, a.seconds, {
+            let client = client.clone();
+            let url = format!("{base}/api/v1/me");
+            move || {
+                let client = client.clone();
+                let url = url.clone();
+                let token = token.clone();
+                async move { matches!(client.get(&url).bearer_auth(&token).send().await, Ok(r) if r.status().is_success()) }
+            }
+        })
+        .await;
+        report(label, &sample);
+    }
     Ok(())
+}
+
+async fn call(
+    client: &reqwest::Client,
+    method: reqwest::Method,
+    url: String,
+    token: &str,
+    body: serde_json::Value,
+) -> anyhow::Result<serde_json::Value> {
+    let r = client
+        .request(method, &url)
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await?;
+    let status = r.status();
+    let body: serde_json::Value = r.json().await.unwrap_or_default();
+    if !status.is_success() {
+        bail!("{url}: {status} {body}");
+    }
+    Ok(body)
+}
+
+/// Creates, in the benchmark user's tenant, a deputy in 10 groups and a principal who
+/// substitutes 3 roles to it; returns the deputy's own token and its acting token.
+async fn setup_roles_scenario(
+    client: &reqwest::Client,
+    base: &str,
+    a: &BenchArgs,
+) -> anyhow::Result<(String, String)> {
+    use reqwest::Method;
+    let tenant = a
+        .login
+        .rsplit_once('@')
+        .map(|(_, t)| t.to_string())
+        .unwrap_or_default();
+    let login = |body: serde_json::Value| async move {
+        let r = client
+            .post(format!("{base}/api/v1/session"))
+            .json(&body)
+            .send()
+            .await?;
+        let v: serde_json::Value = r.json().await?;
+        v["token"]
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(|| anyhow::anyhow!("login refused: {v}"))
+    };
+    let admin = login(json!({"login": a.login, "password": a.password, "mode": "secure"})).await?;
+    let tag = format!(
+        "{:x}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)?
+            .as_millis()
+    );
+    let users = format!("{base}/api/v1/tenants/{tenant}/users");
+    let password = "Bench-Roles-123";
+    let mut names = Vec::new();
+    for who in ["deputy", "principal"] {
+        let name = format!("bench.{who}.{tag}");
+        call(client, Method::POST, users.clone(), &admin, json!({"login": name, "full_name": format!("Bench {who}"), "email": format!("{who}@bench.invalid")})).await?;
+        call(
+            client,
+            Method::PUT,
+            format!("{users}/{name}/password"),
+            &admin,
+            json!({"password": password}),
+        )
+        .await?;
+        names.push(name);
+    }
+    let (deputy, principal) = (names[0].clone(), names[1].clone());
+    let roles = [
+        "kapu.vir_admin",
+        "kapu.vir_reader",
+        "kapu.partner_recorder",
+        "kapu.partner_corrector",
+        "kapu.partner_merger",
+    ];
+    for i in 0..10 {
+        call(
+            client,
+            Method::POST,
+            format!("{base}/api/v1/tenants/{tenant}/groups"),
+            &admin,
+            json!({"code": format!("bench_{tag}_{i}"), "name": format!("Bench {i}"), "members": [deputy, principal], "roles": [roles[i % roles.len()]]}),
+        )
+        .await?;
+    }
+    let substituted = [
+        "kapu.log_reader",
+        "kapu.partner_certifier",
+        "kapu.partner_reader",
+    ];
+    call(
+        client,
+        Method::PUT,
+        format!("{users}/{principal}/rights"),
+        &admin,
+        json!({"roles": substituted}),
+    )
+    .await?;
+    for role in substituted {
+        call(
+            client,
+            Method::POST,
+            format!("{base}/api/v1/tenants/{tenant}/substitutions"),
+            &admin,
+            json!({"deputy": deputy, "principal": principal, "roles": [role]}),
+        )
+        .await?;
+    }
+    let own = login(json!({"login": format!("{deputy}@{tenant}"), "password": password})).await?;
+    let acting = login(
+        json!({"login": format!("{deputy}@{tenant}"), "password": password, "act_for": principal}),
+    )
+    .await?;
+    Ok((own, acting))
 }
