@@ -6,7 +6,7 @@ use std::future::Future;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use kapu_core::Result;
-use kapu_core::access::catalog::Service;
+use kapu_core::access::catalog::{CatalogueRole, Service};
 use kapu_core::access::groups::GroupSummary;
 use kapu_core::access::substitutions::Substitution;
 use kapu_core::identity::tenants::Tenant;
@@ -200,28 +200,31 @@ pub fn services(lang: Lang, items: &[Service], detailed: bool) -> String {
     w.finish()
 }
 
-/// Every role of every service, one row each.
-pub fn roles(lang: Lang, items: &[Service], detailed: bool) -> String {
+pub fn roles(lang: Lang, items: &[CatalogueRole], detailed: bool) -> String {
     let mut w = CsvWriter::new();
     if detailed {
-        w.row(&["id", "service", "code", "name", "description"]);
-        for s in items {
-            for r in &s.roles {
-                w.row(&[
-                    r.id.clone(),
-                    s.code.clone(),
-                    r.code.clone(),
-                    r.name.clone(),
-                    r.description.clone(),
-                ]);
-            }
+        w.row(&[
+            "id",
+            "service",
+            "service_name",
+            "code",
+            "name",
+            "description",
+        ]);
+        for r in items {
+            w.row(&[
+                r.id.clone(),
+                r.service.clone(),
+                r.service_name.clone(),
+                r.code.clone(),
+                r.name.clone(),
+                r.description.clone(),
+            ]);
         }
     } else {
         header_row(&mut w, lang, &["service.service", "role.code", "role.name"]);
-        for s in items {
-            for r in &s.roles {
-                w.row(&[s.name.clone(), r.code.clone(), r.name.clone()]);
-            }
+        for r in items {
+            w.row(&[r.service_name.clone(), r.code.clone(), r.name.clone()]);
         }
     }
     w.finish()

@@ -401,6 +401,74 @@ impl Kapu {
     }
 }
 
+/// One role of the catalogue, as the roles list shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct CatalogueRole {
+    pub id: String,
+    pub service: String,
+    pub service_name: String,
+    pub code: String,
+    pub name: String,
+    pub description: String,
+}
+
+impl Kapu {
+    /// Every role of every service: filtered, sorted and paged.
+    pub async fn list_roles(&self, actor: &Actor, q: &ListQuery) -> Result<Page<CatalogueRole>> {
+        let max = self
+            .settings()
+            .snapshot(&actor.tenant_id)
+            .await?
+            .number("list_max_page_size");
+        let (page, per_page, offset) = q.window(max);
+        let order = match q.sort.as_deref().unwrap_or("service") {
+            "service" => "s.code",
+            "code" => "r.code",
+            "name" => "r.name",
+            _ => return Err(Error::field("sort", "list.bad_sort")),
+        };
+        let dir = if q.desc { "DESC" } else { "ASC" };
+        let cond = "($1 IS NULL OR LOWER(r.code) LIKE $1 ESCAPE '\\' OR LOWER(r.name) LIKE $1 ESCAPE '\\' \
+                    OR LOWER(s.code) LIKE $1 ESCAPE '\\' OR LOWER(s.name) LIKE $1 ESCAPE '\\')";
+        let pattern = q.like_pattern();
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT r.id, s.code AS service, s.name AS service_name, r.code, r.name, r.description \
+             FROM roles r JOIN services s ON s.id = r.service_id WHERE {cond} \
+             ORDER BY {order} {dir}, r.id LIMIT $2 OFFSET $3"
+        )))
+        .bind(pattern.as_deref())
+        .bind(per_page)
+        .bind(offset)
+        .fetch_all(self.db().pool())
+        .await?;
+        let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT COUNT(*) FROM roles r JOIN services s ON s.id = r.service_id WHERE {cond}"
+        )))
+        .bind(pattern.as_deref())
+        .fetch_one(self.db().pool())
+        .await?;
+        let items = rows
+            .iter()
+            .map(|r| {
+                Ok(CatalogueRole {
+                    id: r.try_get("id")?,
+                    service: r.try_get("service")?,
+                    service_name: r.try_get("service_name")?,
+                    code: r.try_get("code")?,
+                    name: r.try_get("name")?,
+                    description: r.try_get("description")?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Page {
+            items,
+            total,
+            page,
+            per_page,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

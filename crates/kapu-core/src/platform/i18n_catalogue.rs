@@ -283,4 +283,6 @@ pub static CATALOGUE: &[Entry] = &[
     ("user.substitutions_principal", "Helyettesei", "Their deputies"),
     ("notice.deleted_group", "A csoport törölve.", "The group is deleted."),
     ("notice.deleted_substitution", "A helyettesítés törölve.", "The substitution is deleted."),
+    ("admin.roles", "Szerepkörök", "Roles"),
+    ("role.description", "Leírás", "Description"),
 ];

@@ -82,29 +82,25 @@ pub async fn services(
     Ok(Json(kapu.list_services(&actor, &p.query()).await?).into_response())
 }
 
-/// Every role of every service, as CSV or JSON.
+/// Every role of every service: filtered, sorted, paged, or as CSV.
 pub async fn roles(
     State(kapu): State<Kapu>,
     ctx: Ctx,
     ApiActor(actor): ApiActor,
     ApiQuery(p): ApiQuery<ListParams>,
 ) -> Result<Response, ApiError> {
-    let all = exports::all_pages(&p.query(), |q| {
-        let (kapu, actor) = (kapu.clone(), actor.clone());
-        async move { kapu.list_services(&actor, &q).await }
-    })
-    .await?;
     if let Some(detailed) = p.csv() {
+        let all = exports::all_pages(&p.query(), |q| {
+            let (kapu, actor) = (kapu.clone(), actor.clone());
+            async move { kapu.list_roles(&actor, &q).await }
+        })
+        .await?;
         return Ok(exports::csv_response(
             "roles",
             exports::roles(ctx.1, &all, detailed),
         ));
     }
-    let items: Vec<_> = all
-        .iter()
-        .flat_map(|s| s.roles.iter().map(move |r| json!({"id": r.id, "service": s.code, "code": r.code, "name": r.name, "description": r.description})))
-        .collect();
-    Ok(Json(json!({ "items": items })).into_response())
+    Ok(Json(kapu.list_roles(&actor, &p.query()).await?).into_response())
 }
 
 pub async fn create_service(

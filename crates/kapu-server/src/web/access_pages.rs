@@ -1003,6 +1003,81 @@ pub async fn substitution_delete(
 
 // ---------------------------------------------------------------- services and contracts
 
+pub async fn roles(
+    State(kapu): State<Kapu>,
+    ctx: Ctx,
+    WebActor(actor): WebActor,
+    Query(p): Query<ListParams>,
+) -> Response {
+    let f = frame(&ctx, &actor);
+    let t = f.t;
+    if let Some(detailed) = p.csv() {
+        let all = exports::all_pages(&p.query(), |q| {
+            let (kapu, actor) = (kapu.clone(), actor.clone());
+            async move { kapu.list_roles(&actor, &q).await }
+        })
+        .await;
+        return match all {
+            Ok(all) => exports::csv_response("roles", exports::roles(ctx.1, &all, detailed)),
+            Err(e) => error_page(f, &e),
+        };
+    }
+    let page = match kapu.list_roles(&actor, &p.query()).await {
+        Ok(page) => page,
+        Err(e) => return error_page(f, &e),
+    };
+    let path = "/admin/roles";
+    let mut columns = p.columns(
+        path,
+        "",
+        &[
+            ("service", t.t("service.service")),
+            ("code", t.t("role.code")),
+            ("name", t.t("role.name")),
+        ],
+    );
+    columns.push(Column {
+        label: t.t("role.description"),
+        href: String::new(),
+        sorted: false,
+        desc: false,
+    });
+    let (prev, next, page_label) = p.pager(path, "", &page, t);
+    let rows = page
+        .items
+        .iter()
+        .map(|r| Row {
+            href: String::new(),
+            cells: vec![
+                r.service_name.clone(),
+                r.code.clone(),
+                r.name.clone(),
+                r.description.clone(),
+            ],
+        })
+        .collect();
+    let page = TablePage {
+        title: t.t("admin.roles").into(),
+        caption: t.t("admin.roles").into(),
+        path,
+        tenant: String::new(),
+        tenant_choices: Vec::new(),
+        q: p.q.clone().unwrap_or_default(),
+        with_status: false,
+        status: String::new(),
+        new_link: String::new(),
+        new_label: String::new(),
+        export: p.href(path, "", None, false, 1),
+        columns,
+        rows,
+        prev,
+        next,
+        page_label,
+        f,
+    };
+    render(StatusCode::OK, &page)
+}
+
 pub async fn services(
     State(kapu): State<Kapu>,
     ctx: Ctx,

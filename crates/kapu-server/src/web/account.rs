@@ -241,6 +241,7 @@ pub async fn home(State(kapu): State<Kapu>, ctx: Ctx, WebActor(actor): WebActor)
     if user_admin {
         blocks.push(("/admin/users", t.t("admin.users")));
         blocks.push(("/admin/groups", t.t("admin.groups")));
+        blocks.push(("/admin/roles", t.t("admin.roles")));
     }
     if actor.has(Role::UserMaintainer) {
         blocks.push(("/admin/substitutions", t.t("admin.substitutions")));

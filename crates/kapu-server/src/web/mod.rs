@@ -115,6 +115,7 @@ pub fn router() -> Router<Kapu> {
             "/admin/substitutions/{tenant}/{id}/delete",
             get(access_pages::substitution_delete_page).post(access_pages::substitution_delete),
         )
+        .route("/admin/roles", get(access_pages::roles))
         .route("/admin/services", get(access_pages::services))
         .route(
             "/admin/services/new",

@@ -474,6 +474,16 @@ async fn catalogue_groups_substitutions_and_system_pages_work_in_the_browser(app
     assert_eq!(s, StatusCode::SEE_OTHER);
     let (_, v) = app.get(&admin, "/api/v1/settings/lockout_threshold").await;
     assert_eq!(v["global_value"], "7");
+    let (_, html) = page(&b, &app, "/admin/roles?q=adozas&sort=code&order=desc").await;
+    let (v, u) = (
+        html.find("Vezető").unwrap(),
+        html.find("Ügyintéző").unwrap(),
+    );
+    assert!(v < u, "sorted by code, descending");
+    assert!(!html.contains("Napló betekintő"), "filtered");
+    let (_, roles) = app.get(&admin, "/api/v1/roles?sort=name&per_page=5").await;
+    assert_eq!(roles["per_page"], 5);
+    assert!(roles["total"].as_i64().unwrap() >= 14);
     let (_, html) = page(&b, &app, "/admin/statistics").await;
     assert!(html.contains("kozpont") && html.contains("szeged"));
 }
