@@ -1,3 +1,4 @@
+#![recursion_limit = "256"]
 //! Kapu's front doors: the JSON API and the web pages, over one service layer.
 
 pub mod api;

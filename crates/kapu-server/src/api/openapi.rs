@@ -103,6 +103,53 @@ fn build() -> Value {
                 "put": op("Set a tenant value of an overridable variable", "settings", Some("Value"), "200", false),
                 "delete": op("Clear a tenant value", "settings", None, "200", false)
             },
+            "/me/roles": {"get": op("The caller's roles in this session, with where each comes from", "session", None, "200", false)},
+            "/me/substitutions": {"get": op("Whom the caller may act for, and who may act for the caller", "session", None, "200", false)},
+            "/me/identity-choices": {"get": op("Principals the caller may act for now", "session", None, "200", false)},
+            "/session/identity": {"post": op("Right after a browser-style login: act in one's own name or a principal's", "session", Some("Identity"), "204", false)},
+            "/services": {
+                "get": {"parameters": list_params(), "summary": "The service catalogue (format=csv for a download)", "tags": ["access"], "responses": {"200": {"description": "A page of services"}}},
+                "post": op("Register a service and its roles (central framework administrators, secure mode)", "access", Some("Service"), "201", false)
+            },
+            "/services/{code}": {
+                "parameters": params(&["code"]),
+                "get": op("Read a service and its roles", "access", None, "200", false),
+                "patch": op("Rename a service, change its address, add or rename roles", "access", Some("Service"), "200", false)
+            },
+            "/roles": {"get": {"parameters": list_params(), "summary": "Every role of every service (format=csv for a download)", "tags": ["access"], "responses": {"200": {"description": "A page of roles"}}}},
+            "/tenants/{tenant}/services": {
+                "parameters": params(&["tenant"]),
+                "get": op("The tenant's contract", "access", None, "200", false),
+                "put": op("Replace the tenant's contract (central administrators)", "access", Some("Contract"), "200", false)
+            },
+            "/tenants/{tenant}/roles": {"parameters": params(&["tenant"]), "get": op("Roles that may be granted in the tenant", "access", None, "200", false)},
+            "/tenants/{tenant}/groups": {
+                "parameters": params(&["tenant"]),
+                "get": {"parameters": list_params(), "summary": "List groups", "tags": ["access"], "responses": {"200": {"description": "A page of groups"}}},
+                "post": op("Create a group with members and roles", "access", Some("Group"), "201", false)
+            },
+            "/tenants/{tenant}/groups/{code}": {
+                "parameters": params(&["tenant", "code"]),
+                "get": op("Read a group", "access", None, "200", false),
+                "patch": op("Change a group's name, members or roles", "access", Some("Group"), "200", false),
+                "delete": op("Delete a group", "access", None, "204", false)
+            },
+            "/tenants/{tenant}/users/{login}/rights": {
+                "parameters": params(&user),
+                "get": op("A user's individual roles, groups and effective roles", "access", None, "200", false),
+                "put": op("Replace a user's individual roles and/or groups", "access", Some("Rights"), "200", false)
+            },
+            "/tenants/{tenant}/substitutions": {
+                "parameters": params(&["tenant"]),
+                "get": {"parameters": list_params(), "summary": "List substitutions (deputy=, principal=, active=1)", "tags": ["access"], "responses": {"200": {"description": "A page of substitutions"}}},
+                "post": op("Let a deputy act for a principal in chosen roles or a group's roles", "access", Some("Substitution"), "201", false)
+            },
+            "/tenants/{tenant}/substitutions/{id}": {
+                "parameters": params(&["tenant", "id"]),
+                "get": op("Read a substitution", "access", None, "200", false),
+                "patch": op("Change its period or roles (ends_at: null makes it open-ended)", "access", None, "200", false),
+                "delete": op("Delete a substitution; it stops on the deputy's next request", "access", None, "204", false)
+            },
             "/audit": {"get": {
                 "summary": "Query the business log",
                 "tags": ["audit"],
@@ -131,6 +178,7 @@ fn build() -> Value {
                 "Login": {"type": "object", "required": ["login", "password"], "properties": {
                     "login": {"type": "string", "example": "kovacs.janos@szeged"},
                     "password": {"type": "string"},
+                    "act_for": {"type": "string", "description": "A deputy's principal, name@tenant"},
                     "mode": {"type": "string", "enum": ["normal", "secure"]}
                 }},
                 "ChangePassword": string_props(&["current_password", "new_password"]),
@@ -143,7 +191,23 @@ fn build() -> Value {
                 "NewTenant": {"type": "object", "required": ["code", "name", "admin"], "properties": {
                     "code": {"type": "string"}, "name": {"type": "string"}, "admin": {"$ref": "#/components/schemas/NewUser"}
                 }},
-                "Value": {"type": "object", "required": ["value"], "properties": {"value": {}}}
+                "Value": {"type": "object", "required": ["value"], "properties": {"value": {}}},
+                "Identity": {"type": "object", "properties": {"act_for": {"type": ["string", "null"]}}},
+                "Contract": {"type": "object", "required": ["services"], "properties": {"services": {"type": "array", "items": {"type": "string"}}}},
+                "Service": {"type": "object", "properties": {
+                    "code": {"type": "string"}, "name": {"type": "string"}, "launch_url": {"type": "string"},
+                    "roles": {"type": "array", "items": {"type": "object", "properties": {"code": {"type": "string"}, "name": {"type": "string"}, "description": {"type": "string"}}}}
+                }},
+                "Group": {"type": "object", "properties": {
+                    "code": {"type": "string"}, "name": {"type": "string"},
+                    "members": {"type": "array", "items": {"type": "string"}}, "roles": {"type": "array", "items": {"type": "string"}}
+                }},
+                "Rights": {"type": "object", "properties": {"roles": {"type": "array", "items": {"type": "string"}}, "groups": {"type": "array", "items": {"type": "string"}}}},
+                "Substitution": {"type": "object", "required": ["deputy", "principal"], "properties": {
+                    "deputy": {"type": "string"}, "principal": {"type": "string"},
+                    "roles": {"type": "array", "items": {"type": "string"}}, "group": {"type": "string"},
+                    "starts_at": {"type": "string"}, "ends_at": {"type": ["string", "null"]}
+                }}
             }
         }
     })

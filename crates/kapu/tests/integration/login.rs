@@ -330,4 +330,5 @@ async fn health_and_readiness_answer_json(app: App) {
     assert_eq!(doc["openapi"], "3.1.0");
     assert!(doc["paths"]["/session"]["post"].is_object());
     assert!(doc["paths"]["/tenants/{tenant}/users/{login}/lock"]["post"].is_object());
+    assert!(doc["paths"]["/tenants/{tenant}/substitutions"]["post"].is_object());
 }
