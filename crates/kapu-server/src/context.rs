@@ -17,6 +17,8 @@ pub struct RequestInfo {
     pub id: String,
     pub client_addr: String,
     pub lang: Lang,
+    /// Path and query, for links that come back here (the language switch).
+    pub path: String,
 }
 
 tokio::task_local! {
@@ -29,6 +31,7 @@ pub(crate) fn current() -> RequestInfo {
         id: String::new(),
         client_addr: String::new(),
         lang: Lang::Hu,
+        path: "/".into(),
     })
 }
 
@@ -76,6 +79,11 @@ pub(crate) async fn stamp(State(kapu): State<Kapu>, mut req: Request, next: Next
         id: id.clone(),
         client_addr: client_addr(&kapu, &req),
         lang,
+        path: req
+            .uri()
+            .path_and_query()
+            .map(|p| p.as_str().to_string())
+            .unwrap_or_else(|| "/".into()),
     };
     req.extensions_mut().insert(info.clone());
     let method = req.method().clone();

@@ -182,23 +182,19 @@ pub async fn logout_everywhere(
 #[derive(Deserialize)]
 pub struct LangQuery {
     to: String,
+    #[serde(default)]
+    back: String,
 }
 
-pub async fn switch_language(
-    State(kapu): State<Kapu>,
-    headers: HeaderMap,
-    Query(q): Query<LangQuery>,
-) -> Response {
+/// Switches the language and returns to the page the switch was on (only a local path:
+/// never an address elsewhere).
+pub async fn switch_language(State(kapu): State<Kapu>, Query(q): Query<LangQuery>) -> Response {
     let lang = Lang::parse(&q.to).unwrap_or_default();
-    let back = headers
-        .get(axum::http::header::REFERER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|r| {
-            r.find("://")
-                .and_then(|i| r[i + 3..].find('/').map(|j| r[i + 3 + j..].to_string()))
-        })
-        .filter(|p| p.starts_with('/') && !p.starts_with("//"))
-        .unwrap_or_else(|| "/".into());
+    let local = q.back.starts_with('/')
+        && !q.back.starts_with("//")
+        && !q.back.contains('\\')
+        && !q.back.starts_with("/lang");
+    let back = if local { q.back.as_str() } else { "/" };
     (
         [set_cookie(
             &kapu,
@@ -206,7 +202,7 @@ pub async fn switch_language(
             lang.code(),
             Some(31_536_000),
         )],
-        Redirect::to(&back),
+        Redirect::to(back),
     )
         .into_response()
 }

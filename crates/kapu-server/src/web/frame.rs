@@ -56,6 +56,8 @@ pub struct Frame {
     pub notice: Option<String>,
     pub offer_secure: bool,
     pub request_id: String,
+    /// This page's address, URL-encoded, for the language switch to come back to.
+    pub back: String,
 }
 
 impl Frame {
@@ -84,6 +86,16 @@ impl Frame {
             notice: None,
             offer_secure: false,
             request_id,
+            back: crate::context::current()
+                .path
+                .bytes()
+                .map(|b| match b {
+                    b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                        (b as char).to_string()
+                    }
+                    _ => format!("%{b:02X}"),
+                })
+                .collect(),
         }
     }
 

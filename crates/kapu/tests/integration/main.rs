@@ -5,6 +5,7 @@ mod harness;
 
 mod access;
 mod audit;
+mod browser;
 mod cli;
 mod login;
 mod passwords;

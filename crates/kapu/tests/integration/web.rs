@@ -88,8 +88,33 @@ async fn the_login_page_speaks_hungarian_first_and_english_on_request(app: App) 
         .await
         .unwrap();
     assert!(r.text().await.unwrap().contains("Login name"));
-    let r = b.get(app.url("/lang?to=en")).send().await.unwrap();
+    let r = b
+        .get(app.url("/lang?to=en&back=/password/forgot"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        r.headers()["location"],
+        "/password/forgot",
+        "back to the same page"
+    );
+    for outside in [
+        "https://evil.example/",
+        "//evil.example/",
+        "/\\evil.example",
+    ] {
+        let r = b
+            .get(app.url(&format!("/lang?to=en&back={outside}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            r.headers()["location"],
+            "/",
+            "never to another site: {outside}"
+        );
+    }
     let (_, html) = page(&b, &app, "/login").await;
     assert!(html.contains("<html lang=\"en\">") && html.contains("Login mode"));
     let css = reqwest::get(app.url("/static/kapu.css")).await.unwrap();

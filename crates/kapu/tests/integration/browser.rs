@@ -1,0 +1,215 @@
+//! The pages in a real browser: Debian's Chromium, driven over WebDriver by chromedriver.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use reqwest::Client;
+use serde_json::{Value, json};
+
+use crate::harness::{ADMIN, ADMIN_PW, App, Backend};
+
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+struct Browser {
+    child: Child,
+    http: Client,
+    session: String,
+    profile: std::path::PathBuf,
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.profile);
+    }
+}
+
+impl Browser {
+    /// `None` where no chromedriver is installed (CI installs it and must not skip).
+    async fn start() -> Option<Browser> {
+        let installed = Command::new("chromedriver")
+            .arg("--version")
+            .stdout(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !installed {
+            assert!(
+                std::env::var("CI").is_err(),
+                "CI must install chromium and chromium-driver"
+            );
+            eprintln!("skipped: chromedriver is not installed");
+            return None;
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let profile = std::env::temp_dir().join(format!("kapu-chromium-{port}"));
+        let http = Client::new();
+        let base = format!("http://127.0.0.1:{port}");
+        let mut browser = Browser {
+            child,
+            http,
+            session: String::new(),
+            profile,
+        };
+        for _ in 0..100 {
+            if let Ok(r) = browser.http.get(format!("{base}/status")).send().await
+                && r.json::<Value>()
+                    .await
+                    .is_ok_and(|v| v["value"]["ready"] == true)
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let caps = json!({"capabilities": {"alwaysMatch": {"browserName": "chrome", "goog:chromeOptions": {
+            "binary": "/usr/bin/chromium",
+            "prefs": {"intl.accept_languages": "hu-HU,hu"},
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic", "--no-first-run",
+                     "--disable-background-networking", "--disable-component-update", "--disable-sync", "--lang=hu-HU",
+                     format!("--user-data-dir={}", browser.profile.display())]
+        }}}});
+        let r: Value = browser
+            .http
+            .post(format!("{base}/session"))
+            .json(&caps)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let id = r["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no browser session: {r}"));
+        browser.session = format!("{base}/session/{id}");
+        Some(browser)
+    }
+
+    async fn cmd(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
+        let req = self.http.request(method, format!("{}{path}", self.session));
+        let req = if body.is_null() { req } else { req.json(&body) };
+        let v: Value = req.send().await.unwrap().json().await.unwrap();
+        v["value"].clone()
+    }
+
+    async fn goto(&self, url: &str) {
+        self.cmd(reqwest::Method::POST, "/url", json!({"url": url}))
+            .await;
+    }
+
+    async fn find(&self, css: &str) -> String {
+        let v = self
+            .cmd(
+                reqwest::Method::POST,
+                "/element",
+                json!({"using": "css selector", "value": css}),
+            )
+            .await;
+        v[ELEMENT]
+            .as_str()
+            .unwrap_or_else(|| panic!("no element {css}: {v}"))
+            .to_string()
+    }
+
+    async fn type_into(&self, css: &str, text: &str) {
+        let el = self.find(css).await;
+        self.cmd(
+            reqwest::Method::POST,
+            &format!("/element/{el}/value"),
+            json!({"text": text}),
+        )
+        .await;
+    }
+
+    async fn click(&self, css: &str) {
+        let el = self.find(css).await;
+        self.cmd(
+            reqwest::Method::POST,
+            &format!("/element/{el}/click"),
+            json!({}),
+        )
+        .await;
+    }
+
+    async fn source(&self) -> String {
+        self.cmd(reqwest::Method::GET, "/source", Value::Null)
+            .await
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    }
+
+    async fn url(&self) -> String {
+        self.cmd(reqwest::Method::GET, "/url", Value::Null)
+            .await
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    }
+
+    /// Waits until the page shows `text` (navigation after a click takes a moment).
+    async fn wait_for(&self, text: &str) -> String {
+        for _ in 0..100 {
+            let html = self.source().await;
+            if html.contains(text) {
+                return html;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!(
+            "the page never showed {text:?}; it shows: {}",
+            self.source().await
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_real_browser_logs_in_securely_meets_the_error_summary_and_logs_out() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let app = App::spawn(Backend::Sqlite).await;
+    browser.goto(&app.url("/login")).await;
+    browser.wait_for("Bejelentkezési név").await;
+    browser.type_into("#login", ADMIN).await;
+    browser.type_into("#password", ADMIN_PW).await;
+    browser.click("input[name=mode][value=secure]").await;
+    browser.click("main form button").await;
+    let html = browser.wait_for("Indítópult").await;
+    assert!(
+        html.contains("Központi Admin") && html.contains("Biztonsági"),
+        "the header shows the user and the secure mode"
+    );
+    assert_eq!(browser.url().await, app.url("/"));
+
+    // An empty form comes back with a summary that links to each field.
+    browser
+        .goto(&app.url("/admin/users/new?tenant=kozpont"))
+        .await;
+    browser.wait_for("Új felhasználó").await;
+    browser.click("main form button").await;
+    let html = browser.wait_for("error-summary").await;
+    for field in ["login", "full_name", "email"] {
+        assert!(html.contains(&format!("href=\"#{field}\"")), "{field}");
+    }
+    browser.click(".error-summary a[href='#email']").await;
+
+    // The English switch, then logout.
+    browser.click("a[href^='/lang?to=en']").await;
+    browser.wait_for("New user").await;
+    browser.click("form[action='/logout'] button").await;
+    browser.wait_for("Log in").await;
+    assert!(browser.url().await.ends_with("/login"));
+    browser.goto(&app.url("/")).await;
+    browser.wait_for("Login name").await;
+}
