@@ -15,6 +15,11 @@ use kapu_core::identity::{ListQuery, Page};
 use kapu_core::platform::csv::CsvWriter;
 use kapu_core::platform::i18n::{Lang, text};
 
+/// `Some(detailed)` when a list is asked for as CSV (`format=csv`, `detailed=1`).
+pub fn wants_csv(format: Option<&str>, detailed: Option<&str>) -> Option<bool> {
+    (format == Some("csv")).then_some(matches!(detailed, Some("1" | "true" | "yes")))
+}
+
 /// Collects every page of a list, for export.
 pub async fn all_pages<T, F, Fut>(query: &ListQuery, mut fetch: F) -> Result<Vec<T>>
 where

@@ -31,10 +31,7 @@ pub struct ListParams {
 
 impl ListParams {
     pub fn csv(&self) -> Option<bool> {
-        (self.format.as_deref() == Some("csv")).then_some(matches!(
-            self.detailed.as_deref(),
-            Some("1" | "true" | "yes")
-        ))
+        crate::exports::wants_csv(self.format.as_deref(), self.detailed.as_deref())
     }
 
     pub fn query(&self) -> ListQuery {

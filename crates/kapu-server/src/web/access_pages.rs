@@ -18,7 +18,7 @@ use kapu_core::{Actor, Error, Kapu};
 use serde::Deserialize;
 
 use super::admin::{Column, ListParams, Row, TablePage, enc, error_page, frame};
-use super::frame::{Choices, Field, FormPage, Frame, render};
+use super::frame::{Choices, ConfirmPage, Field, FormPage, Frame, render};
 use super::session::{WebActor, check_csrf};
 use crate::context::Ctx;
 use crate::exports;
@@ -66,7 +66,7 @@ struct RightsPage {
 
 async fn rights_page(
     kapu: &Kapu,
-    mut f: Frame,
+    f: Frame,
     actor: &Actor,
     tenant: &str,
     login: &str,
@@ -126,12 +126,7 @@ async fn rights_page(
         login: login.to_string(),
         full_login: format!("{login}@{tenant}"),
         dirty,
-        f: {
-            if dirty && f.notice.is_none() {
-                f.notice = None;
-            }
-            f
-        },
+        f,
     };
     render(status, &page)
 }
@@ -503,17 +498,6 @@ pub async fn group_submit(
             )
         }
     }
-}
-
-#[derive(Template)]
-#[template(path = "confirm.html")]
-struct ConfirmPage {
-    f: Frame,
-    title: String,
-    body: String,
-    action: String,
-    confirm: String,
-    back: String,
 }
 
 pub async fn group_delete_page(

@@ -11,7 +11,7 @@ use kapu_core::identity::{ListQuery, Page};
 use kapu_core::{Actor, Error, Kapu};
 use serde::Deserialize;
 
-use super::frame::{Field, FormPage, Frame, MessagePage, render};
+use super::frame::{ConfirmPage, Field, FormPage, Frame, MessagePage, render};
 use super::session::{WebActor, check_csrf};
 use crate::context::Ctx;
 use crate::exports;
@@ -101,10 +101,7 @@ pub struct ListParams {
 impl ListParams {
     /// `Some(detailed)` when a CSV download is asked for.
     pub(super) fn csv(&self) -> Option<bool> {
-        (self.format.as_deref() == Some("csv")).then_some(matches!(
-            self.detailed.as_deref(),
-            Some("1" | "true" | "yes")
-        ))
+        crate::exports::wants_csv(self.format.as_deref(), self.detailed.as_deref())
     }
 
     pub(super) fn query(&self) -> ListQuery {
@@ -413,7 +410,7 @@ pub struct NoticeParam {
 
 async fn show_user(
     kapu: &Kapu,
-    mut f: Frame,
+    f: Frame,
     actor: &Actor,
     tenant: &str,
     login: &str,
@@ -425,9 +422,6 @@ async fn show_user(
         Err(e) => return error_page(f, &e),
     };
     let t = f.t;
-    if status == StatusCode::OK && f.notice.is_none() {
-        f.notice = None;
-    }
     let page = UserPage {
         tenant: u.tenant.clone(),
         login: u.login.clone(),
@@ -577,17 +571,6 @@ pub async fn user_password(
             show_user(&kapu, f, &actor, &tenant, &login, None, status).await
         }
     }
-}
-
-#[derive(Template)]
-#[template(path = "confirm.html")]
-struct ConfirmPage {
-    f: Frame,
-    title: String,
-    body: String,
-    action: String,
-    confirm: String,
-    back: String,
 }
 
 pub async fn user_delete_page(

@@ -152,6 +152,18 @@ pub struct MessagePage {
     pub links: Vec<(String, String)>,
 }
 
+/// "Are you sure?" before something that cannot be undone.
+#[derive(Template)]
+#[template(path = "confirm.html")]
+pub struct ConfirmPage {
+    pub f: Frame,
+    pub title: String,
+    pub body: String,
+    pub action: String,
+    pub confirm: String,
+    pub back: String,
+}
+
 /// A one-field description for the generic form page.
 pub struct Field {
     pub name: String,

@@ -1,62 +1,12 @@
 //! The access-control pages, driven like a browser.
 
-use reqwest::{Client, StatusCode};
+use reqwest::StatusCode;
+
+use crate::forms::{browser, csrf_of, log_in, page, post};
 use serde_json::json;
 
 use crate::both;
 use crate::harness::{ADMIN, ADMIN_PW, App};
-
-fn browser() -> Client {
-    Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-fn csrf_of(html: &str) -> String {
-    let marker = "name=\"csrf\" value=\"";
-    let start = html.find(marker).expect("a csrf field") + marker.len();
-    html[start..].chars().take_while(|c| *c != '"').collect()
-}
-
-async fn page(b: &Client, app: &App, path: &str) -> (StatusCode, String) {
-    let r = b.get(app.url(path)).send().await.unwrap();
-    (r.status(), r.text().await.unwrap())
-}
-
-async fn post(
-    b: &Client,
-    app: &App,
-    path: &str,
-    form: &[(&str, &str)],
-) -> (StatusCode, String, String) {
-    let r = b.post(app.url(path)).form(form).send().await.unwrap();
-    let location = r
-        .headers()
-        .get("location")
-        .map(|v| v.to_str().unwrap().to_string())
-        .unwrap_or_default();
-    (r.status(), location, r.text().await.unwrap())
-}
-
-async fn log_in(b: &Client, app: &App, login: &str, password: &str, mode: &str) -> String {
-    let (_, html) = page(b, app, "/login").await;
-    let csrf = csrf_of(&html);
-    let (_, location, _) = post(
-        b,
-        app,
-        "/login",
-        &[
-            ("csrf", &csrf),
-            ("login", login),
-            ("password", password),
-            ("mode", mode),
-        ],
-    )
-    .await;
-    location
-}
 
 both!(
     the_launchpad_shows_maintenance_by_role_and_contracted_services,
@@ -265,7 +215,7 @@ async fn a_deputy_chooses_an_identity_and_the_header_names_both(app: App) {
     assert_eq!(s, StatusCode::CREATED);
 
     let b = browser();
-    let location = log_in(&b, &app, "hely.ettes@szeged", "Hely-Ettes-12", "normal").await;
+    let (_, location, _) = log_in(&b, &app, "hely.ettes@szeged", "Hely-Ettes-12", "normal").await;
     assert_eq!(location, "/login/identity");
     let r = b.get(app.url("/")).send().await.unwrap();
     assert_eq!(
