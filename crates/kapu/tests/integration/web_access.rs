@@ -1,11 +1,10 @@
 //! The access-control pages, driven like a browser.
 
 use reqwest::StatusCode;
-
-use crate::forms::{browser, csrf_of, log_in, page, post};
 use serde_json::json;
 
 use crate::both;
+use crate::forms::{browser, csrf_of, log_in, page, post};
 use crate::harness::{ADMIN, ADMIN_PW, App};
 
 both!(
