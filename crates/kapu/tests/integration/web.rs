@@ -2,9 +2,8 @@
 
 use reqwest::StatusCode;
 
-use crate::forms::{browser, csrf_of, log_in, page, post};
-
 use crate::both;
+use crate::forms::{browser, csrf_of, log_in, page, post};
 use crate::harness::{ADMIN, ADMIN_PW, App, link_token};
 
 both!(
