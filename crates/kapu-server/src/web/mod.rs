@@ -1,11 +1,19 @@
 //! Server-rendered pages: Hungarian by default, English by switch; work without JavaScript.
 
-mod access_pages;
-mod account;
-mod admin;
+mod catalog_pages;
+mod form_values;
 mod frame;
+mod group_pages;
+mod home_pages;
+mod login_pages;
+mod password_pages;
+mod rights_page;
 mod session;
+mod substitution_pages;
 mod system_pages;
+mod table;
+mod tenant_pages;
+mod user_pages;
 
 use axum::Router;
 use axum::http::header;
@@ -30,104 +38,113 @@ async fn stylesheet() -> impl IntoResponse {
 pub fn router() -> Router<Kapu> {
     Router::new()
         .route("/static/kapu.css", get(stylesheet))
-        .route("/", get(account::home))
-        .route("/lang", get(account::switch_language))
+        .route("/", get(home_pages::home))
+        .route("/lang", get(login_pages::switch_language))
         .route(
             "/login",
-            get(account::login_page).post(account::login_submit),
+            get(login_pages::login_page).post(login_pages::login_submit),
         )
         .route(
             "/login/identity",
-            get(account::identity_page).post(account::identity_submit),
+            get(login_pages::identity_page).post(login_pages::identity_submit),
         )
-        .route("/logout", post(account::logout))
-        .route("/logout/everywhere", post(account::logout_everywhere))
-        .route("/profile", get(account::profile))
+        .route("/logout", post(login_pages::logout))
+        .route("/logout/everywhere", post(login_pages::logout_everywhere))
+        .route("/profile", get(home_pages::profile))
         .route(
             "/password/warning",
-            get(account::warning_page).post(account::warning_submit),
+            get(password_pages::warning_page).post(password_pages::warning_submit),
         )
         .route(
             "/password/change",
-            get(account::change_page).post(account::change_submit),
+            get(password_pages::change_page).post(password_pages::change_submit),
         )
         .route(
             "/password/forgot",
-            get(account::forgot_page).post(account::forgot_submit),
+            get(password_pages::forgot_page).post(password_pages::forgot_submit),
         )
         .route(
             "/activate",
-            get(account::activate_page).post(account::activate_submit),
+            get(password_pages::activate_page).post(password_pages::activate_submit),
         )
         .route(
             "/password/reset",
-            get(account::reset_page).post(account::reset_submit),
+            get(password_pages::reset_page).post(password_pages::reset_submit),
         )
-        .route("/admin/users", get(admin::users))
+        .route("/admin/users", get(user_pages::users))
         .route(
             "/admin/users/new",
-            get(admin::new_user_page).post(admin::new_user_submit),
+            get(user_pages::new_user_page).post(user_pages::new_user_submit),
         )
         .route(
             "/admin/users/{tenant}/{login}",
-            get(admin::user_page).post(admin::user_save),
+            get(user_pages::user_page).post(user_pages::user_save),
         )
-        .route("/admin/users/{tenant}/{login}/lock", post(admin::user_lock))
+        .route(
+            "/admin/users/{tenant}/{login}/lock",
+            post(user_pages::user_lock),
+        )
         .route(
             "/admin/users/{tenant}/{login}/unlock",
-            post(admin::user_unlock),
+            post(user_pages::user_unlock),
         )
         .route(
             "/admin/users/{tenant}/{login}/password",
-            post(admin::user_password),
+            post(user_pages::user_password),
         )
         .route(
             "/admin/users/{tenant}/{login}/delete",
-            get(admin::user_delete_page).post(admin::user_delete),
+            get(user_pages::user_delete_page).post(user_pages::user_delete),
         )
         .route(
             "/admin/users/{tenant}/{login}/rights",
-            get(access_pages::rights).post(access_pages::rights_submit),
+            get(rights_page::rights).post(rights_page::rights_submit),
         )
-        .route("/admin/groups", get(access_pages::groups))
+        .route("/admin/groups", get(group_pages::groups))
         .route(
             "/admin/groups/new",
-            get(access_pages::new_group_page).post(access_pages::new_group_submit),
+            get(group_pages::new_group_page).post(group_pages::new_group_submit),
         )
         .route(
             "/admin/groups/{tenant}/{code}",
-            get(access_pages::group_page).post(access_pages::group_submit),
+            get(group_pages::group_page).post(group_pages::group_submit),
         )
         .route(
             "/admin/groups/{tenant}/{code}/delete",
-            get(access_pages::group_delete_page).post(access_pages::group_delete),
+            get(group_pages::group_delete_page).post(group_pages::group_delete),
         )
-        .route("/admin/substitutions", get(access_pages::substitutions))
+        .route(
+            "/admin/substitutions",
+            get(substitution_pages::substitutions),
+        )
         .route(
             "/admin/substitutions/new",
-            get(access_pages::new_substitution_page).post(access_pages::new_substitution_submit),
+            get(substitution_pages::new_substitution_page)
+                .post(substitution_pages::new_substitution_submit),
         )
         .route(
             "/admin/substitutions/{tenant}/{id}",
-            get(access_pages::substitution_page).post(access_pages::substitution_submit),
+            get(substitution_pages::substitution_page)
+                .post(substitution_pages::substitution_submit),
         )
         .route(
             "/admin/substitutions/{tenant}/{id}/delete",
-            get(access_pages::substitution_delete_page).post(access_pages::substitution_delete),
+            get(substitution_pages::substitution_delete_page)
+                .post(substitution_pages::substitution_delete),
         )
-        .route("/admin/roles", get(access_pages::roles))
-        .route("/admin/services", get(access_pages::services))
+        .route("/admin/roles", get(catalog_pages::roles))
+        .route("/admin/services", get(catalog_pages::services))
         .route(
             "/admin/services/new",
-            get(access_pages::new_service_page).post(access_pages::new_service_submit),
+            get(catalog_pages::new_service_page).post(catalog_pages::new_service_submit),
         )
         .route(
             "/admin/services/{code}",
-            get(access_pages::service_page).post(access_pages::service_submit),
+            get(catalog_pages::service_page).post(catalog_pages::service_submit),
         )
         .route(
             "/admin/tenants/{code}/services",
-            get(access_pages::contract_page).post(access_pages::contract_submit),
+            get(catalog_pages::contract_page).post(catalog_pages::contract_submit),
         )
         .route("/admin/audit", get(system_pages::audit))
         .route("/admin/settings", get(system_pages::settings))
@@ -136,13 +153,13 @@ pub fn router() -> Router<Kapu> {
             get(system_pages::setting_page).post(system_pages::setting_submit),
         )
         .route("/admin/statistics", get(system_pages::statistics))
-        .route("/admin/tenants", get(admin::tenants))
+        .route("/admin/tenants", get(tenant_pages::tenants))
         .route(
             "/admin/tenants/new",
-            get(admin::new_tenant_page).post(admin::new_tenant_submit),
+            get(tenant_pages::new_tenant_page).post(tenant_pages::new_tenant_submit),
         )
         .route(
             "/admin/tenants/{code}",
-            get(admin::tenant_page).post(admin::tenant_rename),
+            get(tenant_pages::tenant_page).post(tenant_pages::tenant_rename),
         )
 }

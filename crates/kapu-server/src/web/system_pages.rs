@@ -10,9 +10,9 @@ use kapu_core::platform::time_fmt::parse_instant;
 use kapu_core::{Error, Kapu};
 use serde::Deserialize;
 
-use super::admin::{Column, Row, TablePage, enc, error_page, frame};
 use super::frame::{Field, FormPage, Frame, render};
 use super::session::{WebActor, check_csrf};
+use super::table::{Column, Row, TablePage, enc, error_page, frame};
 use crate::context::Ctx;
 
 #[derive(Template)]

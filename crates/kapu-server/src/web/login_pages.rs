@@ -1,0 +1,276 @@
+//! Login, identity choice, logout and the language switch.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use kapu_core::identity::login::Identity;
+use kapu_core::identity::password_policy::ExpiryStatus;
+use kapu_core::platform::i18n::Lang;
+use kapu_core::{Actor, Error, Kapu, Mode};
+use serde::Deserialize;
+
+use super::frame::{Frame, MessagePage, render};
+use super::session::{
+    SESSION_COOKIE, WebActor, anon_csrf, check_anon_csrf, check_csrf, set_cookie, with_cookie,
+};
+use crate::context::Ctx;
+use crate::error::retry_after;
+
+pub(super) fn frame_for(ctx: &Ctx, actor: Option<&Actor>, csrf: String) -> Frame {
+    Frame::new(ctx.1, actor, csrf, ctx.0.request_id.clone())
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    f: Frame,
+    login: String,
+    mode: String,
+    notice_text: String,
+}
+
+#[derive(Deserialize, Default)]
+pub struct LoginQuery {
+    mode: Option<String>,
+}
+
+pub async fn login_page(
+    State(kapu): State<Kapu>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    Query(q): Query<LoginQuery>,
+) -> Response {
+    let (csrf, set) = anon_csrf(&kapu, &headers);
+    let notice = kapu
+        .settings()
+        .snapshot("")
+        .await
+        .map(|s| s.text("system_notice").to_string())
+        .unwrap_or_default();
+    let page = LoginPage {
+        f: frame_for(&ctx, None, csrf),
+        login: String::new(),
+        mode: q.mode.unwrap_or_default(),
+        notice_text: notice,
+    };
+    with_cookie(set, render(StatusCode::OK, &page))
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    login: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    mode: String,
+}
+
+pub async fn login_submit(
+    State(kapu): State<Kapu>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Response {
+    if let Err(r) = check_anon_csrf(&headers, &form.csrf) {
+        return r.into_response();
+    }
+    let mode = Mode::parse(&form.mode).unwrap_or(Mode::Normal);
+    match kapu
+        .login(
+            &ctx.0,
+            &form.login,
+            &form.password,
+            mode,
+            Identity::ChooseLater,
+        )
+        .await
+    {
+        Ok(r) => {
+            let next = if r.password_change_required {
+                "/password/change"
+            } else if r.identity_pending {
+                "/login/identity"
+            } else if matches!(r.expiry, ExpiryStatus::Warning { .. }) {
+                "/password/warning"
+            } else {
+                "/"
+            };
+            (
+                [set_cookie(&kapu, SESSION_COOKIE, &r.token, None)],
+                Redirect::to(next),
+            )
+                .into_response()
+        }
+        Err(e) => {
+            let mut page = LoginPage {
+                f: frame_for(&ctx, None, form.csrf.clone()),
+                login: form.login.clone(),
+                mode: form.mode.clone(),
+                notice_text: String::new(),
+            };
+            if matches!(e, Error::InvalidCredentials | Error::AccountLocked { .. }) {
+                // Point the summary at the field the person will retype.
+                page.f.fail(&e);
+                if let Some(first) = page.f.errors.items.first_mut() {
+                    first.0 = "password".into();
+                }
+            } else {
+                page.f.fail(&e);
+            }
+            let status = crate::error::status_of(&e);
+            let mut resp = render(status, &page);
+            if let Some(secs) = retry_after(&e)
+                && let Ok(v) = secs.to_string().parse()
+            {
+                resp.headers_mut()
+                    .insert(axum::http::header::RETRY_AFTER, v);
+            }
+            resp
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+pub async fn logout(
+    State(kapu): State<Kapu>,
+    WebActor(actor): WebActor,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    if let Err(r) = check_csrf(&actor, &form.csrf) {
+        return r.into_response();
+    }
+    if let Err(e) = kapu.logout(&actor).await {
+        tracing::error!(error = %e, "logout failed");
+    }
+    (
+        [set_cookie(&kapu, SESSION_COOKIE, "", Some(0))],
+        Redirect::to("/login"),
+    )
+        .into_response()
+}
+
+pub async fn logout_everywhere(
+    State(kapu): State<Kapu>,
+    WebActor(actor): WebActor,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    if let Err(r) = check_csrf(&actor, &form.csrf) {
+        return r.into_response();
+    }
+    if let Err(e) = kapu.logout_everywhere(&actor).await {
+        tracing::error!(error = %e, "logout everywhere failed");
+    }
+    (
+        [set_cookie(&kapu, SESSION_COOKIE, "", Some(0))],
+        Redirect::to("/login"),
+    )
+        .into_response()
+}
+
+#[derive(Deserialize)]
+pub struct LangQuery {
+    to: String,
+    #[serde(default)]
+    back: String,
+}
+
+/// Switches the language and returns to the page the switch was on (only a local path:
+/// never an address elsewhere).
+pub async fn switch_language(State(kapu): State<Kapu>, Query(q): Query<LangQuery>) -> Response {
+    let lang = Lang::parse(&q.to).unwrap_or_default();
+    let local = q.back.starts_with('/')
+        && !q.back.starts_with("//")
+        && !q.back.contains('\\')
+        && !q.back.starts_with("/lang");
+    let back = if local { q.back.as_str() } else { "/" };
+    (
+        [set_cookie(
+            &kapu,
+            "kapu_lang",
+            lang.code(),
+            Some(31_536_000),
+        )],
+        Redirect::to(back),
+    )
+        .into_response()
+}
+
+#[derive(Template)]
+#[template(path = "identity.html")]
+struct IdentityPage {
+    f: Frame,
+    own: String,
+    choices: Vec<(String, String)>,
+}
+
+/// Right after login, a deputy chooses whose identity to act in.
+pub async fn identity_page(
+    State(kapu): State<Kapu>,
+    ctx: Ctx,
+    WebActor(actor): WebActor,
+) -> Response {
+    if !actor.identity_pending {
+        return Redirect::to("/").into_response();
+    }
+    let f = frame_for(&ctx, Some(&actor), actor.csrf.clone());
+    let choices = match kapu.identity_choices(&actor).await {
+        Ok(c) => c.into_iter().map(|p| (p.login, p.full_name)).collect(),
+        Err(e) => {
+            tracing::error!(error = %e, "identity choices failed");
+            Vec::new()
+        }
+    };
+    let page = IdentityPage {
+        own: actor.full_name.clone(),
+        choices,
+        f,
+    };
+    render(StatusCode::OK, &page)
+}
+
+#[derive(Deserialize)]
+pub struct IdentityForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    act_for: String,
+}
+
+pub async fn identity_submit(
+    State(kapu): State<Kapu>,
+    ctx: Ctx,
+    WebActor(actor): WebActor,
+    Form(form): Form<IdentityForm>,
+) -> Response {
+    if let Err(r) = check_csrf(&actor, &form.csrf) {
+        return r.into_response();
+    }
+    let choice = Some(form.act_for.as_str()).filter(|p| !p.is_empty() && *p != "-");
+    match kapu.choose_identity(&actor, choice).await {
+        Ok(()) => Redirect::to("/").into_response(),
+        Err(e) => {
+            let mut f = frame_for(&ctx, Some(&actor), actor.csrf.clone());
+            let status = f.fail(&e);
+            let t = f.t;
+            render(
+                status,
+                &MessagePage {
+                    f,
+                    title: t.t("identity.title").into(),
+                    body: String::new(),
+                    links: vec![("/login/identity".into(), t.t("identity.title").into())],
+                },
+            )
+        }
+    }
+}
