@@ -12,6 +12,7 @@ mod login;
 mod passwords;
 mod settings;
 mod smtp;
+mod substitutions;
 mod tenants;
 mod users;
 mod web;
