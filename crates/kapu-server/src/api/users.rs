@@ -24,7 +24,7 @@ pub async fn list(
     let status = StatusFilter::parse(p.status.as_deref().unwrap_or(""))
         .ok_or_else(|| Error::field("status", "list.bad_status"))?;
     if let Some(detailed) = p.csv() {
-        let all = exports::all_pages(&p.query(), |q| {
+        let all = exports::all_pages(&p.list_query(), |q| {
             let (kapu, actor, tenant) = (kapu.clone(), actor.clone(), tenant.clone());
             async move { kapu.list_users(&actor, &tenant, &q, status).await }
         })
@@ -34,7 +34,11 @@ pub async fn list(
             exports::users(ctx.1, &all, detailed),
         ));
     }
-    Ok(Json(kapu.list_users(&actor, &tenant, &p.query(), status).await?).into_response())
+    Ok(Json(
+        kapu.list_users(&actor, &tenant, &p.list_query(), status)
+            .await?,
+    )
+    .into_response())
 }
 
 #[derive(Deserialize)]

@@ -10,7 +10,7 @@ use kapu_core::{Actor, Kapu};
 
 use super::frame::{Choices, Field, FormPage, Frame, render};
 use super::session::{WebActor, check_csrf};
-use super::table::{Column, ListParams, Row, TablePage, enc, error_page, frame};
+use super::table::{Column, ListParams, Row, TablePage, csv_or_error, enc, error_page, frame};
 use crate::context::Ctx;
 use crate::exports;
 
@@ -25,17 +25,14 @@ pub async fn roles(
     let f = frame(&ctx, &actor);
     let t = f.t;
     if let Some(detailed) = p.csv() {
-        let all = exports::all_pages(&p.query(), |q| {
+        let all = exports::all_pages(&p.list_query(), |q| {
             let (kapu, actor) = (kapu.clone(), actor.clone());
             async move { kapu.list_roles(&actor, &q).await }
         })
         .await;
-        return match all {
-            Ok(all) => exports::csv_response("roles", exports::roles(ctx.1, &all, detailed)),
-            Err(e) => error_page(f, &e),
-        };
+        return csv_or_error(f, all, "roles", |all| exports::roles(ctx.1, all, detailed));
     }
-    let page = match kapu.list_roles(&actor, &p.query()).await {
+    let page = match kapu.list_roles(&actor, &p.list_query()).await {
         Ok(page) => page,
         Err(e) => return error_page(f, &e),
     };
@@ -101,17 +98,16 @@ pub async fn services(
     f.notice_key(p.notice.as_deref());
     let t = f.t;
     if let Some(detailed) = p.csv() {
-        let all = exports::all_pages(&p.query(), |q| {
+        let all = exports::all_pages(&p.list_query(), |q| {
             let (kapu, actor) = (kapu.clone(), actor.clone());
             async move { kapu.list_services(&actor, &q).await }
         })
         .await;
-        return match all {
-            Ok(all) => exports::csv_response("services", exports::services(ctx.1, &all, detailed)),
-            Err(e) => error_page(f, &e),
-        };
+        return csv_or_error(f, all, "services", |all| {
+            exports::services(ctx.1, all, detailed)
+        });
     }
-    let page = match kapu.list_services(&actor, &p.query()).await {
+    let page = match kapu.list_services(&actor, &p.list_query()).await {
         Ok(page) => page,
         Err(e) => return error_page(f, &e),
     };

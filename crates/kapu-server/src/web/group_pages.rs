@@ -11,7 +11,7 @@ use kapu_core::{Actor, Kapu};
 
 use super::frame::{Choices, ConfirmPage, Field, FormPage, Frame, render};
 use super::session::{WebActor, check_csrf};
-use super::table::{Column, ListParams, Row, TablePage, enc, error_page, frame};
+use super::table::{Column, ListParams, Row, TablePage, csv_or_error, enc, error_page, frame};
 use crate::context::Ctx;
 use crate::exports;
 
@@ -28,17 +28,16 @@ pub async fn groups(
     let t = f.t;
     let tenant = tenant_of(&actor, &p);
     if let Some(detailed) = p.csv() {
-        let all = exports::all_pages(&p.query(), |q| {
+        let all = exports::all_pages(&p.list_query(), |q| {
             let (kapu, actor, tenant) = (kapu.clone(), actor.clone(), tenant.clone());
             async move { kapu.list_groups(&actor, &tenant, &q).await }
         })
         .await;
-        return match all {
-            Ok(all) => exports::csv_response("groups", exports::groups(ctx.1, &all, detailed)),
-            Err(e) => error_page(f, &e),
-        };
+        return csv_or_error(f, all, "groups", |all| {
+            exports::groups(ctx.1, all, detailed)
+        });
     }
-    let page = match kapu.list_groups(&actor, &tenant, &p.query()).await {
+    let page = match kapu.list_groups(&actor, &tenant, &p.list_query()).await {
         Ok(page) => page,
         Err(e) => return error_page(f, &e),
     };

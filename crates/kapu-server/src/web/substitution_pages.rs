@@ -15,7 +15,7 @@ use serde::Deserialize;
 
 use super::frame::{Choices, ConfirmPage, Field, FormPage, Frame, render};
 use super::session::{WebActor, check_csrf};
-use super::table::{Column, ListParams, Row, TablePage, enc, error_page, frame};
+use super::table::{Column, ListParams, Row, TablePage, csv_or_error, enc, error_page, frame};
 use crate::context::Ctx;
 use crate::exports;
 
@@ -45,22 +45,18 @@ pub async fn substitutions(
         active: false,
     };
     if let Some(detailed) = p.list.csv() {
-        let all = exports::all_pages(&p.list.query(), |q| {
+        let all = exports::all_pages(&p.list.list_query(), |q| {
             let (kapu, actor, tenant, filter) =
                 (kapu.clone(), actor.clone(), tenant.clone(), filter.clone());
             async move { kapu.list_substitutions(&actor, &tenant, &filter, &q).await }
         })
         .await;
-        return match all {
-            Ok(all) => exports::csv_response(
-                "substitutions",
-                exports::substitutions(ctx.1, &all, detailed),
-            ),
-            Err(e) => error_page(f, &e),
-        };
+        return csv_or_error(f, all, "substitutions", |all| {
+            exports::substitutions(ctx.1, all, detailed)
+        });
     }
     let page = match kapu
-        .list_substitutions(&actor, &tenant, &filter, &p.list.query())
+        .list_substitutions(&actor, &tenant, &filter, &p.list.list_query())
         .await
     {
         Ok(page) => page,

@@ -32,6 +32,19 @@ pub(super) fn error_page(mut f: Frame, e: &Error) -> Response {
     )
 }
 
+/// Answers a list's CSV link: every matching row, or the error page.
+pub(super) fn csv_or_error<T>(
+    f: Frame,
+    rows: kapu_core::Result<Vec<T>>,
+    name: &str,
+    write: impl FnOnce(&[T]) -> String,
+) -> Response {
+    match rows {
+        Ok(all) => crate::exports::csv_response(name, write(&all)),
+        Err(e) => error_page(f, &e),
+    }
+}
+
 pub(super) fn enc(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
@@ -97,7 +110,7 @@ impl ListParams {
         crate::exports::wants_csv(self.format.as_deref(), self.detailed.as_deref())
     }
 
-    pub(super) fn query(&self) -> ListQuery {
+    pub(super) fn list_query(&self) -> ListQuery {
         ListQuery {
             q: self.q.clone(),
             sort: self.sort.clone(),

@@ -14,7 +14,7 @@ use super::session::{WebActor, check_csrf};
 use crate::context::Ctx;
 use crate::exports;
 
-use super::table::{ListParams, Row, TablePage, enc, error_page, frame};
+use super::table::{ListParams, Row, TablePage, csv_or_error, enc, error_page, frame};
 
 use super::user_pages::NoticeParam;
 
@@ -28,17 +28,16 @@ pub async fn tenants(
     f.notice_key(p.notice.as_deref());
     let t = f.t;
     if let Some(detailed) = p.csv() {
-        let all = exports::all_pages(&p.query(), |q| {
+        let all = exports::all_pages(&p.list_query(), |q| {
             let (kapu, actor) = (kapu.clone(), actor.clone());
             async move { kapu.list_tenants(&actor, &q).await }
         })
         .await;
-        return match all {
-            Ok(all) => exports::csv_response("tenants", exports::tenants(ctx.1, &all, detailed)),
-            Err(e) => error_page(f, &e),
-        };
+        return csv_or_error(f, all, "tenants", |all| {
+            exports::tenants(ctx.1, all, detailed)
+        });
     }
-    let page = match kapu.list_tenants(&actor, &p.query()).await {
+    let page = match kapu.list_tenants(&actor, &p.list_query()).await {
         Ok(page) => page,
         Err(e) => return error_page(f, &e),
     };

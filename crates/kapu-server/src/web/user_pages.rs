@@ -15,7 +15,7 @@ use super::session::{WebActor, check_csrf};
 use crate::context::Ctx;
 use crate::exports;
 
-use super::table::{Column, ListParams, Row, TablePage, enc, error_page, frame};
+use super::table::{Column, ListParams, Row, TablePage, csv_or_error, enc, error_page, frame};
 
 pub async fn users(
     State(kapu): State<Kapu>,
@@ -33,17 +33,17 @@ pub async fn users(
         .unwrap_or_else(|| actor.tenant_code.clone());
     let status = StatusFilter::parse(p.status.as_deref().unwrap_or("")).unwrap_or_default();
     if let Some(detailed) = p.csv() {
-        let all = exports::all_pages(&p.query(), |q| {
+        let all = exports::all_pages(&p.list_query(), |q| {
             let (kapu, actor, tenant) = (kapu.clone(), actor.clone(), tenant.clone());
             async move { kapu.list_users(&actor, &tenant, &q, status).await }
         })
         .await;
-        return match all {
-            Ok(all) => exports::csv_response("users", exports::users(ctx.1, &all, detailed)),
-            Err(e) => error_page(f, &e),
-        };
+        return csv_or_error(f, all, "users", |all| exports::users(ctx.1, all, detailed));
     }
-    let page = match kapu.list_users(&actor, &tenant, &p.query(), status).await {
+    let page = match kapu
+        .list_users(&actor, &tenant, &p.list_query(), status)
+        .await
+    {
         Ok(page) => page,
         Err(e) => return error_page(f, &e),
     };
