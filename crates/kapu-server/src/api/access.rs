@@ -69,7 +69,7 @@ pub async fn services(
     ApiQuery(p): ApiQuery<ListParams>,
 ) -> Result<Response, ApiError> {
     if let Some(detailed) = p.csv() {
-        let all = exports::all_pages(&p.list_query(), |q| {
+        let all = exports::all_pages(&p.paging(), |q| {
             let (kapu, actor) = (kapu.clone(), actor.clone());
             async move { kapu.list_services(&actor, &q).await }
         })
@@ -79,7 +79,7 @@ pub async fn services(
             exports::services(ctx.1, &all, detailed),
         ));
     }
-    Ok(Json(kapu.list_services(&actor, &p.list_query()).await?).into_response())
+    Ok(Json(kapu.list_services(&actor, &p.paging()).await?).into_response())
 }
 
 /// Every role of every service: filtered, sorted, paged, or as CSV.
@@ -90,7 +90,7 @@ pub async fn roles(
     ApiQuery(p): ApiQuery<ListParams>,
 ) -> Result<Response, ApiError> {
     if let Some(detailed) = p.csv() {
-        let all = exports::all_pages(&p.list_query(), |q| {
+        let all = exports::all_pages(&p.paging(), |q| {
             let (kapu, actor) = (kapu.clone(), actor.clone());
             async move { kapu.list_roles(&actor, &q).await }
         })
@@ -100,7 +100,7 @@ pub async fn roles(
             exports::roles(ctx.1, &all, detailed),
         ));
     }
-    Ok(Json(kapu.list_roles(&actor, &p.list_query()).await?).into_response())
+    Ok(Json(kapu.list_roles(&actor, &p.paging()).await?).into_response())
 }
 
 pub async fn create_service(
@@ -198,7 +198,7 @@ pub async fn groups(
     ApiQuery(p): ApiQuery<ListParams>,
 ) -> Result<Response, ApiError> {
     if let Some(detailed) = p.csv() {
-        let all = exports::all_pages(&p.list_query(), |q| {
+        let all = exports::all_pages(&p.paging(), |q| {
             let (kapu, actor, tenant) = (kapu.clone(), actor.clone(), tenant.clone());
             async move { kapu.list_groups(&actor, &tenant, &q).await }
         })
@@ -208,7 +208,7 @@ pub async fn groups(
             exports::groups(ctx.1, &all, detailed),
         ));
     }
-    Ok(Json(kapu.list_groups(&actor, &tenant, &p.list_query()).await?).into_response())
+    Ok(Json(kapu.list_groups(&actor, &tenant, &p.paging()).await?).into_response())
 }
 
 pub async fn create_group(
@@ -327,7 +327,7 @@ pub async fn substitutions(
         active: matches!(p.active.as_deref(), Some("1" | "true")),
     };
     if let Some(detailed) = p.list.csv() {
-        let all = exports::all_pages(&p.list.list_query(), |q| {
+        let all = exports::all_pages(&p.list.paging(), |q| {
             let (kapu, actor, tenant, filter) =
                 (kapu.clone(), actor.clone(), tenant.clone(), filter.clone());
             async move { kapu.list_substitutions(&actor, &tenant, &filter, &q).await }
@@ -339,7 +339,7 @@ pub async fn substitutions(
         ));
     }
     Ok(Json(
-        kapu.list_substitutions(&actor, &tenant, &filter, &p.list.list_query())
+        kapu.list_substitutions(&actor, &tenant, &filter, &p.list.paging())
             .await?,
     )
     .into_response())

@@ -34,7 +34,7 @@ impl ListParams {
         crate::exports::wants_csv(self.format.as_deref(), self.detailed.as_deref())
     }
 
-    pub fn list_query(&self) -> ListQuery {
+    pub fn paging(&self) -> ListQuery {
         ListQuery {
             q: self.q.clone(),
             sort: self.sort.clone(),
@@ -52,7 +52,7 @@ pub async fn list(
     ApiQuery(p): ApiQuery<ListParams>,
 ) -> Result<Response, ApiError> {
     if let Some(detailed) = p.csv() {
-        let all = exports::all_pages(&p.list_query(), |q| {
+        let all = exports::all_pages(&p.paging(), |q| {
             let (kapu, actor) = (kapu.clone(), actor.clone());
             async move { kapu.list_tenants(&actor, &q).await }
         })
@@ -62,7 +62,7 @@ pub async fn list(
             exports::tenants(ctx.1, &all, detailed),
         ));
     }
-    Ok(Json(kapu.list_tenants(&actor, &p.list_query()).await?).into_response())
+    Ok(Json(kapu.list_tenants(&actor, &p.paging()).await?).into_response())
 }
 
 #[derive(Deserialize)]

@@ -24,7 +24,7 @@ pub async fn list(
     let status = StatusFilter::parse(p.status.as_deref().unwrap_or(""))
         .ok_or_else(|| Error::field("status", "list.bad_status"))?;
     if let Some(detailed) = p.csv() {
-        let all = exports::all_pages(&p.list_query(), |q| {
+        let all = exports::all_pages(&p.paging(), |q| {
             let (kapu, actor, tenant) = (kapu.clone(), actor.clone(), tenant.clone());
             async move { kapu.list_users(&actor, &tenant, &q, status).await }
         })
@@ -35,7 +35,7 @@ pub async fn list(
         ));
     }
     Ok(Json(
-        kapu.list_users(&actor, &tenant, &p.list_query(), status)
+        kapu.list_users(&actor, &tenant, &p.paging(), status)
             .await?,
     )
     .into_response())

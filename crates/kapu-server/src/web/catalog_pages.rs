@@ -25,14 +25,14 @@ pub async fn roles(
     let f = frame(&ctx, &actor);
     let t = f.t;
     if let Some(detailed) = p.csv() {
-        let all = exports::all_pages(&p.list_query(), |q| {
+        let all = exports::all_pages(&p.paging(), |q| {
             let (kapu, actor) = (kapu.clone(), actor.clone());
             async move { kapu.list_roles(&actor, &q).await }
         })
         .await;
         return csv_or_error(f, all, "roles", |all| exports::roles(ctx.1, all, detailed));
     }
-    let page = match kapu.list_roles(&actor, &p.list_query()).await {
+    let page = match kapu.list_roles(&actor, &p.paging()).await {
         Ok(page) => page,
         Err(e) => return error_page(f, &e),
     };
@@ -98,7 +98,7 @@ pub async fn services(
     f.notice_key(p.notice.as_deref());
     let t = f.t;
     if let Some(detailed) = p.csv() {
-        let all = exports::all_pages(&p.list_query(), |q| {
+        let all = exports::all_pages(&p.paging(), |q| {
             let (kapu, actor) = (kapu.clone(), actor.clone());
             async move { kapu.list_services(&actor, &q).await }
         })
@@ -107,7 +107,7 @@ pub async fn services(
             exports::services(ctx.1, all, detailed)
         });
     }
-    let page = match kapu.list_services(&actor, &p.list_query()).await {
+    let page = match kapu.list_services(&actor, &p.paging()).await {
         Ok(page) => page,
         Err(e) => return error_page(f, &e),
     };

@@ -28,7 +28,7 @@ pub async fn groups(
     let t = f.t;
     let tenant = tenant_of(&actor, &p);
     if let Some(detailed) = p.csv() {
-        let all = exports::all_pages(&p.list_query(), |q| {
+        let all = exports::all_pages(&p.paging(), |q| {
             let (kapu, actor, tenant) = (kapu.clone(), actor.clone(), tenant.clone());
             async move { kapu.list_groups(&actor, &tenant, &q).await }
         })
@@ -37,7 +37,7 @@ pub async fn groups(
             exports::groups(ctx.1, all, detailed)
         });
     }
-    let page = match kapu.list_groups(&actor, &tenant, &p.list_query()).await {
+    let page = match kapu.list_groups(&actor, &tenant, &p.paging()).await {
         Ok(page) => page,
         Err(e) => return error_page(f, &e),
     };

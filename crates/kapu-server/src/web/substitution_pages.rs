@@ -45,7 +45,7 @@ pub async fn substitutions(
         active: false,
     };
     if let Some(detailed) = p.list.csv() {
-        let all = exports::all_pages(&p.list.list_query(), |q| {
+        let all = exports::all_pages(&p.list.paging(), |q| {
             let (kapu, actor, tenant, filter) =
                 (kapu.clone(), actor.clone(), tenant.clone(), filter.clone());
             async move { kapu.list_substitutions(&actor, &tenant, &filter, &q).await }
@@ -56,7 +56,7 @@ pub async fn substitutions(
         });
     }
     let page = match kapu
-        .list_substitutions(&actor, &tenant, &filter, &p.list.list_query())
+        .list_substitutions(&actor, &tenant, &filter, &p.list.paging())
         .await
     {
         Ok(page) => page,

@@ -110,7 +110,7 @@ impl ListParams {
         crate::exports::wants_csv(self.format.as_deref(), self.detailed.as_deref())
     }
 
-    pub(super) fn list_query(&self) -> ListQuery {
+    pub(super) fn paging(&self) -> ListQuery {
         ListQuery {
             q: self.q.clone(),
             sort: self.sort.clone(),

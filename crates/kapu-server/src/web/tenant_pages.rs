@@ -28,7 +28,7 @@ pub async fn tenants(
     f.notice_key(p.notice.as_deref());
     let t = f.t;
     if let Some(detailed) = p.csv() {
-        let all = exports::all_pages(&p.list_query(), |q| {
+        let all = exports::all_pages(&p.paging(), |q| {
             let (kapu, actor) = (kapu.clone(), actor.clone());
             async move { kapu.list_tenants(&actor, &q).await }
         })
@@ -37,7 +37,7 @@ pub async fn tenants(
             exports::tenants(ctx.1, all, detailed)
         });
     }
-    let page = match kapu.list_tenants(&actor, &p.list_query()).await {
+    let page = match kapu.list_tenants(&actor, &p.paging()).await {
         Ok(page) => page,
         Err(e) => return error_page(f, &e),
     };

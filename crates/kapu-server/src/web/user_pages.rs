@@ -33,17 +33,14 @@ pub async fn users(
         .unwrap_or_else(|| actor.tenant_code.clone());
     let status = StatusFilter::parse(p.status.as_deref().unwrap_or("")).unwrap_or_default();
     if let Some(detailed) = p.csv() {
-        let all = exports::all_pages(&p.list_query(), |q| {
+        let all = exports::all_pages(&p.paging(), |q| {
             let (kapu, actor, tenant) = (kapu.clone(), actor.clone(), tenant.clone());
             async move { kapu.list_users(&actor, &tenant, &q, status).await }
         })
         .await;
         return csv_or_error(f, all, "users", |all| exports::users(ctx.1, all, detailed));
     }
-    let page = match kapu
-        .list_users(&actor, &tenant, &p.list_query(), status)
-        .await
-    {
+    let page = match kapu.list_users(&actor, &tenant, &p.paging(), status).await {
         Ok(page) => page,
         Err(e) => return error_page(f, &e),
     };
