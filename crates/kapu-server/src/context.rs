@@ -79,11 +79,8 @@ pub(crate) async fn stamp(State(kapu): State<Kapu>, mut req: Request, next: Next
         id: id.clone(),
         client_addr: client_addr(&kapu, &req),
         lang,
-        path: req
-            .uri()
-            .path_and_query()
-            .map(|p| p.as_str().to_string())
-            .unwrap_or_else(|| "/".into()),
+        // A server sees origin-form targets: the path and the query.
+        path: req.uri().to_string(),
     };
     req.extensions_mut().insert(info.clone());
     let method = req.method().clone();

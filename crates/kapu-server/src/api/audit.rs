@@ -30,7 +30,7 @@ fn instant(field: &'static str, v: Option<&str>) -> Result<Option<i64>, Error> {
     }
 }
 
-pub async fn query(
+pub async fn search(
     State(kapu): State<Kapu>,
     ApiActor(actor): ApiActor,
     ApiQuery(p): ApiQuery<Params>,

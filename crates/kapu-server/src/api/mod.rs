@@ -64,7 +64,7 @@ pub fn router() -> Router<Kapu> {
             "/settings/{name}",
             get(settings::read).put(settings::set_global),
         )
-        .route("/audit", get(audit::query))
+        .route("/audit", get(audit::search))
         .route("/me/roles", get(session::my_roles))
         .route("/me/substitutions", get(session::my_substitutions))
         .route("/me/identity-choices", get(session::identity_choices))
