@@ -324,9 +324,9 @@ impl Kapu {
             name: "Keretrendszeri felhasználó".into(),
             source: Source::Automatic,
         }];
+        let all = effective_roles(self.db(), &actor.user_id, &actor.tenant_id).await?;
         match &actor.deputy {
             Some(_) => {
-                let all = effective_roles(self.db(), &actor.user_id, &actor.tenant_id).await?;
                 for id in &actor.role_ids {
                     if let Some(r) = all.iter().find(|r| &r.role == id) {
                         out.push(EffectiveRole {
@@ -338,10 +338,7 @@ impl Kapu {
                     }
                 }
             }
-            None => {
-                let all = effective_roles(self.db(), &actor.user_id, &actor.tenant_id).await?;
-                out.extend(all.into_iter().filter(|r| actor.role_ids.contains(&r.role)));
-            }
+            None => out.extend(all.into_iter().filter(|r| actor.role_ids.contains(&r.role))),
         }
         Ok(out)
     }

@@ -27,6 +27,17 @@ pub fn parse_instant(s: &str) -> Option<i64> {
         .map(|t| t.and_utc().timestamp_millis())
 }
 
+/// An optional instant from a form or query field: empty means none, anything unreadable is
+/// a `query.bad_date` error on that field.
+pub fn optional_instant(field: &'static str, raw: Option<&str>) -> crate::Result<Option<i64>> {
+    match raw.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(s) => parse_instant(s)
+            .map(Some)
+            .ok_or_else(|| crate::Error::field(field, "query.bad_date")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -37,5 +48,7 @@ mod tests {
         assert_eq!(parse_instant("1970-01-01T00:00:01Z"), Some(1000));
         assert_eq!(parse_instant("yesterday"), None);
         assert_eq!(rfc3339(1000), "1970-01-01T00:00:01Z");
+        assert_eq!(optional_instant("from", Some("  ")).unwrap(), None);
+        assert!(optional_instant("from", Some("tegnap")).is_err());
     }
 }

@@ -4,13 +4,13 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use kapu_core::Kapu;
 use kapu_core::access::catalog::{RoleInput, ServiceInput};
 use kapu_core::access::groups::GroupInput;
 use kapu_core::access::substitutions::{
     SubstitutionChanges, SubstitutionFilter, SubstitutionInput,
 };
-use kapu_core::platform::time_fmt::parse_instant;
-use kapu_core::{Error, Kapu};
+use kapu_core::platform::time_fmt::optional_instant;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -283,15 +283,6 @@ pub async fn set_rights(
     ))
 }
 
-fn instant(field: &'static str, v: Option<&str>) -> Result<Option<i64>, Error> {
-    match v.map(str::trim).filter(|s| !s.is_empty()) {
-        None => Ok(None),
-        Some(s) => parse_instant(s)
-            .map(Some)
-            .ok_or_else(|| Error::field(field, "query.bad_date")),
-    }
-}
-
 #[derive(Deserialize, Default)]
 pub struct SubstitutionBody {
     #[serde(default)]
@@ -356,8 +347,8 @@ pub async fn create_substitution(
         principal: b.principal,
         roles: b.roles,
         group: b.group.filter(|g| !g.is_empty()),
-        starts_at: instant("starts_at", b.starts_at.as_deref())?,
-        ends_at: instant("ends_at", b.ends_at.as_deref())?,
+        starts_at: optional_instant("starts_at", b.starts_at.as_deref())?,
+        ends_at: optional_instant("ends_at", b.ends_at.as_deref())?,
     };
     Ok((
         StatusCode::CREATED,
@@ -401,10 +392,10 @@ pub async fn update_substitution(
     let ends_at = match b.ends_at {
         None => None,
         Some(None) => Some(None),
-        Some(Some(s)) => Some(instant("ends_at", Some(&s))?),
+        Some(Some(s)) => Some(optional_instant("ends_at", Some(&s))?),
     };
     let changes = SubstitutionChanges {
-        starts_at: instant("starts_at", b.starts_at.as_deref())?,
+        starts_at: optional_instant("starts_at", b.starts_at.as_deref())?,
         ends_at,
         roles: b.roles,
     };

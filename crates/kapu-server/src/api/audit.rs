@@ -3,9 +3,9 @@
 use axum::Json;
 use axum::extract::State;
 use axum::response::IntoResponse;
+use kapu_core::Kapu;
 use kapu_core::admin::audit_log::AuditQuery;
-use kapu_core::platform::time_fmt::parse_instant;
-use kapu_core::{Error, Kapu};
+use kapu_core::platform::time_fmt::optional_instant;
 use serde::Deserialize;
 
 use super::{ApiActor, ApiQuery};
@@ -21,23 +21,14 @@ pub struct Params {
     per_page: Option<i64>,
 }
 
-fn instant(field: &'static str, v: Option<&str>) -> Result<Option<i64>, Error> {
-    match v.map(str::trim).filter(|s| !s.is_empty()) {
-        None => Ok(None),
-        Some(s) => parse_instant(s)
-            .map(Some)
-            .ok_or_else(|| Error::field(field, "query.bad_date")),
-    }
-}
-
 pub async fn search(
     State(kapu): State<Kapu>,
     ApiActor(actor): ApiActor,
     ApiQuery(p): ApiQuery<Params>,
 ) -> Result<impl IntoResponse, ApiError> {
     let q = AuditQuery {
-        from: instant("from", p.from.as_deref())?,
-        to: instant("to", p.to.as_deref())?,
+        from: optional_instant("from", p.from.as_deref())?,
+        to: optional_instant("to", p.to.as_deref())?,
         tenant: p.tenant.filter(|t| !t.is_empty()),
         user: p.user.filter(|u| !u.is_empty()),
         page: p.page,

@@ -9,7 +9,7 @@ use kapu_core::access::substitutions::{
 };
 use kapu_core::identity::ListQuery;
 use kapu_core::identity::users::StatusFilter;
-use kapu_core::platform::time_fmt::parse_instant;
+use kapu_core::platform::time_fmt::optional_instant;
 use kapu_core::{Actor, Error, Kapu};
 use serde::Deserialize;
 
@@ -240,18 +240,13 @@ async fn substitution_form(
 fn instant(p: &Pairs, name: &'static str) -> Result<Option<i64>, Error> {
     let raw = value(p, name);
     let raw = raw.trim();
-    if raw.is_empty() {
-        return Ok(None);
-    }
     // A bare "YYYY-MM-DD HH:MM" from the form counts as UTC.
     let normalised = if raw.len() == 16 && raw.as_bytes().get(10) == Some(&b' ') {
         format!("{}T{}:00Z", &raw[..10], &raw[11..])
     } else {
         raw.to_string()
     };
-    parse_instant(&normalised)
-        .map(Some)
-        .ok_or_else(|| Error::field(name, "query.bad_date"))
+    optional_instant(name, Some(&normalised))
 }
 
 pub async fn new_substitution_page(

@@ -6,7 +6,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use kapu_core::admin::audit_log::AuditQuery;
-use kapu_core::platform::time_fmt::parse_instant;
+use kapu_core::platform::time_fmt::optional_instant;
 use kapu_core::{Error, Kapu};
 use serde::Deserialize;
 
@@ -44,15 +44,6 @@ pub struct AuditParams {
     page: Option<i64>,
 }
 
-fn date(field: &'static str, v: &str) -> Result<Option<i64>, Error> {
-    match v.trim() {
-        "" => Ok(None),
-        s => parse_instant(s)
-            .map(Some)
-            .ok_or_else(|| Error::field(field, "query.bad_date")),
-    }
-}
-
 pub async fn audit(
     State(kapu): State<Kapu>,
     ctx: Ctx,
@@ -63,9 +54,9 @@ pub async fn audit(
     let t = f.t;
     let query = (|| {
         Ok::<_, Error>(AuditQuery {
-            from: date("from", &p.from)?,
+            from: optional_instant("from", Some(&p.from))?,
             // "Until" a day includes that day.
-            to: date("to", &p.to)?.map(|d| {
+            to: optional_instant("to", Some(&p.to))?.map(|d| {
                 if p.to.trim().len() == 10 {
                     d + kapu_core::platform::clock::DAY
                 } else {
