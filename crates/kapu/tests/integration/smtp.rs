@@ -1,23 +1,57 @@
-//! Mail over SMTP, against a real SMTP server process (aiosmtpd).
+//! Mail over SMTP, against a real SMTP server embedded in the test: the `mailin` crate's SMTP
+//! state machine behind a TCP listener, so Kapu's lettre client speaks real SMTP over TCP.
 
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use std::io::{BufRead, BufReader, Write};
+
+use mailin::{Action, Handler, Response, SessionBuilder, response};
 use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::harness::{App, Backend, decode_mail, link_token};
 
-struct SmtpServer {
-    child: Child,
-    port: u16,
+/// What the SMTP server has received, one entry per message, decoded for reading.
+#[derive(Clone, Default)]
+struct Inbox {
+    messages: Arc<Mutex<Vec<String>>>,
+    current: Vec<u8>,
 }
 
-impl Drop for SmtpServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+impl Handler for Inbox {
+    fn data_start(&mut self, _domain: &str, _from: &str, _is8bit: bool, _to: &[String]) -> Response {
+        self.current.clear();
+        response::OK
+    }
+
+    fn data(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        self.current.extend_from_slice(buf);
+        Ok(())
+    }
+
+    fn data_end(&mut self) -> Response {
+        let raw = String::from_utf8_lossy(&self.current).into_owned();
+        self.messages.lock().unwrap().push(decode_mail(&raw));
+        self.current.clear();
+        response::OK
+    }
+}
+
+impl Inbox {
+    fn messages(&self) -> Vec<String> {
+        self.messages.lock().unwrap().clone()
+    }
+
+    /// Waits for a message that mentions `needle`.
+    async fn wait_for(&self, needle: &str) -> Option<String> {
+        for _ in 0..100 {
+            if let Some(m) = self.messages().into_iter().find(|m| m.contains(needle)) {
+                return Some(m);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        None
     }
 }
 
@@ -29,41 +63,51 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// Starts aiosmtpd on `port`, storing what it receives in a maildir.
-async fn start_smtp_on(port: u16, maildir: &Path) -> SmtpServer {
-    let child = Command::new("python3")
-        .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")])
-        .args(["-c", "aiosmtpd.handlers.Mailbox"])
-        .arg(maildir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("python3 with aiosmtpd (pip install aiosmtpd)");
-    let server = SmtpServer { child, port };
-    for _ in 0..100 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_ok()
-        {
-            return server;
+/// Starts an SMTP server on `port`; it serves on its own thread until the test ends.
+async fn start_smtp_on(port: u16) -> Inbox {
+    let inbox = Inbox::default();
+    let listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+    let handler = inbox.clone();
+    std::thread::spawn(move || {
+        let builder = SessionBuilder::new("smtp.test");
+        for stream in listener.incoming().flatten() {
+            let (builder, handler) = (builder.clone(), handler.clone());
+            std::thread::spawn(move || smtp_session(stream, &builder, handler));
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+    });
+    inbox
+}
+
+/// One SMTP conversation, line by line, until the client quits or hangs up.
+fn smtp_session(stream: std::net::TcpStream, builder: &SessionBuilder, handler: Inbox) {
+    let peer = stream.peer_addr().map(|a| a.ip()).unwrap();
+    let mut out = stream.try_clone().unwrap();
+    let mut reader = BufReader::new(stream);
+    let mut session = builder.build(peer, handler);
+    if session.greeting().write_to(&mut out).is_err() {
+        return;
     }
-    panic!("aiosmtpd did not start; is it installed (pip install aiosmtpd)?");
-}
-
-async fn start_smtp(maildir: &Path) -> SmtpServer {
-    start_smtp_on(free_port(), maildir).await
-}
-
-fn maildir_messages(dir: &Path) -> Vec<String> {
-    std::fs::read_dir(dir.join("new"))
-        .map(|d| {
-            d.filter_map(|e| e.ok())
-                .map(|e| decode_mail(&std::fs::read_to_string(e.path()).unwrap_or_default()))
-                .collect()
-        })
-        .unwrap_or_default()
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        if reader.read_until(b'\n', &mut line).unwrap_or(0) == 0 {
+            return;
+        }
+        let res = session.process(&line);
+        match res.action {
+            Action::Reply | Action::UpgradeTls => {
+                if res.write_to(&mut out).is_err() {
+                    return;
+                }
+            }
+            Action::Close => {
+                let _ = res.write_to(&mut out);
+                let _ = out.flush();
+                return;
+            }
+            Action::NoReply => {}
+        }
+    }
 }
 
 fn smtp_config(port: u16) -> impl FnOnce(&mut kapu_core::platform::config::Config) {
@@ -80,26 +124,18 @@ fn smtp_config(port: u16) -> impl FnOnce(&mut kapu_core::platform::config::Confi
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn activation_mail_is_delivered_over_smtp_and_its_link_works() {
-    let maildir = std::env::temp_dir().join(format!("kapu-maildir-{}", free_port()));
-    let smtp = start_smtp(&maildir).await;
-    let app = App::spawn_with(Backend::Sqlite, smtp_config(smtp.port)).await;
+    let port = free_port();
+    let inbox = start_smtp_on(port).await;
+    let app = App::spawn_with(Backend::Sqlite, smtp_config(port)).await;
     let admin = app.admin().await;
     let (s, _) = app
         .send("POST", &admin, "/api/v1/tenants/kozpont/users", json!({"login": "posta.pal", "full_name": "Posta Pál", "email": "posta.pal@hivatal.hu"}))
         .await;
     assert_eq!(s, StatusCode::CREATED);
-    let mut mail = None;
-    for _ in 0..100 {
-        if let Some(m) = maildir_messages(&maildir)
-            .into_iter()
-            .find(|m| m.contains("posta.pal@hivatal.hu"))
-        {
-            mail = Some(m);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let mail = mail.expect("mail reached the SMTP server");
+    let mail = inbox
+        .wait_for("posta.pal@hivatal.hu")
+        .await
+        .expect("mail reached the SMTP server");
     assert!(mail.contains("Subject:"));
     assert!(
         app.outbox().is_empty(),
@@ -108,7 +144,6 @@ async fn activation_mail_is_delivered_over_smtp_and_its_link_works() {
     app.activate(&mail, "Posta-Pal-123").await;
     app.login("posta.pal@kozpont", "Posta-Pal-123", "normal")
         .await;
-    let _ = std::fs::remove_dir_all(&maildir);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -140,22 +175,12 @@ async fn an_unreachable_smtp_server_is_retried_and_shows_in_the_log_and_audit() 
     assert!(retried, "a failed delivery is recorded for retry");
 
     // The SMTP server comes up; the queued message goes out on a later attempt.
-    let maildir = std::env::temp_dir().join(format!("kapu-maildir-{dead_port}"));
-    let _smtp = start_smtp_on(dead_port, &maildir).await;
+    let inbox = start_smtp_on(dead_port).await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     app.minutes(5);
-    let mut delivered = None;
-    for _ in 0..100 {
-        if let Some(m) = maildir_messages(&maildir)
-            .into_iter()
-            .find(|m| m.contains("vilma@hivatal.hu"))
-        {
-            delivered = Some(m);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let mail = delivered.expect("retried delivery arrived");
+    let mail = inbox
+        .wait_for("vilma@hivatal.hu")
+        .await
+        .expect("retried delivery arrived");
     assert!(!link_token(&mail, "/activate").is_empty());
-    let _ = std::fs::remove_dir_all(&maildir);
 }
