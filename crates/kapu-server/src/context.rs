@@ -85,6 +85,7 @@ pub(crate) async fn stamp(State(kapu): State<Kapu>, mut req: Request, next: Next
     req.extensions_mut().insert(info.clone());
     let method = req.method().clone();
     let path = req.uri().path().to_string();
+    let api_docs = path.starts_with("/api/v1/docs");
     let span = tracing::info_span!("request", request_id = %id, %method, %path);
     let mut response = CURRENT
         .scope(info, next.run(req))
@@ -101,12 +102,14 @@ pub(crate) async fn stamp(State(kapu): State<Kapu>, mut req: Request, next: Next
     h.insert("x-frame-options", HeaderValue::from_static("DENY"));
     // Links carry one-time tokens: never leak them to other sites.
     h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
-    h.insert(
-        "content-security-policy",
-        HeaderValue::from_static(
-            "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
-        ),
-    );
+    // The API reference page (Swagger UI) styles itself inline and draws icons as data URIs.
+    let csp = if api_docs {
+        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; \
+         frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+    } else {
+        "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+    };
+    h.insert("content-security-policy", HeaderValue::from_static(csp));
     h.entry(header::CACHE_CONTROL)
         .or_insert(HeaderValue::from_static("no-store"));
     span.in_scope(|| {

@@ -5,7 +5,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use kapu_core::Error;
 use kapu_core::platform::i18n::{self, Lang};
-use serde_json::json;
+
+use crate::api::contract::{ErrorBody, ErrorDetail, FieldProblem};
 
 use crate::context::current;
 
@@ -62,22 +63,30 @@ impl IntoResponse for ApiError {
         if e.is_unexpected() {
             tracing::error!(request_id = %info.id, error = %e, "request failed");
         }
-        let mut body = json!({
-            "code": e.code(),
-            "message": message(&e, info.lang, &info.id),
-            "request_id": info.id,
-        });
-        if let Error::Validation(fields) = &e {
-            body["fields"] = fields
-                .iter()
-                .map(|f| json!({"field": f.field, "code": f.key, "message": i18n::text(info.lang, f.key)}))
-                .collect();
-        }
+        let fields = match &e {
+            Error::Validation(fields) => Some(
+                fields
+                    .iter()
+                    .map(|f| FieldProblem {
+                        field: f.field,
+                        code: f.key,
+                        message: i18n::text(info.lang, f.key).to_string(),
+                    })
+                    .collect(),
+            ),
+            _ => None,
+        };
         let retry = retry_after(&e);
-        if let Some(secs) = retry {
-            body["retry_after_seconds"] = json!(secs);
-        }
-        let mut response = (status_of(&e), Json(json!({ "error": body }))).into_response();
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: e.code(),
+                message: message(&e, info.lang, &info.id),
+                request_id: info.id,
+                fields,
+                retry_after_seconds: retry,
+            },
+        };
+        let mut response = (status_of(&e), Json(body)).into_response();
         if let Some(secs) = retry
             && let Ok(v) = HeaderValue::from_str(&secs.to_string())
         {

@@ -21,6 +21,7 @@ pub fn router(kapu: Kapu) -> Router {
         .route("/healthz", get(context::healthz))
         .route("/readyz", get(context::readyz))
         .nest("/api/v1", api::router())
+        .merge(api::docs_router())
         .merge(web::router())
         .layer(axum::middleware::from_fn_with_state(
             kapu.clone(),
@@ -32,10 +33,19 @@ pub fn router(kapu: Kapu) -> Router {
 
 /// Serves until the listener fails; the mail worker runs alongside.
 pub async fn serve(kapu: Kapu, listener: tokio::net::TcpListener) -> std::io::Result<()> {
-    tokio::spawn(kapu.clone().run_mail_worker());
+    serve_router(kapu.clone(), router(kapu), listener).await
+}
+
+/// Serves a router built by [`router`], possibly wrapped in further layers.
+pub async fn serve_router(
+    kapu: Kapu,
+    router: Router,
+    listener: tokio::net::TcpListener,
+) -> std::io::Result<()> {
+    tokio::spawn(kapu.run_mail_worker());
     axum::serve(
         listener,
-        router(kapu).into_make_service_with_connect_info::<SocketAddr>(),
+        router.into_make_service_with_connect_info::<SocketAddr>(),
     )
     .await
 }

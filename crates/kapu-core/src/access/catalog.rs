@@ -11,7 +11,7 @@ use crate::identity::names;
 use crate::identity::{ListQuery, Page};
 use crate::platform::audit::{self, AuditEvent};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Service {
     pub code: String,
     pub name: String,
@@ -20,7 +20,7 @@ pub struct Service {
     pub roles: Vec<ServiceRole>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ServiceRole {
     pub id: String,
     pub code: String,
@@ -402,7 +402,7 @@ impl Kapu {
 }
 
 /// One role of the catalogue, as the roles list shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CatalogueRole {
     pub id: String,
     pub service: String,

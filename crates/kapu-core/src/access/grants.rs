@@ -12,7 +12,7 @@ use crate::platform::audit::{self, AuditEvent};
 use crate::platform::db::{Db, WriteTx};
 
 /// Where an effective role comes from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Source {
     Automatic,
@@ -21,7 +21,7 @@ pub enum Source {
     Substitution { principal: String },
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct EffectiveRole {
     pub role: String,
     pub service: String,
@@ -97,7 +97,7 @@ pub(crate) async fn effective_role_ids(
 }
 
 /// A role that may be granted in a tenant.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct GrantableRole {
     pub id: String,
     pub service: String,
@@ -108,12 +108,14 @@ pub struct GrantableRole {
 }
 
 /// One user's rights as the rights page shows them.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct UserRights {
     pub individual: Vec<String>,
     pub groups: Vec<String>,
     pub effective: Vec<EffectiveRole>,
     pub available_roles: Vec<GrantableRole>,
+    /// `[code, name]` pairs.
+    #[schema(value_type = Vec<Vec<String>>)]
     pub available_groups: Vec<(String, String)>,
 }
 

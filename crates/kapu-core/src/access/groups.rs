@@ -27,7 +27,7 @@ pub fn parse_code(s: &str) -> std::result::Result<String, &'static str> {
     Ok(s.to_string())
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Group {
     pub code: String,
     pub name: String,
@@ -35,7 +35,7 @@ pub struct Group {
     pub roles: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct GroupSummary {
     pub code: String,
     pub name: String,

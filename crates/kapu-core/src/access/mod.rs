@@ -21,7 +21,9 @@ pub struct RequestCtx {
 }
 
 /// Normal mode reads administrative data; writes need a secure-mode login.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
     Normal,

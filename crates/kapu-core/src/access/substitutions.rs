@@ -38,7 +38,7 @@ pub struct SubstitutionChanges {
     pub roles: Option<Vec<String>>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Substitution {
     pub id: String,
     pub tenant: String,
@@ -62,13 +62,13 @@ pub struct SubstitutionFilter {
 }
 
 /// Whom a deputy may act for, as offered at login.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Principal {
     pub login: String,
     pub full_name: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct MySubstitutions {
     /// Where I am the deputy.
     pub i_act_for: Vec<Substitution>,

@@ -20,7 +20,7 @@ pub struct AuditQuery {
     pub per_page: Option<i64>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AuditEntry {
     pub seq: i64,
     pub at: String,
@@ -33,6 +33,7 @@ pub struct AuditEntry {
     pub outcome: String,
     pub client_addr: Option<String>,
     pub request_id: Option<String>,
+    #[schema(value_type = Option<Object>)]
     pub details: serde_json::Value,
     pub hash: String,
 }

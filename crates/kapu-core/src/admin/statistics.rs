@@ -8,7 +8,7 @@ use crate::access::{Actor, policy};
 use crate::error::Result;
 use crate::platform::time_fmt;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TenantStatistics {
     pub tenant: String,
     pub name: String,

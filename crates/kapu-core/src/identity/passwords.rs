@@ -19,14 +19,14 @@ use crate::platform::db::WriteTx;
 use crate::platform::mail;
 
 /// What a one-time link leads to, shown before the user types a new password.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct LinkTarget {
     pub full_login: String,
     pub full_name: String,
 }
 
 /// The actor's own password situation, for `/me` and the login warning.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PasswordState {
     pub expiry: ExpiryStatus,
     pub expires_at: Option<String>,

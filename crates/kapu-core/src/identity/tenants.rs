@@ -22,7 +22,7 @@ pub struct TenantRow {
     pub updated_at: i64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Tenant {
     #[serde(skip)]
     pub id: String,
@@ -54,7 +54,7 @@ pub struct NewTenant {
     pub admin: NewUser,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CreatedTenant {
     pub tenant: Tenant,
     pub admin: User,

@@ -48,7 +48,7 @@ impl UserRow {
 }
 
 /// A user as shown to administrators and clients.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct User {
     pub id: String,
     pub tenant: String,
@@ -57,6 +57,7 @@ pub struct User {
     pub full_name: String,
     pub email: String,
     /// `active`, `locked`, `temporarily_locked` or `pending_activation`.
+    #[schema(value_type = String, pattern = "^(active|locked|temporarily_locked|pending_activation)$")]
     pub status: &'static str,
     pub locked: bool,
     pub locked_until: Option<String>,

@@ -5,37 +5,51 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use kapu_core::Kapu;
-use kapu_core::access::catalog::{RoleInput, ServiceInput};
-use kapu_core::access::groups::GroupInput;
+use kapu_core::access::catalog::{CatalogueRole, RoleInput, Service, ServiceInput};
+use kapu_core::access::grants::{GrantableRole, UserRights};
+use kapu_core::access::groups::{Group, GroupInput, GroupSummary};
 use kapu_core::access::substitutions::{
-    SubstitutionChanges, SubstitutionFilter, SubstitutionInput,
+    Substitution, SubstitutionChanges, SubstitutionFilter, SubstitutionInput,
 };
+use kapu_core::identity::Page;
 use kapu_core::platform::time_fmt::optional_instant;
 use serde::Deserialize;
-use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
 
-use super::tenants::ListParams;
+use super::contract::{
+    Conflict, Forbidden, Internal, Items, ListParams, NotFound, Unauthorized, Unprocessable,
+};
 use super::{ApiActor, ApiJson, ApiQuery};
 use crate::context::Ctx;
 use crate::error::ApiError;
 use crate::exports;
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, ToSchema)]
 pub struct RoleBody {
+    /// Lower-case letters, digits and `_`, starting with a letter.
     #[serde(default)]
+    #[schema(min_length = 2, max_length = 40, pattern = "^[a-z][a-z0-9_]*$")]
     code: String,
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 200)]
     name: String,
     #[serde(default)]
+    #[schema(max_length = 1000)]
     description: String,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, ToSchema)]
 pub struct ServiceBody {
+    /// Lower-case letters, digits and `_`, starting with a letter; ignored on update.
     #[serde(default)]
+    #[schema(max_length = 40, pattern = "^([a-z][a-z0-9_]*)?$")]
     code: String,
+    #[schema(min_length = 1, max_length = 200)]
     name: Option<String>,
+    /// An absolute `https://` URL (`http://` only for `localhost`).
+    #[schema(max_length = 500, pattern = "^https?://[^/\\\\]")]
     launch_url: Option<String>,
+    /// The service's role catalogue; on update, the whole new catalogue.
     #[serde(default)]
     roles: Vec<RoleBody>,
 }
@@ -62,6 +76,11 @@ impl ServiceBody {
     }
 }
 
+/// The service catalogue, as JSON or CSV.
+#[utoipa::path(get, path = "/services", tag = "access", params(ListParams),
+    responses((status = 200, description = "A page of services", content(
+        (Page<Service> = "application/json"), (String = "text/csv"))),
+        Unauthorized, Forbidden, Unprocessable, Internal))]
 pub async fn services(
     State(kapu): State<Kapu>,
     ctx: Ctx,
@@ -83,6 +102,10 @@ pub async fn services(
 }
 
 /// Every role of every service: filtered, sorted, paged, or as CSV.
+#[utoipa::path(get, path = "/roles", tag = "access", params(ListParams),
+    responses((status = 200, description = "A page of roles", content(
+        (Page<CatalogueRole> = "application/json"), (String = "text/csv"))),
+        Unauthorized, Forbidden, Unprocessable, Internal))]
 pub async fn roles(
     State(kapu): State<Kapu>,
     ctx: Ctx,
@@ -103,6 +126,9 @@ pub async fn roles(
     Ok(Json(kapu.list_roles(&actor, &p.paging()).await?).into_response())
 }
 
+/// Register a service with its roles (central framework administrators, secure mode).
+#[utoipa::path(post, path = "/services", tag = "access", request_body = ServiceBody,
+    responses((status = 201, body = Service), Unauthorized, Forbidden, Conflict, Unprocessable, Internal))]
 pub async fn create_service(
     State(kapu): State<Kapu>,
     ApiActor(actor): ApiActor,
@@ -115,6 +141,9 @@ pub async fn create_service(
     ))
 }
 
+/// Read a service with its roles.
+#[utoipa::path(get, path = "/services/{code}", tag = "access", params(("code" = String, Path)),
+    responses((status = 200, body = Service), Unauthorized, Forbidden, NotFound, Internal))]
 pub async fn service(
     State(kapu): State<Kapu>,
     ApiActor(actor): ApiActor,
@@ -123,6 +152,10 @@ pub async fn service(
     Ok(Json(kapu.get_service(&actor, &code).await?))
 }
 
+/// Change a service's name, launch address or roles.
+#[utoipa::path(patch, path = "/services/{code}", tag = "access", params(("code" = String, Path)),
+    request_body = ServiceBody,
+    responses((status = 200, body = Service), Unauthorized, Forbidden, NotFound, Conflict, Unprocessable, Internal))]
 pub async fn update_service(
     State(kapu): State<Kapu>,
     ApiActor(actor): ApiActor,
@@ -135,47 +168,64 @@ pub async fn update_service(
     ))
 }
 
+/// The services a tenant subscribes to.
+#[utoipa::path(get, path = "/tenants/{tenant}/services", tag = "access", params(("tenant" = String, Path)),
+    responses((status = 200, body = Items<Service>), Unauthorized, Forbidden, NotFound, Internal))]
 pub async fn contract(
     State(kapu): State<Kapu>,
     ApiActor(actor): ApiActor,
     Path(tenant): Path<String>,
-) -> Result<impl IntoResponse, ApiError> {
-    Ok(Json(
-        json!({ "items": kapu.tenant_services(&actor, &tenant).await? }),
-    ))
+) -> Result<Json<Items<Service>>, ApiError> {
+    Ok(Json(Items::of(
+        kapu.tenant_services(&actor, &tenant).await?,
+    )))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct ContractBody {
+    /// Codes of the services the tenant subscribes to (Kapu's own is always in).
     services: Vec<String>,
 }
 
+/// Set the services a tenant subscribes to (central framework administrators, secure mode).
+#[utoipa::path(put, path = "/tenants/{tenant}/services", tag = "access", params(("tenant" = String, Path)),
+    request_body = ContractBody,
+    responses((status = 200, body = Items<Service>), Unauthorized, Forbidden, NotFound, Unprocessable, Internal))]
 pub async fn set_contract(
     State(kapu): State<Kapu>,
     ApiActor(actor): ApiActor,
     Path(tenant): Path<String>,
     ApiJson(b): ApiJson<ContractBody>,
-) -> Result<impl IntoResponse, ApiError> {
-    Ok(Json(
-        json!({ "items": kapu.set_tenant_services(&actor, &tenant, &b.services).await? }),
-    ))
+) -> Result<Json<Items<Service>>, ApiError> {
+    Ok(Json(Items::of(
+        kapu.set_tenant_services(&actor, &tenant, &b.services)
+            .await?,
+    )))
 }
 
+/// The roles that may be granted in a tenant.
+#[utoipa::path(get, path = "/tenants/{tenant}/roles", tag = "access", params(("tenant" = String, Path)),
+    responses((status = 200, body = Items<GrantableRole>), Unauthorized, Forbidden, NotFound, Internal))]
 pub async fn grantable(
     State(kapu): State<Kapu>,
     ApiActor(actor): ApiActor,
     Path(tenant): Path<String>,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<Json<Items<GrantableRole>>, ApiError> {
     let t = kapu.get_tenant(&actor, &tenant).await?;
-    Ok(Json(json!({ "items": kapu.grantable_roles(&t.id).await? })))
+    Ok(Json(Items::of(kapu.grantable_roles(&t.id).await?)))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, ToSchema)]
 pub struct GroupBody {
+    /// Lower-case letters, digits and `_`, starting with a letter; ignored on update.
     #[serde(default)]
+    #[schema(max_length = 40, pattern = "^([a-z][a-z0-9_]*)?$")]
     code: String,
+    #[schema(min_length = 1, max_length = 200)]
     name: Option<String>,
+    /// Login names (without `@tenant`); on update, the whole new membership.
     members: Option<Vec<String>>,
+    /// Role ids (`service.role`); on update, the whole new set.
     roles: Option<Vec<String>>,
 }
 
@@ -190,6 +240,12 @@ impl From<GroupBody> for GroupInput {
     }
 }
 
+/// A tenant's groups, as JSON or CSV.
+#[utoipa::path(get, path = "/tenants/{tenant}/groups", tag = "access",
+    params(("tenant" = String, Path), ListParams),
+    responses((status = 200, description = "A page of groups", content(
+        (Page<GroupSummary> = "application/json"), (String = "text/csv"))),
+        Unauthorized, Forbidden, NotFound, Unprocessable, Internal))]
 pub async fn groups(
     State(kapu): State<Kapu>,
     ctx: Ctx,
@@ -211,6 +267,10 @@ pub async fn groups(
     Ok(Json(kapu.list_groups(&actor, &tenant, &p.paging()).await?).into_response())
 }
 
+/// Create a group with members and roles.
+#[utoipa::path(post, path = "/tenants/{tenant}/groups", tag = "access",
+    params(("tenant" = String, Path)), request_body = GroupBody,
+    responses((status = 201, body = Group), Unauthorized, Forbidden, NotFound, Conflict, Unprocessable, Internal))]
 pub async fn create_group(
     State(kapu): State<Kapu>,
     ApiActor(actor): ApiActor,
@@ -223,6 +283,10 @@ pub async fn create_group(
     ))
 }
 
+/// Read a group.
+#[utoipa::path(get, path = "/tenants/{tenant}/groups/{code}", tag = "access",
+    params(("tenant" = String, Path), ("code" = String, Path)),
+    responses((status = 200, body = Group), Unauthorized, Forbidden, NotFound, Internal))]
 pub async fn group(
     State(kapu): State<Kapu>,
     ApiActor(actor): ApiActor,
@@ -231,6 +295,10 @@ pub async fn group(
     Ok(Json(kapu.get_group(&actor, &tenant, &code).await?))
 }
 
+/// Change a group's name, members or roles.
+#[utoipa::path(patch, path = "/tenants/{tenant}/groups/{code}", tag = "access",
+    params(("tenant" = String, Path), ("code" = String, Path)), request_body = GroupBody,
+    responses((status = 200, body = Group), Unauthorized, Forbidden, NotFound, Conflict, Unprocessable, Internal))]
 pub async fn update_group(
     State(kapu): State<Kapu>,
     ApiActor(actor): ApiActor,
@@ -242,6 +310,10 @@ pub async fn update_group(
     ))
 }
 
+/// Delete a group.
+#[utoipa::path(delete, path = "/tenants/{tenant}/groups/{code}", tag = "access",
+    params(("tenant" = String, Path), ("code" = String, Path)),
+    responses((status = 204, description = "Deleted"), Unauthorized, Forbidden, NotFound, Conflict, Internal))]
 pub async fn delete_group(
     State(kapu): State<Kapu>,
     ApiActor(actor): ApiActor,
@@ -251,6 +323,10 @@ pub async fn delete_group(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// A user's rights: individual roles, groups, and every role in effect with its source.
+#[utoipa::path(get, path = "/tenants/{tenant}/users/{login}/rights", tag = "access",
+    params(("tenant" = String, Path), ("login" = String, Path)),
+    responses((status = 200, body = UserRights), Unauthorized, Forbidden, NotFound, Internal))]
 pub async fn rights(
     State(kapu): State<Kapu>,
     ApiActor(actor): ApiActor,
@@ -259,12 +335,18 @@ pub async fn rights(
     Ok(Json(kapu.user_rights(&actor, &tenant, &login).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct RightsBody {
+    /// Role ids (`service.role`) granted individually; absent: unchanged.
     roles: Option<Vec<String>>,
+    /// Group codes; absent: unchanged.
     groups: Option<Vec<String>>,
 }
 
+/// Set a user's individual roles and groups.
+#[utoipa::path(put, path = "/tenants/{tenant}/users/{login}/rights", tag = "access",
+    params(("tenant" = String, Path), ("login" = String, Path)), request_body = RightsBody,
+    responses((status = 200, body = UserRights), Unauthorized, Forbidden, NotFound, Conflict, Unprocessable, Internal))]
 pub async fn set_rights(
     State(kapu): State<Kapu>,
     ApiActor(actor): ApiActor,
@@ -283,28 +365,52 @@ pub async fn set_rights(
     ))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, ToSchema)]
 pub struct SubstitutionBody {
+    /// Login name (without `@tenant`).
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 64)]
     deputy: String,
+    /// Login name (without `@tenant`).
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 64)]
     principal: String,
+    /// Role ids the principal holds and the deputy lacks; or give `group`.
     roles: Option<Vec<String>>,
+    /// A group whose roles the deputy takes over.
+    #[schema(max_length = 40)]
     group: Option<String>,
+    /// RFC 3339 or `YYYY-MM-DD`; absent: now.
+    #[schema(max_length = 40)]
     starts_at: Option<String>,
     /// `null` or absent: open-ended.
+    #[schema(max_length = 40)]
     ends_at: Option<String>,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SubstitutionParams {
     #[serde(flatten)]
+    #[param(ignore)]
     list: ListParams,
+    /// Deputy's login name.
+    #[param(max_length = 64)]
     deputy: Option<String>,
+    /// Principal's login name.
+    #[param(max_length = 64)]
     principal: Option<String>,
+    /// `1`: only those in force now.
+    #[param(pattern = "^(0|1|true|false)?$")]
     active: Option<String>,
 }
 
+/// A tenant's substitutions, as JSON or CSV.
+#[utoipa::path(get, path = "/tenants/{tenant}/substitutions", tag = "access",
+    params(("tenant" = String, Path), ListParams, SubstitutionParams),
+    responses((status = 200, description = "A page of substitutions", content(
+        (Page<Substitution> = "application/json"), (String = "text/csv"))),
+        Unauthorized, Forbidden, NotFound, Unprocessable, Internal))]
 pub async fn substitutions(
     State(kapu): State<Kapu>,
     ctx: Ctx,
@@ -336,6 +442,10 @@ pub async fn substitutions(
     .into_response())
 }
 
+/// Let a deputy act for a principal in chosen roles, from a start to an optional end.
+#[utoipa::path(post, path = "/tenants/{tenant}/substitutions", tag = "access",
+    params(("tenant" = String, Path)), request_body = SubstitutionBody,
+    responses((status = 201, body = Substitution), Unauthorized, Forbidden, NotFound, Conflict, Unprocessable, Internal))]
 pub async fn create_substitution(
     State(kapu): State<Kapu>,
     ApiActor(actor): ApiActor,
@@ -356,6 +466,10 @@ pub async fn create_substitution(
     ))
 }
 
+/// Read a substitution.
+#[utoipa::path(get, path = "/tenants/{tenant}/substitutions/{id}", tag = "access",
+    params(("tenant" = String, Path), ("id" = String, Path)),
+    responses((status = 200, body = Substitution), Unauthorized, Forbidden, NotFound, Internal))]
 pub async fn substitution(
     State(kapu): State<Kapu>,
     ApiActor(actor): ApiActor,
@@ -364,10 +478,14 @@ pub async fn substitution(
     Ok(Json(kapu.get_substitution(&actor, &tenant, &id).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct SubstitutionPatch {
+    /// RFC 3339 or `YYYY-MM-DD`.
+    #[schema(max_length = 40)]
     starts_at: Option<String>,
+    /// `null`: open-ended; absent: unchanged.
     #[serde(default, with = "double_option")]
+    #[schema(value_type = Option<String>, max_length = 40)]
     ends_at: Option<Option<String>>,
     roles: Option<Vec<String>>,
 }
@@ -383,6 +501,10 @@ mod double_option {
     }
 }
 
+/// Change a substitution's dates or roles.
+#[utoipa::path(patch, path = "/tenants/{tenant}/substitutions/{id}", tag = "access",
+    params(("tenant" = String, Path), ("id" = String, Path)), request_body = SubstitutionPatch,
+    responses((status = 200, body = Substitution), Unauthorized, Forbidden, NotFound, Unprocessable, Internal))]
 pub async fn update_substitution(
     State(kapu): State<Kapu>,
     ApiActor(actor): ApiActor,
@@ -405,6 +527,10 @@ pub async fn update_substitution(
     ))
 }
 
+/// End and delete a substitution.
+#[utoipa::path(delete, path = "/tenants/{tenant}/substitutions/{id}", tag = "access",
+    params(("tenant" = String, Path), ("id" = String, Path)),
+    responses((status = 204, description = "Deleted"), Unauthorized, Forbidden, NotFound, Internal))]
 pub async fn delete_substitution(
     State(kapu): State<Kapu>,
     ApiActor(actor): ApiActor,
@@ -414,12 +540,16 @@ pub async fn delete_substitution(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct IdentityBody {
+    /// The principal's `name@tenant`; absent or empty: one's own identity.
+    #[schema(max_length = 105)]
     act_for: Option<String>,
 }
 
 /// A deputy's choice right after a browser-style login.
+#[utoipa::path(post, path = "/session/identity", tag = "session", request_body = IdentityBody,
+    responses((status = 204, description = "Chosen"), Unauthorized, Forbidden, NotFound, Unprocessable, Internal))]
 pub async fn choose_identity(
     State(kapu): State<Kapu>,
     ApiActor(actor): ApiActor,

@@ -1,7 +1,9 @@
-//! The JSON API under `/api/v1`.
+//! The JSON API under `/api/v1`. Each route is registered together with its OpenAPI
+//! description, so the document lists exactly the operations the router serves.
 
 mod access;
 mod audit;
+pub mod contract;
 mod extract;
 mod openapi;
 mod session;
@@ -10,101 +12,61 @@ mod tenants;
 mod users;
 
 use axum::Router;
-use axum::routing::{delete, get, post, put};
 use kapu_core::Kapu;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub use extract::{AnyApiActor, ApiActor, ApiJson, ApiQuery};
+pub use openapi::{docs_router, document};
+
+/// The routes and their document, built from the same list.
+fn parts() -> (Router<Kapu>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(openapi::base())
+        .routes(routes!(session::login, session::logout))
+        .routes(routes!(session::logout_everywhere))
+        .routes(routes!(session::me))
+        .routes(routes!(session::change_password))
+        .routes(routes!(session::silence_warning))
+        .routes(routes!(session::my_roles))
+        .routes(routes!(session::my_substitutions))
+        .routes(routes!(session::identity_choices))
+        .routes(routes!(access::choose_identity))
+        .routes(routes!(session::activate))
+        .routes(routes!(session::request_reset))
+        .routes(routes!(session::complete_reset))
+        .routes(routes!(tenants::list, tenants::create))
+        .routes(routes!(tenants::read, tenants::rename))
+        .routes(routes!(users::list, users::create))
+        .routes(routes!(users::read, users::update, users::remove))
+        .routes(routes!(users::lock))
+        .routes(routes!(users::unlock))
+        .routes(routes!(users::set_password))
+        .routes(routes!(users::resend_activation))
+        .routes(routes!(settings::list))
+        .routes(routes!(settings::read, settings::set_global))
+        .routes(routes!(settings::set_tenant, settings::clear_tenant))
+        .routes(routes!(audit::search))
+        .routes(routes!(access::services, access::create_service))
+        .routes(routes!(access::service, access::update_service))
+        .routes(routes!(access::roles))
+        .routes(routes!(access::contract, access::set_contract))
+        .routes(routes!(access::grantable))
+        .routes(routes!(access::groups, access::create_group))
+        .routes(routes!(
+            access::group,
+            access::update_group,
+            access::delete_group
+        ))
+        .routes(routes!(access::rights, access::set_rights))
+        .routes(routes!(access::substitutions, access::create_substitution))
+        .routes(routes!(
+            access::substitution,
+            access::update_substitution,
+            access::delete_substitution
+        ))
+        .split_for_parts()
+}
 
 pub fn router() -> Router<Kapu> {
-    Router::new()
-        .route("/openapi.json", get(openapi::document))
-        .route("/session", post(session::login).delete(session::logout))
-        .route("/sessions", delete(session::logout_everywhere))
-        .route("/me", get(session::me))
-        .route("/me/password", put(session::change_password))
-        .route(
-            "/me/password-warning/silence",
-            post(session::silence_warning),
-        )
-        .route("/activation", post(session::activate))
-        .route("/password-reset", post(session::request_reset))
-        .route("/password-reset/complete", post(session::complete_reset))
-        .route("/tenants", get(tenants::list).post(tenants::create))
-        .route(
-            "/tenants/{tenant}",
-            get(tenants::read).patch(tenants::rename),
-        )
-        .route(
-            "/tenants/{tenant}/users",
-            get(users::list).post(users::create),
-        )
-        .route(
-            "/tenants/{tenant}/users/{login}",
-            get(users::read).patch(users::update).delete(users::remove),
-        )
-        .route("/tenants/{tenant}/users/{login}/lock", post(users::lock))
-        .route(
-            "/tenants/{tenant}/users/{login}/unlock",
-            post(users::unlock),
-        )
-        .route(
-            "/tenants/{tenant}/users/{login}/password",
-            put(users::set_password),
-        )
-        .route(
-            "/tenants/{tenant}/users/{login}/activation-link",
-            post(users::resend_activation),
-        )
-        .route(
-            "/tenants/{tenant}/settings/{name}",
-            put(settings::set_tenant).delete(settings::clear_tenant),
-        )
-        .route("/settings", get(settings::list))
-        .route(
-            "/settings/{name}",
-            get(settings::read).put(settings::set_global),
-        )
-        .route("/audit", get(audit::search))
-        .route("/me/roles", get(session::my_roles))
-        .route("/me/substitutions", get(session::my_substitutions))
-        .route("/me/identity-choices", get(session::identity_choices))
-        .route("/session/identity", post(access::choose_identity))
-        .route(
-            "/services",
-            get(access::services).post(access::create_service),
-        )
-        .route(
-            "/services/{code}",
-            get(access::service).patch(access::update_service),
-        )
-        .route("/roles", get(access::roles))
-        .route(
-            "/tenants/{tenant}/services",
-            get(access::contract).put(access::set_contract),
-        )
-        .route("/tenants/{tenant}/roles", get(access::grantable))
-        .route(
-            "/tenants/{tenant}/groups",
-            get(access::groups).post(access::create_group),
-        )
-        .route(
-            "/tenants/{tenant}/groups/{code}",
-            get(access::group)
-                .patch(access::update_group)
-                .delete(access::delete_group),
-        )
-        .route(
-            "/tenants/{tenant}/users/{login}/rights",
-            get(access::rights).put(access::set_rights),
-        )
-        .route(
-            "/tenants/{tenant}/substitutions",
-            get(access::substitutions).post(access::create_substitution),
-        )
-        .route(
-            "/tenants/{tenant}/substitutions/{id}",
-            get(access::substitution)
-                .patch(access::update_substitution)
-                .delete(access::delete_substitution),
-        )
+    parts().0
 }

@@ -4,25 +4,58 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
+use kapu_core::access::grants::EffectiveRole;
+use kapu_core::access::substitutions::{MySubstitutions, Principal};
 use kapu_core::identity::links::Purpose;
 use kapu_core::identity::login::Identity;
+use kapu_core::identity::password_policy::ExpiryStatus;
+use kapu_core::identity::passwords::PasswordState;
 use kapu_core::{Error, Kapu, Mode};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
+use super::contract::{
+    Forbidden, Gone, Internal, Items, Locked, TooManyRequests, Unauthorized, Unprocessable,
+};
 use super::{AnyApiActor, ApiActor, ApiJson};
 use crate::context::Ctx;
 use crate::error::ApiError;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct LoginBody {
+    /// `name@tenant`.
+    #[schema(
+        max_length = 105,
+        pattern = "^[a-z0-9.]+@[a-z][a-z0-9]+$",
+        example = "admin@kozpont"
+    )]
     login: String,
+    #[schema(max_length = 256, format = Password)]
     password: String,
+    /// `normal` (default) reads; `secure` is needed for administrative changes.
     #[serde(default)]
+    #[schema(pattern = "^(normal|secure)?$")]
     mode: Option<String>,
     /// A deputy acting for a principal: the principal's `name@tenant`.
     #[serde(default)]
+    #[schema(max_length = 105)]
     act_for: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LoginResponse {
+    /// Send as `Authorization: Bearer …`.
+    token: String,
+    session_id: String,
+    /// `name@tenant` of the identity the session acts in.
+    login: String,
+    full_name: String,
+    mode: Mode,
+    /// `name@tenant` of the principal a deputy acts for.
+    acting_for: Option<String>,
+    password: ExpiryStatus,
+    /// The password has expired: only `PUT /me/password` is open to this session.
+    password_change_required: bool,
 }
 
 pub(super) fn parse_mode(mode: Option<&str>) -> Result<Mode, Error> {
@@ -32,6 +65,12 @@ pub(super) fn parse_mode(mode: Option<&str>) -> Result<Mode, Error> {
     }
 }
 
+/// Log in with `name@tenant` and a password; the answer carries a bearer token.
+///
+/// Every refusal looks the same whether or not the account exists.
+#[utoipa::path(post, path = "/session", tag = "session", security(()),
+    request_body = LoginBody,
+    responses((status = 201, body = LoginResponse), Unauthorized, Forbidden, Unprocessable, Locked, TooManyRequests, Internal))]
 pub async fn login(
     State(kapu): State<Kapu>,
     Ctx(ctx, _): Ctx,
@@ -47,19 +86,22 @@ pub async fn login(
         .await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({
-            "token": r.token,
-            "session_id": r.session_id,
-            "login": r.full_login,
-            "full_name": r.full_name,
-            "mode": r.mode,
-            "acting_for": r.acting_for,
-            "password": r.expiry,
-            "password_change_required": r.password_change_required,
-        })),
+        Json(LoginResponse {
+            token: r.token,
+            session_id: r.session_id,
+            login: r.full_login,
+            full_name: r.full_name,
+            mode: r.mode,
+            acting_for: r.acting_for,
+            password: r.expiry,
+            password_change_required: r.password_change_required,
+        }),
     ))
 }
 
+/// Log out: end this session.
+#[utoipa::path(delete, path = "/session", tag = "session",
+    responses((status = 204, description = "Logged out"), Unauthorized, Internal))]
 pub async fn logout(
     State(kapu): State<Kapu>,
     AnyApiActor(actor): AnyApiActor,
@@ -68,65 +110,123 @@ pub async fn logout(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[derive(Serialize, ToSchema)]
+pub struct Revoked {
+    revoked_sessions: u64,
+}
+
+/// End every session of the caller, this one included.
+#[utoipa::path(delete, path = "/sessions", tag = "session",
+    responses((status = 200, body = Revoked), Unauthorized, Internal))]
 pub async fn logout_everywhere(
     State(kapu): State<Kapu>,
     AnyApiActor(actor): AnyApiActor,
-) -> Result<impl IntoResponse, ApiError> {
-    let n = kapu.logout_everywhere(&actor).await?;
-    Ok(Json(json!({ "revoked_sessions": n })))
+) -> Result<Json<Revoked>, ApiError> {
+    let revoked_sessions = kapu.logout_everywhere(&actor).await?;
+    Ok(Json(Revoked { revoked_sessions }))
 }
 
+#[derive(Serialize, ToSchema)]
+pub struct MeTenant {
+    code: String,
+    name: String,
+    central: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MeDeputy {
+    /// `name@tenant` of the person really at the keyboard.
+    login: String,
+    full_name: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Me {
+    id: String,
+    /// `name@tenant`.
+    login: String,
+    full_name: String,
+    tenant: MeTenant,
+    mode: Mode,
+    /// Every role in effect, as `service.role`.
+    roles: Vec<String>,
+    /// Set when a deputy acts for this user.
+    deputy: Option<MeDeputy>,
+    password: PasswordState,
+    password_change_required: bool,
+}
+
+/// The caller: user, tenant, mode, roles and password expiry.
+#[utoipa::path(get, path = "/me", tag = "session",
+    responses((status = 200, body = Me), Unauthorized, Internal))]
 pub async fn me(
     State(kapu): State<Kapu>,
     AnyApiActor(actor): AnyApiActor,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<Json<Me>, ApiError> {
     let password = kapu.password_state(&actor).await?;
-    let deputy = actor
-        .deputy
-        .as_ref()
-        .map(|d| json!({"login": d.login, "full_name": d.full_name}));
-    Ok(Json(json!({
-        "id": actor.user_id,
-        "login": actor.full_login(),
-        "full_name": actor.full_name,
-        "tenant": {"code": actor.tenant_code, "name": actor.tenant_name, "central": actor.central},
-        "mode": actor.mode,
-        "roles": actor.role_ids,
-        "deputy": deputy,
-        "password": password,
-        "password_change_required": actor.restricted,
-    })))
+    let login = actor.full_login();
+    Ok(Json(Me {
+        deputy: actor.deputy.map(|d| MeDeputy {
+            login: d.login,
+            full_name: d.full_name,
+        }),
+        id: actor.user_id,
+        login,
+        full_name: actor.full_name,
+        tenant: MeTenant {
+            code: actor.tenant_code,
+            name: actor.tenant_name,
+            central: actor.central,
+        },
+        mode: actor.mode,
+        roles: actor.role_ids,
+        password,
+        password_change_required: actor.restricted,
+    }))
 }
 
+/// The caller's roles in effect, each with where it comes from.
+#[utoipa::path(get, path = "/me/roles", tag = "session",
+    responses((status = 200, body = Items<EffectiveRole>), Unauthorized, Forbidden, Internal))]
 pub async fn my_roles(
     State(kapu): State<Kapu>,
     ApiActor(actor): ApiActor,
-) -> Result<impl IntoResponse, ApiError> {
-    Ok(Json(json!({ "items": kapu.my_roles(&actor).await? })))
+) -> Result<Json<Items<EffectiveRole>>, ApiError> {
+    Ok(Json(Items::of(kapu.my_roles(&actor).await?)))
 }
 
+/// Substitutions where the caller is the deputy or the principal.
+#[utoipa::path(get, path = "/me/substitutions", tag = "session",
+    responses((status = 200, body = MySubstitutions), Unauthorized, Forbidden, Internal))]
 pub async fn my_substitutions(
     State(kapu): State<Kapu>,
     ApiActor(actor): ApiActor,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<Json<MySubstitutions>, ApiError> {
     Ok(Json(kapu.my_substitutions(&actor).await?))
 }
 
+/// Whom a deputy may act for in this session.
+#[utoipa::path(get, path = "/me/identity-choices", tag = "session",
+    responses((status = 200, body = Items<Principal>), Unauthorized, Forbidden, Internal))]
 pub async fn identity_choices(
     State(kapu): State<Kapu>,
     ApiActor(actor): ApiActor,
-) -> Result<impl IntoResponse, ApiError> {
-    Ok(Json(
-        json!({ "items": kapu.identity_choices(&actor).await? }),
-    ))
+) -> Result<Json<Items<Principal>>, ApiError> {
+    Ok(Json(Items::of(kapu.identity_choices(&actor).await?)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct ChangePasswordBody {
+    #[schema(max_length = 256, format = Password)]
     current_password: String,
+    /// Must meet the tenant's password rules (length, character classes, history).
+    #[schema(max_length = 256, format = Password)]
     new_password: String,
 }
 
+/// Change one's own password; every outstanding one-time link of the user stops working.
+#[utoipa::path(put, path = "/me/password", tag = "session", request_body = ChangePasswordBody,
+    responses((status = 204, description = "Changed"), Unauthorized, Forbidden, Unprocessable, Internal))]
 pub async fn change_password(
     State(kapu): State<Kapu>,
     AnyApiActor(actor): AnyApiActor,
@@ -137,6 +237,9 @@ pub async fn change_password(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Silence the early password-expiry warning until the mandatory one.
+#[utoipa::path(post, path = "/me/password-warning/silence", tag = "session",
+    responses((status = 204, description = "Silenced"), Unauthorized, Forbidden, Internal))]
 pub async fn silence_warning(
     State(kapu): State<Kapu>,
     ApiActor(actor): ApiActor,
@@ -145,12 +248,24 @@ pub async fn silence_warning(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct LinkBody {
+    /// The `token` of the e-mailed link.
+    #[schema(min_length = 1, max_length = 100)]
     token: String,
+    #[schema(max_length = 256, format = Password)]
     password: String,
 }
 
+#[derive(Serialize, ToSchema)]
+pub struct LinkDone {
+    /// `name@tenant` whose password was set.
+    login: String,
+}
+
+/// Set the first password through an activation link.
+#[utoipa::path(post, path = "/activation", tag = "password", security(()), request_body = LinkBody,
+    responses((status = 200, body = LinkDone), Gone, Unprocessable, Internal))]
 pub async fn activate(
     State(kapu): State<Kapu>,
     Ctx(ctx, _): Ctx,
@@ -159,14 +274,22 @@ pub async fn activate(
     let t = kapu
         .complete_link(&ctx, &body.token, Purpose::Activation, &body.password)
         .await?;
-    Ok(Json(json!({ "login": t.full_login })))
+    Ok(Json(LinkDone {
+        login: t.full_login,
+    }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct ResetRequestBody {
+    /// `name@tenant`.
+    #[schema(max_length = 105)]
     login: String,
 }
 
+/// Ask for a forgotten-password link. The answer is the same for every login, known or not,
+/// and for requests over the throttle limits.
+#[utoipa::path(post, path = "/password-reset", tag = "password", security(()), request_body = ResetRequestBody,
+    responses((status = 202, description = "Accepted: a link is mailed if the account exists"), Unprocessable, Internal))]
 pub async fn request_reset(
     State(kapu): State<Kapu>,
     Ctx(ctx, _): Ctx,
@@ -176,6 +299,9 @@ pub async fn request_reset(
     Ok(StatusCode::ACCEPTED)
 }
 
+/// Set a new password through a forgotten-password link.
+#[utoipa::path(post, path = "/password-reset/complete", tag = "password", security(()), request_body = LinkBody,
+    responses((status = 200, body = LinkDone), Gone, Unprocessable, Internal))]
 pub async fn complete_reset(
     State(kapu): State<Kapu>,
     Ctx(ctx, _): Ctx,
@@ -184,5 +310,7 @@ pub async fn complete_reset(
     let t = kapu
         .complete_link(&ctx, &body.token, Purpose::PasswordReset, &body.password)
         .await?;
-    Ok(Json(json!({ "login": t.full_login })))
+    Ok(Json(LinkDone {
+        login: t.full_login,
+    }))
 }

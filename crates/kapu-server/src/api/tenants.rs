@@ -5,46 +5,27 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use kapu_core::Kapu;
-use kapu_core::identity::ListQuery;
-use kapu_core::identity::tenants::NewTenant;
+use kapu_core::identity::Page;
+use kapu_core::identity::tenants::{CreatedTenant, NewTenant, Tenant};
 use kapu_core::identity::users::NewUser;
 use serde::Deserialize;
+use utoipa::ToSchema;
 
+use super::contract::{
+    Conflict, Forbidden, Internal, ListParams, NotFound, Unauthorized, Unprocessable,
+};
+use super::users::CreateBody as AdminBody;
 use super::{ApiActor, ApiJson, ApiQuery};
 use crate::context::Ctx;
 use crate::error::ApiError;
 use crate::exports;
 
-#[derive(Deserialize, Default)]
-pub struct ListParams {
-    pub q: Option<String>,
-    pub sort: Option<String>,
-    pub order: Option<String>,
-    pub page: Option<i64>,
-    pub per_page: Option<i64>,
-    pub status: Option<String>,
-    /// `csv` for a download instead of JSON.
-    pub format: Option<String>,
-    /// With `format=csv`: every recorded field, not just the visible columns.
-    pub detailed: Option<String>,
-}
-
-impl ListParams {
-    pub fn csv(&self) -> Option<bool> {
-        crate::exports::wants_csv(self.format.as_deref(), self.detailed.as_deref())
-    }
-
-    pub fn paging(&self) -> ListQuery {
-        ListQuery {
-            q: self.q.clone(),
-            sort: self.sort.clone(),
-            desc: self.order.as_deref() == Some("desc"),
-            page: self.page,
-            per_page: self.per_page,
-        }
-    }
-}
-
+/// List tenants (central administrators see all), as JSON or CSV.
+#[utoipa::path(get, path = "/tenants", tag = "tenants", params(ListParams),
+    responses((status = 200, description = "A page of tenants", content(
+        (Page<Tenant> = "application/json"),
+        (String = "text/csv"))),
+        Unauthorized, Forbidden, Unprocessable, Internal))]
 pub async fn list(
     State(kapu): State<Kapu>,
     ctx: Ctx,
@@ -65,25 +46,22 @@ pub async fn list(
     Ok(Json(kapu.list_tenants(&actor, &p.paging()).await?).into_response())
 }
 
-#[derive(Deserialize)]
-pub struct AdminBody {
-    #[serde(default)]
-    login: String,
-    #[serde(default)]
-    full_name: String,
-    #[serde(default)]
-    email: String,
-}
-
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct CreateBody {
+    /// Lower-case letters and digits, starting with a letter; fixed forever.
     #[serde(default)]
+    #[schema(min_length = 2, max_length = 40, pattern = "^[a-z][a-z0-9]*$")]
     code: String,
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 200)]
     name: String,
+    /// The tenant's primary user administrator; mailed an activation link.
     admin: AdminBody,
 }
 
+/// Create a tenant with its primary user administrator (central administrators, secure mode).
+#[utoipa::path(post, path = "/tenants", tag = "tenants", request_body = CreateBody,
+    responses((status = 201, body = CreatedTenant), Unauthorized, Forbidden, Conflict, Unprocessable, Internal))]
 pub async fn create(
     State(kapu): State<Kapu>,
     ApiActor(actor): ApiActor,
@@ -92,11 +70,7 @@ pub async fn create(
     let input = NewTenant {
         code: b.code,
         name: b.name,
-        admin: NewUser {
-            login: b.admin.login,
-            full_name: b.admin.full_name,
-            email: b.admin.email,
-        },
+        admin: NewUser::from(b.admin),
     };
     Ok((
         StatusCode::CREATED,
@@ -104,6 +78,9 @@ pub async fn create(
     ))
 }
 
+/// Read a tenant.
+#[utoipa::path(get, path = "/tenants/{tenant}", tag = "tenants", params(("tenant" = String, Path)),
+    responses((status = 200, body = Tenant), Unauthorized, Forbidden, NotFound, Internal))]
 pub async fn read(
     State(kapu): State<Kapu>,
     ApiActor(actor): ApiActor,
@@ -112,11 +89,16 @@ pub async fn read(
     Ok(Json(kapu.get_tenant(&actor, &code).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct RenameBody {
+    #[schema(min_length = 1, max_length = 200)]
     name: String,
 }
 
+/// Rename a tenant (its code stays).
+#[utoipa::path(patch, path = "/tenants/{tenant}", tag = "tenants", params(("tenant" = String, Path)),
+    request_body = RenameBody,
+    responses((status = 200, body = Tenant), Unauthorized, Forbidden, NotFound, Unprocessable, Internal))]
 pub async fn rename(
     State(kapu): State<Kapu>,
     ApiActor(actor): ApiActor,

@@ -4,16 +4,27 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use kapu_core::identity::users::{NewUser, StatusFilter, UserChanges};
+use kapu_core::identity::Page;
+use kapu_core::identity::users::{NewUser, StatusFilter, User, UserChanges};
 use kapu_core::{Error, Kapu};
 use serde::Deserialize;
+use utoipa::ToSchema;
 
-use super::tenants::ListParams;
+use super::contract::{
+    Conflict, Forbidden, Internal, ListParams, NotFound, Unauthorized, Unprocessable,
+};
 use super::{ApiActor, ApiJson, ApiQuery};
 use crate::context::Ctx;
 use crate::error::ApiError;
 use crate::exports;
 
+/// List a tenant's users, as JSON or CSV.
+#[utoipa::path(get, path = "/tenants/{tenant}/users", tag = "users",
+    params(("tenant" = String, Path), ListParams),
+    responses((status = 200, description = "A page of users", content(
+        (Page<User> = "application/json"),
+        (String = "text/csv"))),
+        Unauthorized, Forbidden, NotFound, Unprocessable, Internal))]
 pub async fn list(
     State(kapu): State<Kapu>,
     ctx: Ctx,
@@ -41,33 +52,55 @@ pub async fn list(
     .into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct CreateBody {
+    /// `[a-z0-9]` segments joined by dots; fixed forever and never reused.
     #[serde(default)]
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = "^[a-z0-9]+(\\.[a-z0-9]+)*$"
+    )]
     login: String,
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 200)]
     full_name: String,
     #[serde(default)]
+    #[schema(min_length = 3, max_length = 254, format = Email)]
     email: String,
 }
 
+impl From<CreateBody> for NewUser {
+    fn from(b: CreateBody) -> Self {
+        NewUser {
+            login: b.login,
+            full_name: b.full_name,
+            email: b.email,
+        }
+    }
+}
+
+/// Create a user; an activation link is mailed to them.
+#[utoipa::path(post, path = "/tenants/{tenant}/users", tag = "users",
+    params(("tenant" = String, Path)), request_body = CreateBody,
+    responses((status = 201, body = User), Unauthorized, Forbidden, NotFound, Conflict, Unprocessable, Internal))]
 pub async fn create(
     State(kapu): State<Kapu>,
     ApiActor(actor): ApiActor,
     Path(tenant): Path<String>,
     ApiJson(b): ApiJson<CreateBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let input = NewUser {
-        login: b.login,
-        full_name: b.full_name,
-        email: b.email,
-    };
+    let input = NewUser::from(b);
     Ok((
         StatusCode::CREATED,
         Json(kapu.create_user(&actor, &tenant, &input).await?),
     ))
 }
 
+/// Read a user.
+#[utoipa::path(get, path = "/tenants/{tenant}/users/{login}", tag = "users",
+    params(("tenant" = String, Path), ("login" = String, Path)),
+    responses((status = 200, body = User), Unauthorized, Forbidden, NotFound, Internal))]
 pub async fn read(
     State(kapu): State<Kapu>,
     ApiActor(actor): ApiActor,
@@ -76,14 +109,21 @@ pub async fn read(
     Ok(Json(kapu.get_user(&actor, &tenant, &login).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct UpdateBody {
+    #[schema(min_length = 1, max_length = 200)]
     full_name: Option<String>,
+    #[schema(min_length = 3, max_length = 254, format = Email)]
     email: Option<String>,
     /// Accepted only unchanged: a login name is fixed forever.
+    #[schema(max_length = 64)]
     login: Option<String>,
 }
 
+/// Change a user's name or e-mail address.
+#[utoipa::path(patch, path = "/tenants/{tenant}/users/{login}", tag = "users",
+    params(("tenant" = String, Path), ("login" = String, Path)), request_body = UpdateBody,
+    responses((status = 200, body = User), Unauthorized, Forbidden, NotFound, Unprocessable, Internal))]
 pub async fn update(
     State(kapu): State<Kapu>,
     ApiActor(actor): ApiActor,
@@ -102,6 +142,10 @@ pub async fn update(
     ))
 }
 
+/// Lock a user administratively; their sessions end.
+#[utoipa::path(post, path = "/tenants/{tenant}/users/{login}/lock", tag = "users",
+    params(("tenant" = String, Path), ("login" = String, Path)),
+    responses((status = 200, body = User), Unauthorized, Forbidden, NotFound, Conflict, Internal))]
 pub async fn lock(
     State(kapu): State<Kapu>,
     ApiActor(actor): ApiActor,
@@ -112,6 +156,10 @@ pub async fn lock(
     ))
 }
 
+/// Unlock a user (lifts a temporary lock too).
+#[utoipa::path(post, path = "/tenants/{tenant}/users/{login}/unlock", tag = "users",
+    params(("tenant" = String, Path), ("login" = String, Path)),
+    responses((status = 200, body = User), Unauthorized, Forbidden, NotFound, Internal))]
 pub async fn unlock(
     State(kapu): State<Kapu>,
     ApiActor(actor): ApiActor,
@@ -122,6 +170,10 @@ pub async fn unlock(
     ))
 }
 
+/// Delete a user (soft: the login name is never reused).
+#[utoipa::path(delete, path = "/tenants/{tenant}/users/{login}", tag = "users",
+    params(("tenant" = String, Path), ("login" = String, Path)),
+    responses((status = 204, description = "Deleted"), Unauthorized, Forbidden, NotFound, Conflict, Internal))]
 pub async fn remove(
     State(kapu): State<Kapu>,
     ApiActor(actor): ApiActor,
@@ -131,11 +183,17 @@ pub async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct PasswordBody {
+    /// Must meet the tenant's password rules; the user must change it at next login.
+    #[schema(max_length = 256, format = Password)]
     password: String,
 }
 
+/// Set a user's password as an administrator.
+#[utoipa::path(put, path = "/tenants/{tenant}/users/{login}/password", tag = "users",
+    params(("tenant" = String, Path), ("login" = String, Path)), request_body = PasswordBody,
+    responses((status = 204, description = "Set"), Unauthorized, Forbidden, NotFound, Unprocessable, Internal))]
 pub async fn set_password(
     State(kapu): State<Kapu>,
     ApiActor(actor): ApiActor,
@@ -147,6 +205,10 @@ pub async fn set_password(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Mail a new activation link to a user who has not activated yet.
+#[utoipa::path(post, path = "/tenants/{tenant}/users/{login}/activation-link", tag = "users",
+    params(("tenant" = String, Path), ("login" = String, Path)),
+    responses((status = 202, description = "A new link is on its way"), Unauthorized, Forbidden, NotFound, Conflict, Internal))]
 pub async fn resend_activation(
     State(kapu): State<Kapu>,
     ApiActor(actor): ApiActor,

@@ -74,6 +74,8 @@ pub fn skip(once: &std::sync::Once, what: &str, install: &str) {
 }
 
 pub struct App {
+    /// Answers from `/api/v1` that do not fit the OpenAPI document.
+    pub violations: crate::contract::Violations,
     pub base: String,
     pub kapu: Kapu,
     pub clock: Arc<ShiftedClock>,
@@ -84,6 +86,14 @@ pub struct App {
 impl Drop for App {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.dir);
+        let violations = std::mem::take(&mut *self.violations.lock().unwrap());
+        if !std::thread::panicking() {
+            assert!(
+                violations.is_empty(),
+                "answers that break the API contract:\n{}",
+                violations.join("\n")
+            );
+        }
     }
 }
 
@@ -147,12 +157,19 @@ impl App {
         })
         .await
         .expect("bootstrap");
-        tokio::spawn(kapu_server::serve(kapu.clone(), listener));
+        let violations = crate::contract::Violations::default();
+        let checked = violations.clone();
+        let router =
+            kapu_server::router(kapu.clone()).layer(axum::middleware::from_fn(move |req, next| {
+                crate::contract::layer(checked.clone(), req, next)
+            }));
+        tokio::spawn(kapu_server::serve_router(kapu.clone(), router, listener));
         let http = Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap();
         App {
+            violations,
             base: format!("http://{addr}"),
             kapu,
             clock,

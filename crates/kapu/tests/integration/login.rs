@@ -331,4 +331,24 @@ async fn health_and_readiness_answer_json(app: App) {
     assert!(doc["paths"]["/session"]["post"].is_object());
     assert!(doc["paths"]["/tenants/{tenant}/users/{login}/lock"]["post"].is_object());
     assert!(doc["paths"]["/tenants/{tenant}/substitutions"]["post"].is_object());
+    assert_eq!(
+        doc["paths"]["/tenants/{tenant}/users"]["get"]["responses"]["200"]["content"]["text/csv"]["schema"]
+            ["type"],
+        "string",
+        "CSV variants are documented"
+    );
+
+    // The interactive reference is served from the binary.
+    let r = app.http.get(app.url("/api/v1/docs/")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("swagger-ui"), "{page}");
+    let r = app
+        .http
+        .get(app.url("/api/v1/docs/swagger-initializer.js"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.text().await.unwrap().contains("/api/v1/openapi.json"));
 }

@@ -1,6 +1,7 @@
 //! The one integration-test binary: every test drives a real server over HTTP.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod contract;
 mod forms;
 mod harness;
 

@@ -16,7 +16,7 @@ mod definitions;
 pub use definitions::{DEFINITIONS, Definition, Kind, definition, normalise, parse_duration};
 
 /// One variable as seen from a tenant.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SettingView {
     #[serde(flatten)]
     pub definition: Definition,
