@@ -21,9 +21,10 @@ impl FieldError {
 pub enum Error {
     #[error("invalid credentials")]
     InvalidCredentials,
-    /// `retry_after_secs` is set when the lock lifts by itself.
+    /// Temporary and administrative locks answer alike, and so do names without an account,
+    /// so that the answer tells nothing about which accounts exist.
     #[error("account locked")]
-    AccountLocked { retry_after_secs: Option<i64> },
+    AccountLocked,
     #[error("password expired")]
     PasswordExpired,
     #[error("validation failed")]
@@ -60,7 +61,7 @@ impl Error {
     pub fn code(&self) -> &'static str {
         match self {
             Error::InvalidCredentials => "invalid_credentials",
-            Error::AccountLocked { .. } => "account_locked",
+            Error::AccountLocked => "account_locked",
             Error::PasswordExpired => "password_expired",
             Error::Validation(_) => "validation_failed",
             Error::SecureModeRequired => "secure_mode_required",
@@ -78,7 +79,7 @@ impl Error {
     pub fn message_key(&self) -> &'static str {
         match self {
             Error::InvalidCredentials => "error.invalid_credentials",
-            Error::AccountLocked { .. } => "error.account_locked",
+            Error::AccountLocked => "error.account_locked",
             Error::PasswordExpired => "error.password_expired",
             Error::Validation(_) => "error.validation_failed",
             Error::SecureModeRequired => "error.secure_mode_required",

@@ -12,7 +12,8 @@ pub use error::{Error, FieldError, Result};
 use std::sync::Arc;
 
 use platform::{
-    clock::Clock, config::Config, crypto::PasswordHasher, db::Db, mail::Mailer, settings::Settings,
+    clock::Clock, config::Config, crypto::PasswordHasher, db::Db, form_token::FormTokens,
+    mail::Mailer, settings::Settings,
 };
 
 /// The service context every front door holds: storage, clock, mail, settings and hashing.
@@ -28,6 +29,7 @@ struct Inner {
     mailer: Mailer,
     settings: Settings,
     hasher: PasswordHasher,
+    form_tokens: FormTokens,
 }
 
 impl Kapu {
@@ -40,6 +42,7 @@ impl Kapu {
         let mailer = Mailer::new(&config)?;
         let settings = Settings::new(db.clone());
         let hasher = PasswordHasher::new(config.hash_workers);
+        let form_tokens = FormTokens::load(&db, clock.now_ms()).await?;
         Ok(Kapu {
             inner: Arc::new(Inner {
                 db,
@@ -48,6 +51,7 @@ impl Kapu {
                 mailer,
                 settings,
                 hasher,
+                form_tokens,
             }),
         })
     }
@@ -69,6 +73,9 @@ impl Kapu {
     }
     pub fn hasher(&self) -> &PasswordHasher {
         &self.inner.hasher
+    }
+    pub fn form_tokens(&self) -> &FormTokens {
+        &self.inner.form_tokens
     }
     pub fn clock(&self) -> &Arc<dyn Clock> {
         &self.inner.clock

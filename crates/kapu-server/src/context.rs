@@ -110,6 +110,12 @@ pub(crate) async fn stamp(State(kapu): State<Kapu>, mut req: Request, next: Next
         "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
     };
     h.insert("content-security-policy", HeaderValue::from_static(csp));
+    if kapu.config().public_url.starts_with("https://") {
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=63072000"),
+        );
+    }
     h.entry(header::CACHE_CONTROL)
         .or_insert(HeaderValue::from_static("no-store"));
     span.in_scope(|| {

@@ -13,7 +13,7 @@ use crate::context::current;
 pub fn status_of(e: &Error) -> StatusCode {
     match e {
         Error::InvalidCredentials | Error::Unauthenticated => StatusCode::UNAUTHORIZED,
-        Error::AccountLocked { .. } => StatusCode::LOCKED,
+        Error::AccountLocked => StatusCode::LOCKED,
         Error::PasswordExpired | Error::SecureModeRequired | Error::Forbidden => {
             StatusCode::FORBIDDEN
         }
@@ -32,7 +32,6 @@ pub fn status_of(e: &Error) -> StatusCode {
 pub fn retry_after(e: &Error) -> Option<i64> {
     match e {
         Error::Throttled { retry_after_secs } => Some(*retry_after_secs),
-        Error::AccountLocked { retry_after_secs } => *retry_after_secs,
         _ => None,
     }
 }
@@ -40,9 +39,6 @@ pub fn retry_after(e: &Error) -> Option<i64> {
 /// The message a person reads for this error.
 pub fn message(e: &Error, lang: Lang, request_id: &str) -> String {
     match e {
-        Error::AccountLocked {
-            retry_after_secs: Some(_),
-        } => i18n::text(lang, "error.account_locked_for").to_string(),
         e if e.is_unexpected() => format!("{} ({request_id})", i18n::text(lang, "error.internal")),
         e => i18n::text(lang, e.message_key()).to_string(),
     }

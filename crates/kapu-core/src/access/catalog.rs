@@ -58,14 +58,38 @@ pub fn parse_code(s: &str) -> std::result::Result<String, &'static str> {
     Ok(s.to_string())
 }
 
-/// A launch address: an absolute http(s) URL, or a path on this server.
+/// A launch address: an absolute `https://` URL with a host name, or `http://` on the local
+/// machine (development). Paths, scheme-relative forms (`//host`, `/\\host`), user names in
+/// the address and anything with spaces or control characters are refused.
 pub fn parse_launch_url(s: &str) -> std::result::Result<String, &'static str> {
     let s = s.trim();
+    let (rest, local_only) = if let Some(r) = s.strip_prefix("https://") {
+        (r, false)
+    } else if let Some(r) = s.strip_prefix("http://") {
+        (r, true)
+    } else {
+        return Err("service.url_format");
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = match authority.rsplit_once(':') {
+        Some((h, port)) if !h.ends_with(']') || h.starts_with('[') => {
+            if port.is_empty() || !port.chars().all(|c| c.is_ascii_digit()) {
+                return Err("service.url_format");
+            }
+            h
+        }
+        _ => authority,
+    };
+    let host_ok = !host.is_empty()
+        && (host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+            || host == "[::1]");
     let ok = s.len() <= 500
-        && !s.chars().any(|c| c.is_whitespace() || c.is_control())
-        && (s.starts_with("https://")
-            || s.starts_with("http://")
-            || (s.starts_with('/') && !s.starts_with("//")));
+        && host_ok
+        && !s.contains('\\')
+        && s.chars().all(|c| c.is_ascii_graphic())
+        && (!local_only || matches!(host, "localhost" | "127.0.0.1" | "[::1]"));
     if ok {
         Ok(s.to_string())
     } else {
@@ -474,17 +498,32 @@ mod tests {
     use super::*;
 
     #[test]
-    fn launch_addresses_are_web_addresses_or_local_paths() {
-        assert!(parse_launch_url("https://gazdalkodas.example.hu/start").is_ok());
-        assert!(parse_launch_url("/admin/users").is_ok());
-        assert_eq!(
-            parse_launch_url("javascript:alert(1)"),
-            Err("service.url_format")
-        );
-        assert_eq!(
-            parse_launch_url("//evil.example"),
-            Err("service.url_format")
-        );
+    fn launch_addresses_are_absolute_https_or_local_http() {
+        for ok in [
+            "https://gazdalkodas.example.hu/start",
+            "https://ado.example.hu:8443/?x=1",
+            "http://localhost:3000/cb",
+            "http://127.0.0.1/",
+            "http://[::1]:8080/",
+        ] {
+            assert!(parse_launch_url(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "/admin/users",
+            "/\\evil.example",
+            "//evil.example",
+            "javascript:alert(1)",
+            "http://evil.example/",
+            "https://",
+            "https:///path",
+            "https://user@evil.example/",
+            "https://evil.example\\@good.hu/",
+            "https://a b.hu/",
+            "https://good.hu:/",
+            "https://good.hu/a\tb",
+        ] {
+            assert_eq!(parse_launch_url(bad), Err("service.url_format"), "{bad}");
+        }
         assert_eq!(parse_code("Gazd"), Err("service.code_format"));
     }
 }

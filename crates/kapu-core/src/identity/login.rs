@@ -82,17 +82,7 @@ impl Kapu {
             .user_by_login(full.tenant.as_str(), full.login.as_str())
             .await?;
         let Some(user) = user else {
-            // Same cost as a real check, so timing does not tell which accounts exist.
-            self.hasher().verify_dummy(password).await?;
-            self.record_login_failure(
-                ctx,
-                None,
-                "unknown_account",
-                json!({"login": full.to_string()}),
-                now,
-            )
-            .await?;
-            return Err(Error::InvalidCredentials);
+            return Err(self.unknown_name_failure(ctx, &full, password, now).await?);
         };
 
         // A locked account answers the same whatever the password, and does not check it.
@@ -100,13 +90,7 @@ impl Kapu {
         if user.admin_locked != 0 || remaining.is_some() {
             self.record_login_failure(ctx, Some(&user), "locked", json!({}), now)
                 .await?;
-            return Err(Error::AccountLocked {
-                retry_after_secs: if user.admin_locked != 0 {
-                    None
-                } else {
-                    remaining
-                },
-            });
+            return Err(Error::AccountLocked);
         }
 
         let ok = match (&user.password_hash, password.len() <= ABSOLUTE_MAX_LEN) {
@@ -149,9 +133,7 @@ impl Kapu {
             .await?;
             tx.commit().await?;
             return Err(match after.locked_until {
-                Some(until) => Error::AccountLocked {
-                    retry_after_secs: lock_remaining_secs(Some(until), now),
-                },
+                Some(_) => Error::AccountLocked,
                 None => Error::InvalidCredentials,
             });
         }
@@ -330,6 +312,74 @@ impl Kapu {
             .execute(tx.conn())
             .await?;
         Ok(())
+    }
+
+    /// A name with no account: failures are counted per name and lock it exactly as they
+    /// would lock an account, at the same cost, so no answer tells which accounts exist.
+    async fn unknown_name_failure(
+        &self,
+        ctx: &RequestCtx,
+        full: &FullLogin,
+        password: &str,
+        now: i64,
+    ) -> Result<Error> {
+        let name = full.to_string();
+        let row: Option<(i64, Option<i64>)> = sqlx::query_as(
+            "SELECT failed_count, locked_until FROM login_name_failures WHERE login = $1",
+        )
+        .bind(&name)
+        .fetch_optional(self.db().pool())
+        .await?;
+        let (failed_count, locked_until) = row.unwrap_or((0, None));
+        if lock_remaining_secs(locked_until, now).is_some() {
+            self.record_login_failure(
+                ctx,
+                None,
+                "unknown_account_locked",
+                json!({"login": name}),
+                now,
+            )
+            .await?;
+            return Ok(Error::AccountLocked);
+        }
+        // Same cost as a real check, so timing does not tell which accounts exist.
+        self.hasher().verify_dummy(password).await?;
+        let snapshot = self.settings().snapshot("").await?;
+        let after = after_failure(
+            failed_count,
+            snapshot.number("lockout_threshold"),
+            snapshot.duration_ms("lockout_duration"),
+            now,
+        );
+        let mut tx = self.db().write().await?;
+        sqlx::query(
+            "INSERT INTO login_name_failures (login, failed_count, locked_until) VALUES ($1, $2, $3) \
+             ON CONFLICT (login) DO UPDATE SET failed_count = $2, locked_until = $3",
+        )
+        .bind(&name)
+        .bind(after.failed_count)
+        .bind(after.locked_until)
+        .execute(tx.conn())
+        .await?;
+        // Names whose lock has lifted and that have not failed since are forgotten.
+        sqlx::query("DELETE FROM login_name_failures WHERE locked_until < $1 AND failed_count = 0")
+            .bind(now)
+            .execute(tx.conn())
+            .await?;
+        tx.commit().await?;
+        let locked = after.locked_until.is_some();
+        let outcome = if locked {
+            "unknown_account_locked"
+        } else {
+            "unknown_account"
+        };
+        self.record_login_failure(ctx, None, outcome, json!({"login": name}), now)
+            .await?;
+        Ok(if locked {
+            Error::AccountLocked
+        } else {
+            Error::InvalidCredentials
+        })
     }
 
     async fn record_login_failure(

@@ -15,8 +15,9 @@ use crate::Kapu;
 use crate::access::{Actor, RequestCtx, policy};
 use crate::error::{Error, FieldError, Result};
 use crate::platform::audit::{self, AuditActor, AuditEvent};
+use crate::platform::clock::{HOUR, MINUTE};
 use crate::platform::db::WriteTx;
-use crate::platform::mail;
+use crate::platform::{mail, rate_limit};
 
 /// What a one-time link leads to, shown before the user types a new password.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -126,6 +127,8 @@ impl Kapu {
         .bind(user_id)
         .execute(tx.conn())
         .await?;
+        // A link mailed before this change must not set the password again.
+        links::revoke_all(tx, user_id, now).await?;
         Ok(())
     }
 
@@ -231,7 +234,6 @@ impl Kapu {
         self.store_password(&mut tx, &user.id, &new_hash, true, now)
             .await?;
         revoke_all_of(&mut tx, &user.id, now).await?;
-        links::revoke_all(&mut tx, &user.id, now).await?;
         queue_changed_notice(&mut tx, &user, now).await?;
         audit::record(
             &mut tx,
@@ -259,6 +261,31 @@ impl Kapu {
             .user_by_login(full.tenant.as_str(), full.login.as_str())
             .await?;
         let mut tx = self.db().write().await?;
+        // Counted whether or not the account exists, and answered the same either way.
+        let global = self.settings().snapshot("").await?;
+        let by_addr = rate_limit::hit(
+            &mut tx,
+            &format!("reset-addr:{}", ctx.client_addr),
+            MINUTE,
+            now,
+        )
+        .await?;
+        let by_login = rate_limit::hit(&mut tx, &format!("reset-login:{full}"), HOUR, now).await?;
+        if by_addr > global.number("password_reset_per_address_per_minute")
+            || by_login > global.number("password_reset_per_account_per_hour")
+        {
+            audit::record(
+                &mut tx,
+                now,
+                &AuditActor::default(),
+                ctx,
+                AuditEvent::new("password.reset_requested", "throttled")
+                    .details(json!({"login": full.to_string()})),
+            )
+            .await?;
+            tx.commit().await?;
+            return Ok(());
+        }
         match user {
             Some(u) if u.admin_locked == 0 && u.password_hash.is_some() => {
                 let snapshot = self.settings().snapshot(&u.tenant_id).await?;

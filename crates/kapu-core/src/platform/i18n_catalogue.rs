@@ -1,8 +1,7 @@
 pub static CATALOGUE: &[Entry] = &[
     // errors
     ("error.invalid_credentials", "Hibás bejelentkezési név vagy jelszó.", "Wrong login name or password."),
-    ("error.account_locked", "A fiók zárolva van.", "The account is locked."),
-    ("error.account_locked_for", "A fiók a sikertelen próbálkozások miatt átmenetileg zárolva van. Próbálja újra később.", "The account is locked for a while after failed attempts. Try again later."),
+    ("error.account_locked", "A fiók zárolva van: sikertelen próbálkozások után átmenetileg, vagy a felhasználókezelő zárolta. Próbálja újra később, vagy forduljon a felhasználókezelőhöz.", "The account is locked, for a while after failed attempts or by an administrator. Try again later or contact your user administrator."),
     ("error.password_expired", "A jelszava lejárt; először változtassa meg.", "Your password has expired; change it first."),
     ("error.validation_failed", "Kérjük, javítsa a megjelölt adatokat.", "Please correct the marked fields."),
     ("error.secure_mode_required", "Ehhez a művelethez biztonsági bejelentkezés szükséges.", "This action needs a secure-mode login."),

@@ -176,7 +176,7 @@ impl Mailer {
             };
             match result {
                 Ok(()) => {
-                    sqlx::query("UPDATE mail_queue SET sent_at = $1, attempts = $2, claimed_until = NULL WHERE id = $3")
+                    sqlx::query("UPDATE mail_queue SET sent_at = $1, attempts = $2, claimed_until = NULL, body = '' WHERE id = $3")
                         .bind(now)
                         .bind(attempts + 1)
                         .bind(&id)
@@ -212,7 +212,7 @@ impl Mailer {
                         });
                     } else {
                         sqlx::query(
-                            "UPDATE mail_queue SET attempts = $1, failed_at = $2, claimed_until = NULL, last_error = $3 WHERE id = $4",
+                            "UPDATE mail_queue SET attempts = $1, failed_at = $2, claimed_until = NULL, last_error = $3, body = '' WHERE id = $4",
                         )
                         .bind(attempts)
                         .bind(now)

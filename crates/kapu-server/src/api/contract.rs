@@ -92,9 +92,10 @@ pub struct Gone(ErrorBody);
 #[allow(dead_code)]
 pub struct Unprocessable(ErrorBody);
 
-/// Too many failed logins: the account is locked (the same answer whoever the name belongs to).
+/// Locked, for a while after failed logins or by an administrator. The answer is the same
+/// for both, and for a name without an account, so it tells nothing about which exist.
 #[derive(IntoResponses)]
-#[response(status = 423, headers(("Retry-After" = i64, description = "Seconds until a temporary lock lifts")))]
+#[response(status = 423)]
 #[allow(dead_code)]
 pub struct Locked(ErrorBody);
 

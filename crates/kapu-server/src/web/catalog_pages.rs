@@ -5,12 +5,15 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use kapu_core::access::catalog::{RoleInput, ServiceInput};
+use kapu_core::access::policy;
 use kapu_core::identity::ListQuery;
 use kapu_core::{Actor, Kapu};
 
 use super::frame::{Choices, Field, FormPage, Frame, render};
 use super::session::{WebActor, check_csrf};
-use super::table::{Column, ListParams, Row, TablePage, csv_or_error, enc, error_page, frame};
+use super::table::{
+    Column, ListParams, Row, TablePage, csv_or_error, enc, error_page, form_refused, frame,
+};
 use crate::context::Ctx;
 use crate::exports;
 
@@ -246,6 +249,9 @@ fn roles_from(text: &str) -> Vec<RoleInput> {
 }
 
 pub async fn new_service_page(ctx: Ctx, WebActor(actor): WebActor) -> Response {
+    if let Some(refused) = form_refused(&ctx, &actor, policy::manage_catalog) {
+        return refused;
+    }
     render(
         StatusCode::OK,
         &service_form(frame(&ctx, &actor), None, &Vec::new()),

@@ -5,13 +5,16 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use kapu_core::access::groups::GroupInput;
+use kapu_core::access::policy;
 use kapu_core::identity::ListQuery;
 use kapu_core::identity::users::StatusFilter;
 use kapu_core::{Actor, Kapu};
 
 use super::frame::{Choices, ConfirmPage, Field, FormPage, Frame, render};
 use super::session::{WebActor, check_csrf};
-use super::table::{Column, ListParams, Row, TablePage, csv_or_error, enc, error_page, frame};
+use super::table::{
+    Column, ListParams, Row, TablePage, csv_or_error, enc, error_page, form_refused, frame,
+};
 use crate::context::Ctx;
 use crate::exports;
 
@@ -188,6 +191,9 @@ pub async fn new_group_page(
     WebActor(actor): WebActor,
     Query(q): Query<TenantParam>,
 ) -> Response {
+    if let Some(refused) = form_refused(&ctx, &actor, |a| policy::manage_rights(a, &a.tenant_id)) {
+        return refused;
+    }
     let tenant = if q.tenant.is_empty() {
         actor.tenant_code.clone()
     } else {

@@ -76,7 +76,7 @@ pub async fn login_submit(
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Response {
-    if let Err(r) = check_anon_csrf(&headers, &form.csrf) {
+    if let Err(r) = check_anon_csrf(&kapu, &headers, &form.csrf) {
         return r.into_response();
     }
     let mode = Mode::parse(&form.mode).unwrap_or(Mode::Normal);
@@ -113,7 +113,7 @@ pub async fn login_submit(
                 mode: form.mode.clone(),
                 notice_text: String::new(),
             };
-            if matches!(e, Error::InvalidCredentials | Error::AccountLocked { .. }) {
+            if matches!(e, Error::InvalidCredentials | Error::AccountLocked) {
                 // Point the summary at the field the person will retype.
                 page.f.fail(&e);
                 if let Some(first) = page.f.errors.items.first_mut() {
@@ -184,15 +184,24 @@ pub struct LangQuery {
     back: String,
 }
 
+/// `back` when it is a path on this server, else `/`: an absolute path (not `//host`), of
+/// visible ASCII only (browsers drop tabs and line breaks, which would turn `/\t/evil.example`
+/// into `//evil.example`), without backslashes (which browsers read as slashes), that parses
+/// as a path and query.
+pub(crate) fn local_path(back: &str) -> &str {
+    let local = back.starts_with('/')
+        && !back.starts_with("//")
+        && back.chars().all(|c| c.is_ascii_graphic() && c != '\\')
+        && !back.starts_with("/lang")
+        && back.parse::<axum::http::uri::PathAndQuery>().is_ok();
+    if local { back } else { "/" }
+}
+
 /// Switches the language and returns to the page the switch was on (only a local path:
 /// never an address elsewhere).
 pub async fn switch_language(State(kapu): State<Kapu>, Query(q): Query<LangQuery>) -> Response {
     let lang = Lang::parse(&q.to).unwrap_or_default();
-    let local = q.back.starts_with('/')
-        && !q.back.starts_with("//")
-        && !q.back.contains('\\')
-        && !q.back.starts_with("/lang");
-    let back = if local { q.back.as_str() } else { "/" };
+    let back = local_path(&q.back);
     (
         [set_cookie(
             &kapu,
@@ -271,6 +280,32 @@ pub async fn identity_submit(
                     links: vec![("/login/identity".into(), t.t("identity.title").into())],
                 },
             )
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::local_path;
+
+    #[test]
+    fn only_a_local_path_is_a_place_to_return_to() {
+        for ok in ["/", "/admin/users?page=2&q=Kov%C3%A1cs", "/profile"] {
+            assert_eq!(local_path(ok), ok);
+        }
+        for bad in [
+            "/\t/evil.example",
+            "/\n/x",
+            "//evil.example",
+            "/\\evil.example",
+            "https://evil.example",
+            "evil",
+            "/ /x",
+            "/lang?to=en",
+            "/é",
+            "",
+        ] {
+            assert_eq!(local_path(bad), "/", "{bad:?}");
         }
     }
 }

@@ -206,7 +206,7 @@ pub async fn forgot_submit(
     headers: HeaderMap,
     Form(form): Form<ForgotForm>,
 ) -> Response {
-    if let Err(r) = check_anon_csrf(&headers, &form.csrf) {
+    if let Err(r) = check_anon_csrf(&kapu, &headers, &form.csrf) {
         return r.into_response();
     }
     let mut f = frame_for(&ctx, None, form.csrf.clone());
@@ -328,7 +328,7 @@ async fn link_submit(
     purpose: Purpose,
     form: LinkForm,
 ) -> Response {
-    if let Err(r) = check_anon_csrf(&headers, &form.csrf) {
+    if let Err(r) = check_anon_csrf(&kapu, &headers, &form.csrf) {
         return r.into_response();
     }
     let result = if form.new_password != form.confirm_password {

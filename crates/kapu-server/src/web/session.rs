@@ -3,7 +3,7 @@
 use axum::extract::FromRequestParts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header, request::Parts};
 use axum::response::{IntoResponse, Redirect, Response};
-use kapu_core::platform::crypto::{constant_time_eq, random_token};
+use kapu_core::platform::crypto::constant_time_eq;
 use kapu_core::{Actor, Error, Kapu};
 
 use crate::context::{Ctx, cookie};
@@ -91,24 +91,31 @@ impl IntoResponse for CsrfRefused {
     }
 }
 
-/// The pre-login CSRF token, and a cookie to set when the browser has none yet.
+/// The pre-login CSRF token, and a cookie to set when the browser has none of ours yet.
 pub fn anon_csrf(
     kapu: &Kapu,
     headers: &HeaderMap,
 ) -> (String, Option<(header::HeaderName, HeaderValue)>) {
     match cookie(headers, CSRF_COOKIE) {
-        Some(t) if t.len() == 43 => (t.to_string(), None),
+        Some(t) if kapu.form_tokens().verify(t) => (t.to_string(), None),
         _ => {
-            let t = random_token().unwrap_or_default();
+            let t = kapu.form_tokens().issue().unwrap_or_default();
             let c = set_cookie(kapu, CSRF_COOKIE, &t, None);
             (t, Some(c))
         }
     }
 }
 
-pub fn check_anon_csrf(headers: &HeaderMap, posted: &str) -> Result<(), CsrfRefused> {
+/// The posted token must match the cookie and carry our signature, so a cookie planted by
+/// someone else (with a field to match) does not pass.
+pub fn check_anon_csrf(kapu: &Kapu, headers: &HeaderMap, posted: &str) -> Result<(), CsrfRefused> {
     match cookie(headers, CSRF_COOKIE) {
-        Some(c) if !c.is_empty() && constant_time_eq(c.as_bytes(), posted.as_bytes()) => Ok(()),
+        Some(c)
+            if constant_time_eq(c.as_bytes(), posted.as_bytes())
+                && kapu.form_tokens().verify(posted) =>
+        {
+            Ok(())
+        }
         _ => Err(CsrfRefused),
     }
 }

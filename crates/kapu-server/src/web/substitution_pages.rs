@@ -4,6 +4,7 @@ use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use kapu_core::access::policy;
 use kapu_core::access::substitutions::{
     SubstitutionChanges, SubstitutionFilter, SubstitutionInput,
 };
@@ -15,7 +16,9 @@ use serde::Deserialize;
 
 use super::frame::{Choices, ConfirmPage, Field, FormPage, Frame, render};
 use super::session::{WebActor, check_csrf};
-use super::table::{Column, ListParams, Row, TablePage, csv_or_error, enc, error_page, frame};
+use super::table::{
+    Column, ListParams, Row, TablePage, csv_or_error, enc, error_page, form_refused, frame,
+};
 use crate::context::Ctx;
 use crate::exports;
 
@@ -255,6 +258,9 @@ pub async fn new_substitution_page(
     WebActor(actor): WebActor,
     Query(q): Query<TenantParam>,
 ) -> Response {
+    if let Some(refused) = form_refused(&ctx, &actor, |a| policy::write_users(a, &a.tenant_id)) {
+        return refused;
+    }
     let tenant = if q.tenant.is_empty() {
         actor.tenant_code.clone()
     } else {

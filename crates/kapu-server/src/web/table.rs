@@ -32,6 +32,21 @@ pub(super) fn error_page(mut f: Frame, e: &Error) -> Response {
     )
 }
 
+/// A form is shown only to those who could submit it (once in secure mode): the rule is the
+/// one its submission is checked by. Others get the 403 page instead of a form that would fail.
+pub(super) fn form_refused(
+    ctx: &Ctx,
+    actor: &Actor,
+    rule: impl Fn(&Actor) -> kapu_core::Result<()>,
+) -> Option<Response> {
+    let mut secure = actor.clone();
+    secure.mode = kapu_core::Mode::Secure;
+    match rule(&secure) {
+        Ok(()) => None,
+        Err(e) => Some(error_page(frame(ctx, actor), &e)),
+    }
+}
+
 /// Answers a list's CSV link: every matching row, or the error page.
 pub(super) fn csv_or_error<T>(
     f: Frame,

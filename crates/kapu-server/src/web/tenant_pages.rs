@@ -5,6 +5,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use kapu_core::Kapu;
+use kapu_core::access::policy;
 use kapu_core::identity::tenants::NewTenant;
 use kapu_core::identity::users::NewUser;
 use serde::Deserialize;
@@ -14,7 +15,9 @@ use super::session::{WebActor, check_csrf};
 use crate::context::Ctx;
 use crate::exports;
 
-use super::table::{ListParams, Row, TablePage, csv_or_error, enc, error_page, frame};
+use super::table::{
+    ListParams, Row, TablePage, csv_or_error, enc, error_page, form_refused, frame,
+};
 
 use super::user_pages::NoticeParam;
 
@@ -146,6 +149,9 @@ fn tenant_form(f: Frame, v: &TenantForm) -> FormPage {
 }
 
 pub async fn new_tenant_page(ctx: Ctx, WebActor(actor): WebActor) -> Response {
+    if let Some(refused) = form_refused(&ctx, &actor, policy::manage_tenants) {
+        return refused;
+    }
     render(
         StatusCode::OK,
         &tenant_form(frame(&ctx, &actor), &TenantForm::default()),

@@ -5,6 +5,7 @@ use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use kapu_core::access::policy;
 use kapu_core::identity::ListQuery;
 use kapu_core::identity::users::{NewUser, StatusFilter, UserChanges};
 use kapu_core::{Actor, Kapu};
@@ -15,7 +16,9 @@ use super::session::{WebActor, check_csrf};
 use crate::context::Ctx;
 use crate::exports;
 
-use super::table::{Column, ListParams, Row, TablePage, csv_or_error, enc, error_page, frame};
+use super::table::{
+    Column, ListParams, Row, TablePage, csv_or_error, enc, error_page, form_refused, frame,
+};
 
 pub async fn users(
     State(kapu): State<Kapu>,
@@ -165,6 +168,9 @@ pub async fn new_user_page(
     WebActor(actor): WebActor,
     Query(q): Query<TenantParam>,
 ) -> Response {
+    if let Some(refused) = form_refused(&ctx, &actor, |a| policy::write_users(a, &a.tenant_id)) {
+        return refused;
+    }
     let tenant = if q.tenant.is_empty() {
         actor.tenant_code.clone()
     } else {

@@ -98,7 +98,7 @@ async fn only_roles_of_contracted_services_can_be_granted_and_count(app: App) {
             "POST",
             &szeged,
             "/api/v1/services",
-            json!({"code": "sajat", "name": "S", "launch_url": "/"}),
+            json!({"code": "sajat", "name": "S", "launch_url": "https://sajat.example.hu/"}),
         )
         .await;
     assert_eq!(s, StatusCode::FORBIDDEN);

@@ -11,6 +11,7 @@ mod browser;
 mod cli;
 mod login;
 mod passwords;
+mod security;
 mod settings;
 mod smtp;
 mod substitutions;

@@ -181,6 +181,28 @@ pub const DEFINITIONS: &[Definition] = &[
         "A lock after wrong passwords lifts by itself after this time."
     ),
     var!(
+        "password_reset_per_address_per_minute",
+        Number,
+        "5",
+        false,
+        (1, 100_000),
+        "Jelszó-visszaállítási kérések címenként (perc)",
+        "Password-reset requests per address (minute)",
+        "Egy címről percenként legfeljebb ennyi elfelejtett-jelszó kérés indít levelet; a többire ugyanaz a válasz érkezik, de levél nem megy.",
+        "At most this many forgotten-password requests per address and minute send a mail; the rest get the same answer but no mail."
+    ),
+    var!(
+        "password_reset_per_account_per_hour",
+        Number,
+        "3",
+        false,
+        (1, 1000),
+        "Jelszó-visszaállítási levelek fiókonként (óra)",
+        "Password-reset mails per account (hour)",
+        "Egy fióknak óránként legfeljebb ennyi elfelejtett-jelszó levél megy.",
+        "At most this many forgotten-password mails go to one account per hour."
+    ),
+    var!(
         "login_throttle_per_minute",
         Number,
         "30",
