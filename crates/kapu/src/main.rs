@@ -39,6 +39,16 @@ enum AdminCommand {
     Bootstrap(BootstrapArgs),
     /// Check the hash chain of the business log.
     VerifyAudit,
+    /// Issue a new one-time setup or password link for a user who lost theirs (printed, and
+    /// mailed when mail works).
+    ResetLink(ResetLinkArgs),
+}
+
+#[derive(Args)]
+struct ResetLinkArgs {
+    /// `name@tenant`, e.g. `admin@kozpont`.
+    #[arg(long)]
+    login: String,
 }
 
 #[derive(Args)]
@@ -153,6 +163,28 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     bail!("audit chain broken at record {seq}: {reason}")
                 }
             }
+        }
+        Command::Admin(AdminCommand::ResetLink(a)) => {
+            let config = cli.common.load()?;
+            let kapu = open(config).await?;
+            let issued = kapu
+                .console_reset_link(&a.login)
+                .await
+                .map_err(|e| match e {
+                    kapu_core::Error::NotFound => anyhow::anyhow!("no such user: {}", a.login),
+                    kapu_core::Error::Validation(_) => {
+                        anyhow::anyhow!("not a login name (name@tenant): {}", a.login)
+                    }
+                    other => anyhow::anyhow!("{other}"),
+                })?;
+            if let Some(link) = issued.setup_link {
+                println!("One-time link for {}: {link}", issued.full_login);
+            }
+            // Mail goes out now if it can; the link above works either way.
+            if let Err(e) = kapu.deliver_mail_once().await {
+                eprintln!("the link could not be mailed: {e}");
+            }
+            Ok(())
         }
         Command::Bench(args) => bench::run(args).await,
     }

@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use super::names::{self, LoginName, TenantCode};
+use super::names::{self, FullLogin, LoginName, TenantCode};
 use super::tenants::{CENTRAL_CODE, insert_tenant};
 use super::users::NewUser;
 use crate::Kapu;
@@ -124,5 +124,50 @@ impl Kapu {
             Err(Error::Conflict(_)) => Ok(None),
             Err(e) => Err(e),
         }
+    }
+
+    /// From the console: a new one-time link for someone who lost theirs, the first
+    /// administrator included. Before the first password it is a setup (activation) link,
+    /// after it a forgotten-password link; it is also mailed, and audited.
+    pub async fn console_reset_link(&self, login: &str) -> Result<Bootstrapped> {
+        let full = FullLogin::parse(login).map_err(|k| Error::field("login", k))?;
+        let user = self
+            .user_by_login(full.tenant.as_str(), full.login.as_str())
+            .await?
+            .ok_or(Error::NotFound)?;
+        let now = self.now();
+        let ctx = RequestCtx {
+            client_addr: "console".into(),
+            request_id: uuid::Uuid::now_v7().to_string(),
+        };
+        let mut tx = self.db().write().await?;
+        let (link, kind) = if user.password_hash.is_none() {
+            (
+                self.send_activation(&mut tx, &user, now).await?,
+                "activation",
+            )
+        } else {
+            (
+                self.send_reset(&mut tx, &user, now).await?,
+                "password_reset",
+            )
+        };
+        audit::record(
+            &mut tx,
+            now,
+            &AuditActor::default(),
+            &ctx,
+            AuditEvent::new("password.link_issued", "success")
+                .tenant(&user.tenant_id)
+                .target("user", &user.id, &user.full_login())
+                .details(json!({"kind": kind, "by": "console"})),
+        )
+        .await?;
+        tx.commit().await?;
+        self.mailer().wake();
+        Ok(Bootstrapped {
+            full_login: user.full_login(),
+            setup_link: Some(link),
+        })
     }
 }

@@ -288,24 +288,7 @@ impl Kapu {
         }
         match user {
             Some(u) if u.admin_locked == 0 && u.password_hash.is_some() => {
-                let snapshot = self.settings().snapshot(&u.tenant_id).await?;
-                let valid = snapshot.duration_ms("password_reset_link_validity");
-                let token =
-                    links::issue(&mut tx, &u.id, Purpose::PasswordReset, now, valid).await?;
-                let link = self
-                    .config()
-                    .link(&format!("{}?token={token}", Purpose::PasswordReset.path()));
-                let text =
-                    mail_text::password_reset(&u.full_name, &u.full_login(), &link, valid / 60_000);
-                mail::enqueue(
-                    &mut tx,
-                    Some(&u.tenant_id),
-                    &u.email,
-                    &text.subject,
-                    &text.body,
-                    now,
-                )
-                .await?;
+                self.send_reset(&mut tx, &u, now).await?;
                 audit::record(
                     &mut tx,
                     now,
@@ -332,6 +315,32 @@ impl Kapu {
         tx.commit().await?;
         self.mailer().wake();
         Ok(())
+    }
+
+    /// Issues a forgotten-password link and queues the mail that carries it.
+    pub(crate) async fn send_reset(
+        &self,
+        tx: &mut WriteTx,
+        u: &UserRow,
+        now: i64,
+    ) -> Result<String> {
+        let snapshot = self.settings().snapshot(&u.tenant_id).await?;
+        let valid = snapshot.duration_ms("password_reset_link_validity");
+        let token = links::issue(tx, &u.id, Purpose::PasswordReset, now, valid).await?;
+        let link = self
+            .config()
+            .link(&format!("{}?token={token}", Purpose::PasswordReset.path()));
+        let text = mail_text::password_reset(&u.full_name, &u.full_login(), &link, valid / 60_000);
+        mail::enqueue(
+            tx,
+            Some(&u.tenant_id),
+            &u.email,
+            &text.subject,
+            &text.body,
+            now,
+        )
+        .await?;
+        Ok(link)
     }
 
     pub async fn link_target(&self, token: &str, purpose: Purpose) -> Result<LinkTarget> {

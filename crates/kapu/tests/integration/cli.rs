@@ -47,6 +47,18 @@ fn bootstrap_creates_the_first_administrator_once_and_the_audit_chain_verifies()
     assert!(out.contains("admin@kozpont"));
     let (ok, out) = kapu(&dir, &args, "Masik-Jelszo-2\n");
     assert!(!ok && out.contains("already exists"), "{out}");
+    let (ok, out) = kapu(
+        &dir,
+        &["admin", "reset-link", "--login", "admin@kozpont"],
+        "",
+    );
+    assert!(ok && out.contains("/password/reset?token="), "{out}");
+    let (ok, out) = kapu(
+        &dir,
+        &["admin", "reset-link", "--login", "senki@kozpont"],
+        "",
+    );
+    assert!(!ok && out.contains("no such user"), "{out}");
     let (ok, out) = kapu(&dir, &["admin", "verify-audit"], "");
     assert!(ok && out.contains("intact"), "{out}");
     let _ = std::fs::remove_dir_all(&dir);
@@ -80,5 +92,19 @@ async fn a_first_start_on_an_empty_database_issues_one_setup_link() {
         .await
         .unwrap();
     assert_eq!(target.full_login, "admin@kozpont");
+
+    // The setup link is lost: the console issues a new one and the old one stops working.
+    let again = kapu.console_reset_link("admin@kozpont").await.unwrap();
+    let new_link = again.setup_link.unwrap();
+    assert!(new_link.contains("/activate?token="), "{new_link}");
+    assert!(
+        kapu.link_target(token, kapu_core::identity::links::Purpose::Activation)
+            .await
+            .is_err()
+    );
+    let new_token = new_link.split("token=").nth(1).unwrap();
+    kapu.link_target(new_token, kapu_core::identity::links::Purpose::Activation)
+        .await
+        .unwrap();
     let _ = std::fs::remove_dir_all(&dir);
 }
