@@ -1,15 +1,16 @@
 //! Per-request context: request id, client address, language, security headers, access log.
 
 use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use axum::Json;
 use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
-use axum::http::{HeaderMap, HeaderValue, header, request::Parts};
+use axum::http::{HeaderMap, HeaderValue, Method, header, request::Parts};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use kapu_core::platform::i18n::Lang;
-use kapu_core::{Kapu, RequestCtx};
+use kapu_core::{Actor, Kapu, RequestCtx};
 use tracing::Instrument;
 
 #[derive(Debug, Clone)]
@@ -19,6 +20,26 @@ pub struct RequestInfo {
     pub lang: Lang,
     /// Path and query, for links that come back here (the language switch).
     pub path: String,
+    /// Who is behind a write, once a guard has resolved them: a refused write is audited.
+    pub writer: WriterSlot,
+}
+
+/// Filled by the session guards on writes only, so reads pay nothing for it.
+#[derive(Debug, Clone, Default)]
+pub struct WriterSlot(Arc<Mutex<Option<Actor>>>);
+
+impl WriterSlot {
+    pub fn remember(&self, method: &Method, actor: &Actor) {
+        if !method.is_safe()
+            && let Ok(mut slot) = self.0.lock()
+        {
+            *slot = Some(actor.clone());
+        }
+    }
+
+    fn take(&self) -> Option<Actor> {
+        self.0.lock().ok().and_then(|mut s| s.take())
+    }
 }
 
 tokio::task_local! {
@@ -32,6 +53,7 @@ pub(crate) fn current() -> RequestInfo {
         client_addr: String::new(),
         lang: Lang::Hu,
         path: "/".into(),
+        writer: WriterSlot::default(),
     })
 }
 
@@ -81,7 +103,9 @@ pub(crate) async fn stamp(State(kapu): State<Kapu>, mut req: Request, next: Next
         lang,
         // A server sees origin-form targets: the path and the query.
         path: req.uri().to_string(),
+        writer: WriterSlot::default(),
     };
+    let writer = info.writer.clone();
     req.extensions_mut().insert(info.clone());
     let method = req.method().clone();
     let path = req.uri().path().to_string();
@@ -91,6 +115,15 @@ pub(crate) async fn stamp(State(kapu): State<Kapu>, mut req: Request, next: Next
         .scope(info, next.run(req))
         .instrument(span.clone())
         .await;
+    let status = response.status();
+    if matches!(status.as_u16(), 403 | 404)
+        && let Some(actor) = writer.take()
+        && let Err(e) = kapu
+            .record_denied(&actor, &format!("{method} {path}"), status.as_u16())
+            .await
+    {
+        tracing::error!(request_id = %id, error = %e, "recording a refused write failed");
+    }
     let h = response.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&id) {
         h.insert("x-request-id", v);

@@ -9,6 +9,7 @@ use kapu_core::Result;
 use kapu_core::access::catalog::{CatalogueRole, Service};
 use kapu_core::access::groups::GroupSummary;
 use kapu_core::access::substitutions::Substitution;
+use kapu_core::admin::audit_log::AuditEntry;
 use kapu_core::identity::tenants::Tenant;
 use kapu_core::identity::users::User;
 use kapu_core::identity::{ListQuery, Page};
@@ -289,4 +290,97 @@ pub fn substitutions(lang: Lang, items: &[Substitution], detailed: bool) -> Stri
         }
     }
     w.finish()
+}
+
+pub fn audit(lang: Lang, items: &[AuditEntry], detailed: bool) -> String {
+    let mut w = CsvWriter::new();
+    if detailed {
+        w.row(&[
+            "seq",
+            "at",
+            "kind",
+            "tenant",
+            "actor",
+            "on_behalf_of",
+            "action",
+            "target_type",
+            "target",
+            "outcome",
+            "client_addr",
+            "request_id",
+            "details",
+            "hash",
+        ]);
+        for r in items {
+            w.row(&[
+                r.seq.to_string(),
+                r.at.clone(),
+                r.kind.as_str().to_string(),
+                opt(&r.tenant),
+                opt(&r.actor),
+                opt(&r.on_behalf_of),
+                r.action.clone(),
+                opt(&r.target_type),
+                opt(&r.target),
+                r.outcome.clone(),
+                opt(&r.client_addr),
+                opt(&r.request_id),
+                if r.details.is_null() {
+                    String::new()
+                } else {
+                    r.details.to_string()
+                },
+                r.hash.clone(),
+            ]);
+        }
+    } else {
+        header_row(
+            &mut w,
+            lang,
+            &[
+                "audit.at",
+                "audit.kind",
+                "tenant.tenant",
+                "audit.actor",
+                "audit.action",
+                "audit.target",
+                "audit.outcome",
+                "audit.address",
+            ],
+        );
+        for r in items {
+            w.row(&[
+                r.at.clone(),
+                text(lang, &format!("audit.kind.{}", r.kind.as_str())).to_string(),
+                opt(&r.tenant),
+                opt(&r.actor),
+                r.action.clone(),
+                opt(&r.target),
+                r.outcome.clone(),
+                opt(&r.client_addr),
+            ]);
+        }
+    }
+    w.finish()
+}
+
+/// Every page of a business-log query, for export.
+pub async fn all_audit(
+    kapu: &kapu_core::Kapu,
+    actor: &kapu_core::Actor,
+    query: &kapu_core::admin::audit_log::AuditQuery,
+) -> Result<Vec<AuditEntry>> {
+    let mut q = query.clone();
+    q.page = Some(1);
+    q.per_page = Some(i64::MAX);
+    let mut out = Vec::new();
+    loop {
+        let page = kapu.query_audit(actor, &q).await?;
+        let done = page.page >= page.pages();
+        out.extend(page.items);
+        if done {
+            return Ok(out);
+        }
+        q.page = Some(page.page + 1);
+    }
 }

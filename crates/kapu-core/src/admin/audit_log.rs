@@ -6,7 +6,7 @@ use crate::Kapu;
 use crate::access::{Actor, policy};
 use crate::error::{Error, Result};
 use crate::identity::Page;
-use crate::platform::audit::{self, AuditFilter, AuditRecord, ChainCheck};
+use crate::platform::audit::{self, AuditEvent, AuditFilter, AuditRecord, ChainCheck, Kind};
 use crate::platform::time_fmt;
 
 #[derive(Debug, Clone, Default)]
@@ -16,6 +16,12 @@ pub struct AuditQuery {
     pub tenant: Option<String>,
     /// `name@tenant`: records where the user acted or was acted upon.
     pub user: Option<String>,
+    pub kind: Option<Kind>,
+    pub outcome: Option<String>,
+    /// The event, e.g. `user.create`.
+    pub action: Option<String>,
+    /// `name@tenant` of whoever acted.
+    pub actor: Option<String>,
     pub page: Option<i64>,
     pub per_page: Option<i64>,
 }
@@ -27,6 +33,7 @@ pub struct AuditEntry {
     pub tenant: Option<String>,
     pub actor: Option<String>,
     pub on_behalf_of: Option<String>,
+    pub kind: Kind,
     pub action: String,
     pub target_type: Option<String>,
     pub target: Option<String>,
@@ -79,6 +86,10 @@ impl Kapu {
             to: q.to,
             tenant_id: tenant.as_ref().map(|t| t.id.clone()),
             actor_or_target_id: user_id,
+            kind: q.kind,
+            outcome: q.outcome.clone(),
+            action: q.action.clone(),
+            actor_login: q.actor.clone(),
             limit: per_page,
             offset: (page - 1) * per_page,
         };
@@ -100,6 +111,24 @@ impl Kapu {
         )
     }
 
+    /// A refused administrative write (403 or 404 on a change): attempts show in the log too.
+    /// `what` is the method and path that was refused.
+    pub async fn record_denied(&self, actor: &Actor, what: &str, status: u16) -> Result<()> {
+        let mut tx = self.db().write().await?;
+        audit::record(
+            &mut tx,
+            self.now(),
+            &actor.audit(),
+            &actor.ctx,
+            AuditEvent::new("request.denied", "denied")
+                .tenant(&actor.tenant_id)
+                .target("request", "", what)
+                .details(serde_json::json!({"status": status})),
+        )
+        .await?;
+        tx.commit().await
+    }
+
     pub async fn verify_audit_chain(&self) -> Result<ChainCheck> {
         audit::verify_chain(self.db()).await
     }
@@ -116,6 +145,7 @@ fn entry(r: AuditRecord, codes: &[(String, String)]) -> AuditEntry {
         tenant,
         actor: r.actor_login,
         on_behalf_of: r.on_behalf_of,
+        kind: Kind::of(&r.action),
         action: r.action,
         target_type: r.target_type,
         target: r.target_label,

@@ -210,22 +210,100 @@ pub struct AuditFilter {
     pub to: Option<i64>,
     pub tenant_id: Option<String>,
     pub actor_or_target_id: Option<String>,
+    pub kind: Option<Kind>,
+    pub outcome: Option<String>,
+    pub action: Option<String>,
+    /// `name@tenant` of whoever acted (the deputy, when someone acted for another).
+    pub actor_login: Option<String>,
     pub limit: i64,
     pub offset: i64,
 }
 
+/// The kinds of the business log (manual 9.11): administrative changes, logins, and
+/// communication (e-mail now, machine-interface traffic later).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[schema(as = AuditKind)]
+pub enum Kind {
+    Central,
+    Login,
+    Communication,
+}
+
+/// Actions are named `area.verb`; the area says the kind.
+const LOGIN_PREFIXES: [&str; 3] = ["login", "logout", "session"];
+const COMMUNICATION_PREFIXES: [&str; 1] = ["mail."];
+
+impl Kind {
+    pub fn parse(s: &str) -> Option<Kind> {
+        match s {
+            "central" => Some(Kind::Central),
+            "login" => Some(Kind::Login),
+            "communication" => Some(Kind::Communication),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Central => "central",
+            Kind::Login => "login",
+            Kind::Communication => "communication",
+        }
+    }
+
+    pub fn of(action: &str) -> Kind {
+        if LOGIN_PREFIXES.iter().any(|p| action.starts_with(p)) {
+            Kind::Login
+        } else if COMMUNICATION_PREFIXES.iter().any(|p| action.starts_with(p)) {
+            Kind::Communication
+        } else {
+            Kind::Central
+        }
+    }
+
+    /// The same rule as [`Kind::of`], as SQL over the `action` column (constants only).
+    fn predicate(self) -> String {
+        let like = |ps: &[&str]| {
+            ps.iter()
+                .map(|p| format!("action LIKE '{p}%'"))
+                .collect::<Vec<_>>()
+                .join(" OR ")
+        };
+        match self {
+            Kind::Login => format!("({})", like(&LOGIN_PREFIXES)),
+            Kind::Communication => format!("({})", like(&COMMUNICATION_PREFIXES)),
+            Kind::Central => format!(
+                "NOT ({} OR {})",
+                like(&LOGIN_PREFIXES),
+                like(&COMMUNICATION_PREFIXES)
+            ),
+        }
+    }
+}
+
 /// Newest first.
 pub async fn query(db: &Db, f: &AuditFilter) -> Result<(Vec<AuditRecord>, i64)> {
-    let cond = "($1 IS NULL OR at >= $1) AND ($2 IS NULL OR at < $2) AND ($3 IS NULL OR tenant_id = $3) \
-                AND ($4 IS NULL OR actor_id = $4 OR target_id = $4)";
+    let kind = f
+        .kind
+        .map(|k| format!(" AND {}", k.predicate()))
+        .unwrap_or_default();
+    let cond = format!(
+        "($1 IS NULL OR at >= $1) AND ($2 IS NULL OR at < $2) AND ($3 IS NULL OR tenant_id = $3) \
+         AND ($4 IS NULL OR actor_id = $4 OR target_id = $4) AND ($5 IS NULL OR outcome = $5) \
+         AND ($6 IS NULL OR action = $6) AND ($7 IS NULL OR actor_login = $7){kind}"
+    );
     let sql = format!(
-        "SELECT {COLUMNS} FROM audit_log WHERE {cond} ORDER BY seq DESC LIMIT $5 OFFSET $6"
+        "SELECT {COLUMNS} FROM audit_log WHERE {cond} ORDER BY seq DESC LIMIT $8 OFFSET $9"
     );
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(f.from)
         .bind(f.to)
         .bind(f.tenant_id.as_deref())
         .bind(f.actor_or_target_id.as_deref())
+        .bind(f.outcome.as_deref())
+        .bind(f.action.as_deref())
+        .bind(f.actor_login.as_deref())
         .bind(f.limit)
         .bind(f.offset)
         .fetch_all(db.pool())
@@ -241,6 +319,9 @@ pub async fn query(db: &Db, f: &AuditFilter) -> Result<(Vec<AuditRecord>, i64)> 
     .bind(f.to)
     .bind(f.tenant_id.as_deref())
     .bind(f.actor_or_target_id.as_deref())
+    .bind(f.outcome.as_deref())
+    .bind(f.action.as_deref())
+    .bind(f.actor_login.as_deref())
     .fetch_one(db.pool())
     .await?;
     Ok((items, total))
@@ -303,4 +384,20 @@ pub async fn verify_chain(db: &Db) -> Result<ChainCheck> {
     Ok(ChainCheck::Intact {
         records: expected_seq - 1,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_area_of_an_action_says_its_kind() {
+        assert_eq!(Kind::of("login"), Kind::Login);
+        assert_eq!(Kind::of("login.identity"), Kind::Login);
+        assert_eq!(Kind::of("logout"), Kind::Login);
+        assert_eq!(Kind::of("mail.send"), Kind::Communication);
+        assert_eq!(Kind::of("user.create"), Kind::Central);
+        assert_eq!(Kind::of("request.denied"), Kind::Central);
+        assert!(Kind::Central.predicate().starts_with("NOT ("));
+    }
 }

@@ -5,7 +5,7 @@ use axum::http::{header, request::Parts};
 use kapu_core::{Actor, Error, Kapu};
 use serde::de::DeserializeOwned;
 
-use crate::context::Ctx;
+use crate::context::{Ctx, RequestInfo};
 use crate::error::ApiError;
 
 fn bearer(parts: &Parts) -> Option<&str> {
@@ -27,7 +27,11 @@ impl FromRequestParts<Kapu> for AnyApiActor {
     async fn from_request_parts(parts: &mut Parts, kapu: &Kapu) -> Result<Self, Self::Rejection> {
         let token = bearer(parts).ok_or(Error::Unauthenticated)?.to_string();
         let Ok(Ctx(ctx, _)) = Ctx::from_request_parts(parts, kapu).await;
-        Ok(AnyApiActor(kapu.authenticate(&token, ctx).await?))
+        let actor = kapu.authenticate(&token, ctx).await?;
+        if let Some(info) = parts.extensions.get::<RequestInfo>() {
+            info.writer.remember(&parts.method, &actor);
+        }
+        Ok(AnyApiActor(actor))
     }
 }
 

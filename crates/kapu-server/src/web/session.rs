@@ -47,6 +47,9 @@ impl FromRequestParts<Kapu> for WebActor {
         let Ok(Ctx(ctx, _)) = Ctx::from_request_parts(parts, kapu).await;
         match kapu.authenticate(&token, ctx).await {
             Ok(actor) => {
+                if let Some(info) = parts.extensions.get::<crate::context::RequestInfo>() {
+                    info.writer.remember(&parts.method, &actor);
+                }
                 let path = parts.uri.path();
                 if actor.restricted && path != "/password/change" && path != "/logout" {
                     return Err(Redirect::to("/password/change").into_response());

@@ -6,6 +6,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use kapu_core::admin::audit_log::AuditQuery;
+use kapu_core::platform::audit::Kind as AuditKind;
 use kapu_core::platform::time_fmt::optional_instant;
 use kapu_core::{Error, Kapu};
 use serde::Deserialize;
@@ -24,6 +25,12 @@ struct AuditPage {
     to: String,
     tenant: String,
     user: String,
+    kind: String,
+    kinds: Vec<(&'static str, &'static str)>,
+    outcome: String,
+    action: String,
+    actor_login: String,
+    export: String,
     caption: String,
     rows: Vec<Vec<String>>,
     prev: String,
@@ -41,7 +48,23 @@ pub struct AuditParams {
     tenant: String,
     #[serde(default)]
     user: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    outcome: String,
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    actor: String,
+    #[serde(default)]
+    format: String,
+    #[serde(default)]
+    detailed: String,
     page: Option<i64>,
+}
+
+fn filled(s: &str) -> Option<String> {
+    Some(s.trim().to_string()).filter(|s| !s.is_empty())
 }
 
 pub async fn audit(
@@ -63,25 +86,51 @@ pub async fn audit(
                     d
                 }
             }),
-            tenant: Some(p.tenant.trim().to_string()).filter(|s| !s.is_empty()),
-            user: Some(p.user.trim().to_string()).filter(|s| !s.is_empty()),
+            tenant: filled(&p.tenant),
+            user: filled(&p.user),
+            kind: match filled(&p.kind) {
+                Some(k) => Some(
+                    AuditKind::parse(&k).ok_or_else(|| Error::field("kind", "audit.bad_kind"))?,
+                ),
+                None => None,
+            },
+            outcome: filled(&p.outcome),
+            action: filled(&p.action),
+            actor: filled(&p.actor),
             page: p.page,
             per_page: Some(50),
         })
     })();
+    if let (Some(detailed), Ok(q)) = (
+        crate::exports::wants_csv(Some(&p.format), Some(&p.detailed)),
+        &query,
+    ) {
+        return match crate::exports::all_audit(&kapu, &actor, q).await {
+            Ok(all) => {
+                crate::exports::csv_response("audit", crate::exports::audit(ctx.1, &all, detailed))
+            }
+            Err(e) => error_page(f, &e),
+        };
+    }
     let result = match query {
         Ok(q) => kapu.query_audit(&actor, &q).await,
         Err(e) => Err(e),
     };
+    let filters = format!(
+        "from={}&to={}&tenant={}&user={}&kind={}&outcome={}&action={}&actor={}",
+        enc(&p.from),
+        enc(&p.to),
+        enc(&p.tenant),
+        enc(&p.user),
+        enc(&p.kind),
+        enc(&p.outcome),
+        enc(&p.action),
+        enc(&p.actor)
+    );
+    let export = format!("/admin/audit?{filters}&format=csv");
     let (rows, page_label, prev, next, status) = match result {
         Ok(page) => {
-            let base = format!(
-                "/admin/audit?from={}&to={}&tenant={}&user={}",
-                enc(&p.from),
-                enc(&p.to),
-                enc(&p.tenant),
-                enc(&p.user)
-            );
+            let base = format!("/admin/audit?{filters}");
             let prev = if page.page > 1 {
                 format!("{base}&page={}", page.page - 1)
             } else {
@@ -111,6 +160,7 @@ pub async fn audit(
                     };
                     vec![
                         r.at.replace('T', " "),
+                        t.t(&format!("audit.kind.{}", r.kind.as_str())).to_string(),
                         r.tenant.unwrap_or_default(),
                         actor,
                         r.action,
@@ -140,6 +190,17 @@ pub async fn audit(
         to: p.to,
         tenant: p.tenant,
         user: p.user,
+        kind: p.kind,
+        kinds: vec![
+            ("", "audit.kind.all"),
+            ("central", "audit.kind.central"),
+            ("login", "audit.kind.login"),
+            ("communication", "audit.kind.communication"),
+        ],
+        outcome: p.outcome,
+        action: p.action,
+        actor_login: p.actor,
+        export,
         rows,
         prev,
         next,

@@ -8,7 +8,126 @@ both!(
     every_login_and_change_is_recorded_and_queryable,
     tenant_log_readers_see_only_their_own_tenant,
     the_audit_chain_detects_tampering,
+    the_log_is_filtered_by_kind_outcome_event_and_actor_and_exported,
+    refused_administrative_writes_are_recorded_as_denied,
 );
+
+async fn the_log_is_filtered_by_kind_outcome_event_and_actor_and_exported(app: App) {
+    let admin = app.admin().await;
+    app.user(&admin, "kozpont", "naplo.nandi", "Naplo-Nandi-1")
+        .await;
+    app.login_raw("naplo.nandi@kozpont", "Rossz-Jelszo1", "normal")
+        .await;
+    let get = |q: &'static str| {
+        let (app, admin) = (&app, admin.clone());
+        async move {
+            let (s, b) = app
+                .get(&admin, &format!("/api/v1/audit?per_page=100&{q}"))
+                .await;
+            assert_eq!(s, StatusCode::OK, "{q}: {b}");
+            b["items"].as_array().unwrap().clone()
+        }
+    };
+    let logins = get("kind=login").await;
+    assert!(!logins.is_empty());
+    assert!(
+        logins
+            .iter()
+            .all(|r| r["kind"] == "login" && r["action"].as_str().unwrap().starts_with("log"))
+    );
+    let mails = get("kind=communication").await;
+    assert!(!mails.is_empty());
+    assert!(
+        mails
+            .iter()
+            .all(|r| r["action"] == "mail.send" && r["kind"] == "communication")
+    );
+    let central = get("kind=central").await;
+    assert!(central.iter().any(|r| r["action"] == "user.create"));
+    assert!(central.iter().all(|r| r["kind"] == "central"));
+    let wrong = get("outcome=wrong_password").await;
+    assert_eq!(wrong.len(), 1);
+    assert_eq!(wrong[0]["target"], "naplo.nandi@kozpont");
+    let created = get("action=user.create&actor=admin%40kozpont").await;
+    assert!(
+        created
+            .iter()
+            .all(|r| r["action"] == "user.create" && r["actor"] == ADMIN)
+    );
+    assert!(!created.is_empty());
+    let (s, b) = app.get(&admin, "/api/v1/audit?kind=everything").await;
+    assert_eq!(
+        (s, code(&b)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed")
+    );
+
+    // CSV like every other list: visible columns, and every recorded field.
+    for (query, header) in [
+        ("", "Időpont,Napló fajtája"),
+        ("&detailed=1", "seq,at,kind"),
+    ] {
+        let r = app
+            .http
+            .get(app.url(&format!("/api/v1/audit?format=csv&kind=login{query}")))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        assert!(
+            r.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/csv")
+        );
+        let csv = r.text().await.unwrap();
+        assert!(
+            csv.trim_start_matches('\u{feff}').starts_with(header),
+            "{csv}"
+        );
+        assert!(csv.contains("naplo.nandi@kozpont"));
+        assert!(!csv.contains("user.create"));
+    }
+}
+
+async fn refused_administrative_writes_are_recorded_as_denied(app: App) {
+    let admin = app.admin().await;
+    let szeged = app.tenant_with_admin("szeged").await;
+    // Another tenant's user (404) and a central-only write (403).
+    let (s, _) = app
+        .send(
+            "POST",
+            &szeged,
+            "/api/v1/tenants/kozpont/users/admin/lock",
+            serde_json::Value::Null,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = app
+        .send(
+            "POST",
+            &szeged,
+            "/api/v1/tenants",
+            json!({"code": "x", "name": "x", "admin": {}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    // Reads that find nothing are not writes.
+    app.get(&szeged, "/api/v1/tenants/kozpont/users/admin")
+        .await;
+    let (_, b) = app.get(&admin, "/api/v1/audit?outcome=denied").await;
+    let denied = b["items"].as_array().unwrap();
+    assert_eq!(denied.len(), 2, "{b}");
+    assert!(denied.iter().all(|r| r["actor"] == "fo.admin@szeged"
+        && r["action"] == "request.denied"
+        && r["kind"] == "central"));
+    let targets: Vec<&str> = denied
+        .iter()
+        .map(|r| r["target"].as_str().unwrap())
+        .collect();
+    assert!(targets.contains(&"POST /api/v1/tenants/kozpont/users/admin/lock"));
+    assert!(targets.contains(&"POST /api/v1/tenants"));
+}
 
 async fn every_login_and_change_is_recorded_and_queryable(app: App) {
     app.login_raw(ADMIN, "Rossz-Jelszo1", "normal").await;
