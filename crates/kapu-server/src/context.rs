@@ -109,6 +109,10 @@ pub(crate) async fn stamp(State(kapu): State<Kapu>, mut req: Request, next: Next
     req.extensions_mut().insert(info.clone());
     let method = req.method().clone();
     let path = req.uri().path().to_string();
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|m| m.as_str().to_owned());
     let api_docs = path.starts_with("/api/v1/docs");
     let span = tracing::info_span!("request", request_id = %id, %method, %path);
     let mut response = CURRENT
@@ -116,6 +120,14 @@ pub(crate) async fn stamp(State(kapu): State<Kapu>, mut req: Request, next: Next
         .instrument(span.clone())
         .await;
     let status = response.status();
+    let labels = [
+        ("route", route.unwrap_or_else(|| "unmatched".into())),
+        ("method", method.as_str().to_owned()),
+        ("status", status.as_str().to_owned()),
+    ];
+    metrics::counter!("kapu_http_requests_total", &labels).increment(1);
+    metrics::histogram!("kapu_http_request_duration_seconds", &labels)
+        .record(started.elapsed().as_secs_f64());
     if matches!(status.as_u16(), 403 | 404)
         && let Some(actor) = writer.take()
         && let Err(e) = kapu

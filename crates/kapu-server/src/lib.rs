@@ -5,6 +5,7 @@ pub mod api;
 mod context;
 mod error;
 mod exports;
+pub mod metrics;
 mod web;
 
 use std::net::SocketAddr;

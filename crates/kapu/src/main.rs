@@ -90,6 +90,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve => {
             let config = cli.common.load()?;
             let listen = config.listen.clone();
+            let metrics_listen = config.metrics_listen.clone();
             let kapu = open(config).await?;
             let first = kapu
                 .first_start()
@@ -105,6 +106,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .await
                 .with_context(|| format!("cannot listen on {listen}"))?;
             tracing::info!(address = %listener.local_addr()?, "Kapu listening");
+            if let Some(addr) = metrics_listen {
+                let metrics = tokio::net::TcpListener::bind(&addr)
+                    .await
+                    .with_context(|| format!("cannot listen for metrics on {addr}"))?;
+                tracing::info!(address = %metrics.local_addr()?, "metrics at /metrics");
+                tokio::spawn(kapu_server::metrics::serve(kapu.clone(), metrics));
+            }
             kapu_server::serve(kapu, listener).await?;
             Ok(())
         }

@@ -15,6 +15,9 @@ pub struct Common {
     /// Address to listen on [default: 127.0.0.1:8080].
     #[arg(long, env = "KAPU_LISTEN", global = true)]
     listen: Option<String>,
+    /// Address for the Prometheus metrics (`/metrics`) [default: off].
+    #[arg(long, env = "KAPU_METRICS_LISTEN", global = true)]
+    metrics_listen: Option<String>,
     /// Where Kapu keeps its database, outbox and keys [default: ./data].
     #[arg(long, env = "KAPU_DATA_DIR", global = true)]
     data_dir: Option<PathBuf>,
@@ -37,6 +40,7 @@ pub struct Common {
 #[serde(deny_unknown_fields)]
 struct FileConfig {
     listen: Option<String>,
+    metrics_listen: Option<String>,
     data_dir: Option<PathBuf>,
     database_url: Option<String>,
     public_url: Option<String>,
@@ -76,6 +80,11 @@ impl Common {
         if let Some(listen) = self.listen.clone().or(file.listen) {
             config.listen = listen;
         }
+        config.metrics_listen = self
+            .metrics_listen
+            .clone()
+            .or(file.metrics_listen)
+            .filter(|l| !l.is_empty());
         config.public_url = self
             .public_url
             .clone()

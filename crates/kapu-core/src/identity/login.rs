@@ -72,6 +72,9 @@ impl Kapu {
         .fetch_optional(self.db().pool())
         .await?;
         if failures.unwrap_or(0) >= limit {
+            metrics::counter!("kapu_throttled_requests_total", "what" => "login").increment(1);
+            metrics::counter!("kapu_logins_total", "outcome" => "throttled", "mode" => mode.as_str())
+                .increment(1);
             return Err(Error::Throttled {
                 retry_after_secs: throttle_retry_after_secs(now),
             });
@@ -82,13 +85,15 @@ impl Kapu {
             .user_by_login(full.tenant.as_str(), full.login.as_str())
             .await?;
         let Some(user) = user else {
-            return Err(self.unknown_name_failure(ctx, &full, password, now).await?);
+            return Err(self
+                .unknown_name_failure(ctx, &full, password, mode, now)
+                .await?);
         };
 
         // A locked account answers the same whatever the password, and does not check it.
         let remaining = lock_remaining_secs(user.locked_until, now);
         if user.admin_locked != 0 || remaining.is_some() {
-            self.record_login_failure(ctx, Some(&user), "locked", json!({}), now)
+            self.record_login_failure(ctx, Some(&user), "locked", mode, json!({}), now)
                 .await?;
             return Err(Error::AccountLocked);
         }
@@ -132,6 +137,11 @@ impl Kapu {
             )
             .await?;
             tx.commit().await?;
+            metrics::counter!("kapu_logins_total", "outcome" => outcome, "mode" => mode.as_str())
+                .increment(1);
+            if after.locked_until.is_some() {
+                metrics::counter!("kapu_lockouts_total").increment(1);
+            }
             return Err(match after.locked_until {
                 Some(_) => Error::AccountLocked,
                 None => Error::InvalidCredentials,
@@ -203,6 +213,13 @@ impl Kapu {
         )
         .await?;
         tx.commit().await?;
+        let outcome = if expired {
+            "password_expired"
+        } else {
+            "success"
+        };
+        metrics::counter!("kapu_logins_total", "outcome" => outcome, "mode" => mode.as_str())
+            .increment(1);
         Ok(LoginResult {
             token: session.token,
             csrf: session.csrf,
@@ -321,6 +338,7 @@ impl Kapu {
         ctx: &RequestCtx,
         full: &FullLogin,
         password: &str,
+        mode: Mode,
         now: i64,
     ) -> Result<Error> {
         let name = full.to_string();
@@ -336,6 +354,7 @@ impl Kapu {
                 ctx,
                 None,
                 "unknown_account_locked",
+                mode,
                 json!({"login": name}),
                 now,
             )
@@ -369,11 +388,12 @@ impl Kapu {
         tx.commit().await?;
         let locked = after.locked_until.is_some();
         let outcome = if locked {
+            metrics::counter!("kapu_lockouts_total").increment(1);
             "unknown_account_locked"
         } else {
             "unknown_account"
         };
-        self.record_login_failure(ctx, None, outcome, json!({"login": name}), now)
+        self.record_login_failure(ctx, None, outcome, mode, json!({"login": name}), now)
             .await?;
         Ok(if locked {
             Error::AccountLocked
@@ -386,10 +406,13 @@ impl Kapu {
         &self,
         ctx: &RequestCtx,
         user: Option<&UserRow>,
-        outcome: &str,
+        outcome: &'static str,
+        mode: Mode,
         details: serde_json::Value,
         now: i64,
     ) -> Result<()> {
+        metrics::counter!("kapu_logins_total", "outcome" => outcome, "mode" => mode.as_str())
+            .increment(1);
         let mut tx = self.db().write().await?;
         self.count_failure(&mut tx, &ctx.client_addr, now).await?;
         let actor = user.map(user_actor).unwrap_or_default();

@@ -274,6 +274,8 @@ impl Kapu {
         if by_addr > global.number("password_reset_per_address_per_minute")
             || by_login > global.number("password_reset_per_account_per_hour")
         {
+            metrics::counter!("kapu_throttled_requests_total", "what" => "password_reset")
+                .increment(1);
             audit::record(
                 &mut tx,
                 now,

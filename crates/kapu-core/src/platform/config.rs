@@ -15,6 +15,8 @@ pub struct SmtpConfig {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub listen: String,
+    /// Where `/metrics` is served; off when empty, so metrics are never public by accident.
+    pub metrics_listen: Option<String>,
     pub data_dir: PathBuf,
     /// Empty: SQLite in the data directory.
     pub database_url: Option<String>,
@@ -35,6 +37,7 @@ impl Config {
             .unwrap_or(2);
         Config {
             listen: "127.0.0.1:8080".into(),
+            metrics_listen: None,
             data_dir,
             database_url: None,
             public_url: "http://127.0.0.1:8080".into(),

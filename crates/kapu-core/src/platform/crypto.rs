@@ -81,8 +81,11 @@ impl PasswordHasher {
         job: impl FnOnce() -> Result<T> + Send + 'static,
     ) -> Result<T> {
         let (done, result) = tokio::sync::oneshot::channel();
+        let queued = std::time::Instant::now();
         self.jobs
             .send(Box::new(move || {
+                metrics::histogram!("kapu_password_hash_queue_wait_seconds")
+                    .record(queued.elapsed().as_secs_f64());
                 let _ = done.send(job());
             }))
             .await

@@ -65,6 +65,7 @@ impl Kapu {
                     json!({"error": error}),
                 ),
             };
+            metrics::counter!("kapu_mail_deliveries_total", "outcome" => outcome).increment(1);
             let mut event = AuditEvent::new(action, outcome)
                 .target("mail", id, recipient)
                 .details(details);
@@ -75,6 +76,15 @@ impl Kapu {
         }
         tx.commit().await?;
         Ok(deliveries.len())
+    }
+
+    /// Messages still waiting to go out (neither sent nor given up on).
+    pub async fn mail_queue_depth(&self) -> Result<i64> {
+        Ok(sqlx::query_scalar(
+            "SELECT COUNT(*) FROM mail_queue WHERE sent_at IS NULL AND failed_at IS NULL",
+        )
+        .fetch_one(self.db().pool())
+        .await?)
     }
 
     /// Runs until the process ends: wakes when a message is queued, or every second.

@@ -74,6 +74,8 @@ pub fn skip(once: &std::sync::Once, what: &str, install: &str) {
 }
 
 pub struct App {
+    /// The separate metrics listener.
+    pub metrics_base: String,
     /// Answers from `/api/v1` that do not fit the OpenAPI document.
     pub violations: crate::contract::Violations,
     pub base: String,
@@ -164,11 +166,15 @@ impl App {
                 crate::contract::layer(checked.clone(), req, next)
             }));
         tokio::spawn(kapu_server::serve_router(kapu.clone(), router, listener));
+        let metrics = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let metrics_base = format!("http://{}", metrics.local_addr().unwrap());
+        tokio::spawn(kapu_server::metrics::serve(kapu.clone(), metrics));
         let http = Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap();
         App {
+            metrics_base,
             violations,
             base: format!("http://{addr}"),
             kapu,

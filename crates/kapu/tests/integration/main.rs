@@ -10,6 +10,7 @@ mod audit;
 mod browser;
 mod cli;
 mod login;
+mod metrics;
 mod passwords;
 mod security;
 mod settings;
