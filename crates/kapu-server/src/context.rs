@@ -22,6 +22,8 @@ pub struct RequestInfo {
     pub path: String,
     /// Who is behind a write, once a guard has resolved them: a refused write is audited.
     pub writer: WriterSlot,
+    /// The installation's time zone, for times on pages.
+    pub zone: chrono_tz::Tz,
 }
 
 /// Filled by the session guards on writes only, so reads pay nothing for it.
@@ -54,6 +56,7 @@ pub(crate) fn current() -> RequestInfo {
         lang: Lang::Hu,
         path: "/".into(),
         writer: WriterSlot::default(),
+        zone: kapu_core::platform::time_fmt::DEFAULT_ZONE,
     })
 }
 
@@ -104,6 +107,12 @@ pub(crate) async fn stamp(State(kapu): State<Kapu>, mut req: Request, next: Next
         // A server sees origin-form targets: the path and the query.
         path: req.uri().to_string(),
         writer: WriterSlot::default(),
+        // Only pages show local times; the API keeps UTC.
+        zone: if req.uri().path().starts_with("/api/") {
+            kapu_core::platform::time_fmt::DEFAULT_ZONE
+        } else {
+            kapu.settings().zone().await
+        },
     };
     let writer = info.writer.clone();
     req.extensions_mut().insert(info.clone());

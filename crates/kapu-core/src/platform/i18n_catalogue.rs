@@ -225,6 +225,7 @@ pub static CATALOGUE: &[Entry] = &[
     ("audit.query", "Lekérdezés", "Query"),
     ("audit.target", "Objektum", "Object"),
     ("audit.user", "Felhasználó", "User"),
+    ("setting.not_a_zone", "Időzóna-név kell, például Europe/Budapest.", "A time-zone name is needed, such as Europe/Budapest."),
     ("audit.kind", "Napló fajtája", "Log kind"),
     ("audit.kind.all", "Mind", "All"),
     ("audit.kind.central", "Központi (adminisztráció)", "Central (administration)"),

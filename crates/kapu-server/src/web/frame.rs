@@ -133,6 +133,22 @@ impl Frame {
     }
 }
 
+/// A time the service layer gave as RFC 3339, as this page's reader reads times: in the
+/// installation's zone, in the page language's form.
+pub fn local_time(rfc3339: &str) -> String {
+    let info = crate::context::current();
+    kapu_core::platform::time_fmt::local_rfc3339(rfc3339, info.zone, info.lang)
+}
+
+/// A time typed on a page, read in the installation's zone.
+pub fn typed_time(field: &'static str, raw: &str) -> kapu_core::Result<Option<i64>> {
+    kapu_core::platform::time_fmt::optional_local_instant(
+        field,
+        Some(raw),
+        crate::context::current().zone,
+    )
+}
+
 pub fn render(status: StatusCode, page: &impl Template) -> Response {
     match page.render() {
         Ok(html) => (status, Html(html)).into_response(),

@@ -122,11 +122,7 @@ fn source_text(t: super::Tr, s: &Source) -> String {
 }
 
 fn day(s: &str) -> String {
-    s.replace('T', " ")
-        .trim_end_matches('Z')
-        .get(..16)
-        .unwrap_or(s)
-        .to_string()
+    super::frame::local_time(s)
 }
 
 pub async fn profile(State(kapu): State<Kapu>, ctx: Ctx, WebActor(actor): WebActor) -> Response {

@@ -10,7 +10,6 @@ use kapu_core::access::substitutions::{
 };
 use kapu_core::identity::ListQuery;
 use kapu_core::identity::users::StatusFilter;
-use kapu_core::platform::time_fmt::optional_instant;
 use kapu_core::{Actor, Error, Kapu};
 use serde::Deserialize;
 
@@ -91,10 +90,10 @@ pub async fn substitutions(
             cells: vec![
                 format!("{} ({})", s.deputy_name, s.deputy),
                 format!("{} ({})", s.principal_name, s.principal),
-                s.starts_at.replace('T', " "),
+                super::frame::local_time(&s.starts_at),
                 s.ends_at
                     .clone()
-                    .map(|e| e.replace('T', " "))
+                    .map(|e| super::frame::local_time(&e))
                     .unwrap_or_else(|| "–".into()),
                 s.roles.join(", "),
             ],
@@ -240,16 +239,9 @@ async fn substitution_form(
     page
 }
 
+/// Times typed on the form are in the installation's zone, in any form the pages show.
 fn instant(p: &Pairs, name: &'static str) -> Result<Option<i64>, Error> {
-    let raw = value(p, name);
-    let raw = raw.trim();
-    // A bare "YYYY-MM-DD HH:MM" from the form counts as UTC.
-    let normalised = if raw.len() == 16 && raw.as_bytes().get(10) == Some(&b' ') {
-        format!("{}T{}:00Z", &raw[..10], &raw[11..])
-    } else {
-        raw.to_string()
-    };
-    optional_instant(name, Some(&normalised))
+    super::frame::typed_time(name, &value(p, name))
 }
 
 pub async fn new_substitution_page(
@@ -371,8 +363,17 @@ pub async fn substitution_page(
     match kapu.get_substitution(&actor, &tenant, &id).await {
         Ok(s) => {
             let v = vec![
-                ("starts_at".to_string(), s.starts_at.clone()),
-                ("ends_at".to_string(), s.ends_at.clone().unwrap_or_default()),
+                (
+                    "starts_at".to_string(),
+                    super::frame::local_time(&s.starts_at),
+                ),
+                (
+                    "ends_at".to_string(),
+                    s.ends_at
+                        .as_deref()
+                        .map(super::frame::local_time)
+                        .unwrap_or_default(),
+                ),
             ];
             render(
                 StatusCode::OK,

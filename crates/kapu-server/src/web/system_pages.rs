@@ -1,5 +1,6 @@
 //! The business log, system variables and statistics pages.
 
+use super::frame::typed_time;
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, State};
@@ -7,7 +8,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use kapu_core::admin::audit_log::AuditQuery;
 use kapu_core::platform::audit::Kind as AuditKind;
-use kapu_core::platform::time_fmt::optional_instant;
 use kapu_core::{Error, Kapu};
 use serde::Deserialize;
 
@@ -77,10 +77,10 @@ pub async fn audit(
     let t = f.t;
     let query = (|| {
         Ok::<_, Error>(AuditQuery {
-            from: optional_instant("from", Some(&p.from))?,
+            from: typed_time("from", &p.from)?,
             // "Until" a day includes that day.
-            to: optional_instant("to", Some(&p.to))?.map(|d| {
-                if p.to.trim().len() == 10 {
+            to: typed_time("to", &p.to)?.map(|d| {
+                if !p.to.contains(':') {
                     d + kapu_core::platform::clock::DAY
                 } else {
                     d
@@ -159,7 +159,7 @@ pub async fn audit(
                         (None, _) => "–".into(),
                     };
                     vec![
-                        r.at.replace('T', " "),
+                        super::frame::local_time(&r.at),
                         t.t(&format!("audit.kind.{}", r.kind.as_str())).to_string(),
                         r.tenant.unwrap_or_default(),
                         actor,
@@ -425,7 +425,7 @@ pub async fn statistics(State(kapu): State<Kapu>, ctx: Ctx, WebActor(actor): Web
                 s.pending_activation.to_string(),
                 s.logged_in_30_days.to_string(),
                 s.last_login
-                    .map(|l| l.replace('T', " "))
+                    .map(|l| super::frame::local_time(&l))
                     .unwrap_or_else(|| "–".into()),
             ],
         })

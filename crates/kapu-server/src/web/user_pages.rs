@@ -257,7 +257,7 @@ async fn show_user(
         last_login: u
             .last_login_at
             .clone()
-            .map(|s| s.replace('T', " ").replace('Z', " UTC"))
+            .map(|s| super::frame::local_time(&s))
             .unwrap_or_else(|| "–".into()),
         locked: u.locked,
         f,

@@ -13,6 +13,8 @@ pub enum Kind {
     Duration,
     /// `YYYY-MM-DD`.
     Date,
+    /// A time-zone database name: `Europe/Budapest`.
+    Zone,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, utoipa::ToSchema)]
@@ -49,6 +51,17 @@ macro_rules! var {
 const DAY_S: i64 = 86_400;
 
 pub const DEFINITIONS: &[Definition] = &[
+    var!(
+        "time_zone",
+        Zone,
+        "Europe/Budapest",
+        false,
+        (0, 0),
+        "Időzóna",
+        "Time zone",
+        "Az oldalakon látható időpontok ebben az időzónában jelennek meg (a nyári időszámítással együtt).",
+        "Times on the pages are shown in this zone, daylight-saving time included."
+    ),
     var!(
         "password_min_length",
         Number,
@@ -343,6 +356,9 @@ pub fn normalise(def: &Definition, raw: &str) -> std::result::Result<String, &'s
                 .map(|d| d.format("%Y-%m-%d").to_string())
                 .map_err(|_| "setting.not_a_date")
         }
+        Kind::Zone => crate::platform::time_fmt::parse_zone(raw)
+            .map(|z| z.name().to_string())
+            .ok_or("setting.not_a_zone"),
         Kind::Text => {
             if raw.chars().count() as i64 > def.range.1 || raw.chars().any(|c| c.is_control()) {
                 return Err("setting.text_invalid");

@@ -70,6 +70,21 @@ impl Settings {
         Ok(map)
     }
 
+    /// The installation's time zone (a central-only variable), from the cache.
+    pub async fn zone(&self) -> chrono_tz::Tz {
+        let stored = match self.values().await {
+            Ok(map) => map.get(&("time_zone".to_string(), String::new())).cloned(),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read the time zone");
+                None
+            }
+        };
+        stored
+            .as_deref()
+            .and_then(crate::platform::time_fmt::parse_zone)
+            .unwrap_or(crate::platform::time_fmt::DEFAULT_ZONE)
+    }
+
     pub fn invalidate(&self) {
         if let Ok(mut guard) = self.cache.write() {
             *guard = None;
@@ -240,6 +255,12 @@ impl Snapshot {
 
     pub fn text(&self, name: &str) -> &str {
         self.raw(name)
+    }
+
+    /// The installation's time zone for pages.
+    pub fn zone(&self) -> chrono_tz::Tz {
+        crate::platform::time_fmt::parse_zone(self.raw("time_zone"))
+            .unwrap_or(crate::platform::time_fmt::DEFAULT_ZONE)
     }
 }
 
