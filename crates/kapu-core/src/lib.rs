@@ -39,6 +39,7 @@ impl Kapu {
             .map_err(|e| Error::Internal(format!("cannot create data dir: {e}")))?;
         let db = Db::connect(&config.database_url()).await?;
         db.migrate().await?;
+        platform::fold::backfill(&db).await?;
         let mailer = Mailer::new(&config)?;
         let settings = Settings::new(db.clone());
         let hasher = PasswordHasher::new(config.hash_workers);

@@ -21,3 +21,10 @@ CREATE TABLE server_keys (
     value TEXT NOT NULL,
     created_at BIGINT NOT NULL
 );
+
+-- Accent- and case-folded copies for filtering alike on every database (SQLite's LOWER knows
+-- only ASCII); filled by the server from the text they fold.
+ALTER TABLE tenants ADD COLUMN name_key TEXT NOT NULL DEFAULT '';
+ALTER TABLE users ADD COLUMN email_key TEXT NOT NULL DEFAULT '';
+ALTER TABLE services ADD COLUMN name_key TEXT NOT NULL DEFAULT '';
+ALTER TABLE roles ADD COLUMN name_key TEXT NOT NULL DEFAULT '';

@@ -10,6 +10,7 @@ use crate::error::{Error, FieldError, Result};
 use crate::identity::names;
 use crate::identity::{ListQuery, Page};
 use crate::platform::audit::{self, AuditEvent};
+use crate::platform::fold::fold;
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Service {
@@ -149,7 +150,7 @@ impl Kapu {
         let order = sort_column(q.sort.as_deref())?;
         let dir = if q.desc { "DESC" } else { "ASC" };
         let cond =
-            "($1 IS NULL OR LOWER(code) LIKE $1 ESCAPE '\\' OR LOWER(name) LIKE $1 ESCAPE '\\')";
+            "($1 IS NULL OR LOWER(code) LIKE $1 ESCAPE '\\' OR name_key LIKE $1 ESCAPE '\\')";
         let pattern = q.like_pattern();
         let codes: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
             "SELECT code FROM services WHERE {cond} ORDER BY {order} {dir}, code LIMIT $2 OFFSET $3"
@@ -202,13 +203,14 @@ impl Kapu {
         let id = uuid::Uuid::now_v7().to_string();
         let mut tx = self.db().write().await?;
         sqlx::query(
-            "INSERT INTO services (id, code, name, launch_url, builtin, created_at, updated_at) VALUES ($1, $2, $3, $4, 0, $5, $5)",
+            "INSERT INTO services (id, code, name, launch_url, builtin, created_at, updated_at, name_key) VALUES ($1, $2, $3, $4, 0, $5, $5, $6)",
         )
         .bind(&id)
         .bind(&code)
         .bind(&name)
         .bind(&url)
         .bind(now)
+        .bind(fold(&name))
         .execute(tx.conn())
         .await
         .map_err(|e| Error::on_unique(e, "conflict.service_code_taken"))?;
@@ -263,21 +265,23 @@ impl Kapu {
         let now = self.now();
         let mut tx = self.db().write().await?;
         sqlx::query(
-            "UPDATE services SET name = $1, launch_url = $2, updated_at = $3 WHERE id = $4",
+            "UPDATE services SET name = $1, launch_url = $2, updated_at = $3, name_key = $5 WHERE id = $4",
         )
         .bind(&name)
         .bind(&url)
         .bind(now)
         .bind(&id)
+        .bind(fold(&name))
         .execute(tx.conn())
         .await?;
         for r in &parsed_roles {
             if current.roles.iter().any(|c| c.code == r.code) {
-                sqlx::query("UPDATE roles SET name = $1, description = $2 WHERE service_id = $3 AND code = $4")
+                sqlx::query("UPDATE roles SET name = $1, description = $2, name_key = $5 WHERE service_id = $3 AND code = $4")
                     .bind(&r.name)
                     .bind(&r.description)
                     .bind(&id)
                     .bind(&r.code)
+                    .bind(fold(&r.name))
                     .execute(tx.conn())
                     .await?;
             } else {
@@ -401,13 +405,14 @@ async fn insert_role(
     r: &RoleInput,
     now: i64,
 ) -> Result<()> {
-    sqlx::query("INSERT INTO roles (id, service_id, code, name, description, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+    sqlx::query("INSERT INTO roles (id, service_id, code, name, description, created_at, name_key) VALUES ($1, $2, $3, $4, $5, $6, $7)")
         .bind(format!("{service_code}.{}", r.code))
         .bind(service_id)
         .bind(&r.code)
         .bind(&r.name)
         .bind(&r.description)
         .bind(now)
+        .bind(fold(&r.name))
         .execute(tx.conn())
         .await
         .map_err(|e| Error::on_unique(e, "conflict.role_code_taken"))?;
@@ -452,8 +457,8 @@ impl Kapu {
             _ => return Err(Error::field("sort", "list.bad_sort")),
         };
         let dir = if q.desc { "DESC" } else { "ASC" };
-        let cond = "($1 IS NULL OR LOWER(r.code) LIKE $1 ESCAPE '\\' OR LOWER(r.name) LIKE $1 ESCAPE '\\' \
-                    OR LOWER(s.code) LIKE $1 ESCAPE '\\' OR LOWER(s.name) LIKE $1 ESCAPE '\\')";
+        let cond = "($1 IS NULL OR LOWER(r.code) LIKE $1 ESCAPE '\\' OR r.name_key LIKE $1 ESCAPE '\\' \
+                    OR LOWER(s.code) LIKE $1 ESCAPE '\\' OR s.name_key LIKE $1 ESCAPE '\\')";
         let pattern = q.like_pattern();
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT r.id, s.code AS service, s.name AS service_name, r.code, r.name, r.description \

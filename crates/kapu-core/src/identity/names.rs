@@ -131,25 +131,7 @@ pub fn email(s: &str) -> Result<String, &'static str> {
     Ok(s.to_string())
 }
 
-/// A name folded for sorting and searching: lower-case, Hungarian (and common Latin)
-/// accents removed, so "Ábel" sorts with "A" and "eva" finds "Éva" on every database.
-pub fn fold(s: &str) -> String {
-    s.chars()
-        .flat_map(char::to_lowercase)
-        .map(|c| match c {
-            'á' | 'à' | 'â' | 'ä' | 'ã' | 'å' => 'a',
-            'é' | 'è' | 'ê' | 'ë' => 'e',
-            'í' | 'ì' | 'î' | 'ï' => 'i',
-            'ó' | 'ò' | 'ô' | 'ö' | 'ő' | 'õ' => 'o',
-            'ú' | 'ù' | 'û' | 'ü' | 'ű' => 'u',
-            'ç' | 'č' => 'c',
-            'š' => 's',
-            'ž' => 'z',
-            'ñ' => 'n',
-            other => other,
-        })
-        .collect()
-}
+pub use crate::platform::fold::fold;
 
 #[cfg(test)]
 mod tests {

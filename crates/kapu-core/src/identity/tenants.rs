@@ -106,7 +106,7 @@ impl Kapu {
         let order = sort_column(query.sort.as_deref())?;
         let dir = if query.desc { "DESC" } else { "ASC" };
         let only: Option<&str> = (!actor.central).then_some(actor.tenant_id.as_str());
-        let cond = "($1 IS NULL OR id = $1) AND ($2 IS NULL OR LOWER(code) LIKE $2 ESCAPE '\\' OR LOWER(name) LIKE $2 ESCAPE '\\')";
+        let cond = "($1 IS NULL OR id = $1) AND ($2 IS NULL OR LOWER(code) LIKE $2 ESCAPE '\\' OR name_key LIKE $2 ESCAPE '\\')";
         let pattern = query.like_pattern();
         let rows = sqlx::query_as::<_, TenantRow>(sqlx::AssertSqlSafe(format!(
             "SELECT {TENANT_COLUMNS} FROM tenants WHERE {cond} ORDER BY {order} {dir}, code LIMIT $3 OFFSET $4"
@@ -182,10 +182,11 @@ impl Kapu {
         let name = names::tenant_name(name).map_err(|k| Error::field("name", k))?;
         let now = self.now();
         let mut tx = self.db().write().await?;
-        sqlx::query("UPDATE tenants SET name = $1, updated_at = $2 WHERE id = $3")
+        sqlx::query("UPDATE tenants SET name = $1, updated_at = $2, name_key = $4 WHERE id = $3")
             .bind(&name)
             .bind(now)
             .bind(&tenant.id)
+            .bind(super::names::fold(&name))
             .execute(tx.conn())
             .await?;
         audit::record(
@@ -222,13 +223,14 @@ pub(crate) async fn insert_tenant(
 ) -> Result<Tenant> {
     let id = uuid::Uuid::now_v7().to_string();
     sqlx::query(
-        "INSERT INTO tenants (id, code, name, is_central, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)",
+        "INSERT INTO tenants (id, code, name, is_central, created_at, updated_at, name_key) VALUES ($1, $2, $3, $4, $5, $5, $6)",
     )
     .bind(&id)
     .bind(code.as_str())
     .bind(name)
     .bind(crate::platform::db::flag(central))
     .bind(now)
+    .bind(super::names::fold(name))
     .execute(tx.conn())
     .await
     .map_err(|e| Error::on_unique(e, if central { "conflict.already_bootstrapped" } else { "conflict.tenant_code_taken" }))?;

@@ -209,8 +209,8 @@ impl Kapu {
         let (login, full_name, email) = input.parse()?;
         let id = uuid::Uuid::now_v7().to_string();
         sqlx::query(
-            "INSERT INTO users (id, tenant_id, login, full_name, full_name_key, email, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+            "INSERT INTO users (id, tenant_id, login, full_name, full_name_key, email, created_at, updated_at, email_key) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8)",
         )
         .bind(&id)
         .bind(&tenant.id)
@@ -219,6 +219,7 @@ impl Kapu {
         .bind(names::fold(&full_name))
         .bind(&email)
         .bind(now)
+        .bind(names::fold(&email))
         .execute(tx.conn())
         .await
         .map_err(|e| Error::on_unique(e, "conflict.login_taken"))?;
@@ -338,7 +339,7 @@ impl Kapu {
         };
         let cond = format!(
             "u.tenant_id = $1 AND u.deleted_at IS NULL AND ($2 IS NULL OR u.login LIKE $2 ESCAPE '\\' \
-             OR u.full_name_key LIKE $2 ESCAPE '\\' OR LOWER(u.email) LIKE $2 ESCAPE '\\'){status_cond} AND $3 = $3"
+             OR u.full_name_key LIKE $2 ESCAPE '\\' OR u.email_key LIKE $2 ESCAPE '\\'){status_cond} AND $3 = $3"
         );
         let pattern = query.like_pattern();
         let sql = format!(
@@ -405,12 +406,13 @@ impl Kapu {
         };
         let now = self.now();
         let mut tx = self.db().write().await?;
-        sqlx::query("UPDATE users SET full_name = $1, full_name_key = $2, email = $3, updated_at = $4 WHERE id = $5")
+        sqlx::query("UPDATE users SET full_name = $1, full_name_key = $2, email = $3, updated_at = $4, email_key = $6 WHERE id = $5")
             .bind(&full_name)
             .bind(names::fold(&full_name))
             .bind(&email)
             .bind(now)
             .bind(&row.id)
+            .bind(names::fold(&email))
             .execute(tx.conn())
             .await?;
         audit::record(

@@ -66,6 +66,21 @@ pub fn text(lang: Lang, key: &str) -> &'static str {
     }
 }
 
+/// The name of a built-in service or role (`kapu`, `kapu.user_maintainer`) in the reader's
+/// language; names given by administrators (`stored`) are shown as they are.
+pub fn builtin_name<'a>(lang: Lang, id: &str, stored: &'a str) -> &'a str {
+    let key = format!("builtin.{id}");
+    match (lang, CATALOGUE.iter().find(|(k, _, _)| *k == key)) {
+        (Lang::En, Some((_, _, en))) => en,
+        _ => stored,
+    }
+}
+
+/// The description of a built-in role in the reader's language.
+pub fn builtin_description<'a>(lang: Lang, id: &str, stored: &'a str) -> &'a str {
+    builtin_name(lang, &format!("{id}.description"), stored)
+}
+
 pub fn has(key: &str) -> bool {
     CATALOGUE.iter().any(|(k, _, _)| *k == key)
 }

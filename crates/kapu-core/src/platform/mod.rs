@@ -6,6 +6,7 @@ pub mod config;
 pub mod crypto;
 pub mod csv;
 pub mod db;
+pub mod fold;
 pub mod form_token;
 pub mod i18n;
 pub mod mail;

@@ -9,6 +9,7 @@ use kapu_core::access::policy;
 use kapu_core::identity::ListQuery;
 use kapu_core::{Actor, Kapu};
 
+use super::frame::builtin;
 use super::frame::{Choices, Field, FormPage, Frame, render};
 use super::session::{WebActor, check_csrf};
 use super::table::{
@@ -62,10 +63,11 @@ pub async fn roles(
         .map(|r| Row {
             href: String::new(),
             cells: vec![
-                r.service_name.clone(),
+                builtin(&r.service, &r.service_name),
                 r.code.clone(),
-                r.name.clone(),
-                r.description.clone(),
+                builtin(&r.id, &r.name),
+                kapu_core::platform::i18n::builtin_description(t.0, &r.id, &r.description)
+                    .to_string(),
             ],
         })
         .collect();
@@ -144,11 +146,11 @@ pub async fn services(
             },
             cells: vec![
                 s.code.clone(),
-                s.name.clone(),
+                builtin(&s.code, &s.name),
                 s.launch_url.clone(),
                 s.roles
                     .iter()
-                    .map(|r| r.name.as_str())
+                    .map(|r| builtin(&r.id, &r.name))
                     .collect::<Vec<_>>()
                     .join(", "),
             ],

@@ -140,6 +140,11 @@ pub fn local_time(rfc3339: &str) -> String {
     kapu_core::platform::time_fmt::local_rfc3339(rfc3339, info.zone, info.lang)
 }
 
+/// A built-in service or role name in the page's language (others as given).
+pub fn builtin(id: &str, stored: &str) -> String {
+    kapu_core::platform::i18n::builtin_name(crate::context::current().lang, id, stored).to_string()
+}
+
 /// A time typed on a page, read in the installation's zone.
 pub fn typed_time(field: &'static str, raw: &str) -> kapu_core::Result<Option<i64>> {
     kapu_core::platform::time_fmt::optional_local_instant(

@@ -8,6 +8,7 @@ use kapu_core::access::grants::Source;
 use kapu_core::identity::password_policy::ExpiryStatus;
 use kapu_core::{Kapu, Role};
 
+use super::frame::builtin;
 use super::frame::{Frame, MessagePage, render};
 use super::session::WebActor;
 use crate::context::Ctx;
@@ -68,7 +69,7 @@ pub async fn home(State(kapu): State<Kapu>, ctx: Ctx, WebActor(actor): WebActor)
             warning_text(t, &s.expiry),
             services
                 .into_iter()
-                .map(|s| (s.launch_url, s.name))
+                .map(|s| (s.launch_url, builtin(&s.code, &s.name)))
                 .collect(),
         ),
         (Err(e), _) | (_, Err(e)) => {
@@ -170,7 +171,13 @@ pub async fn profile(State(kapu): State<Kapu>, ctx: Ctx, WebActor(actor): WebAct
             .unwrap_or(actor.full_login()),
         roles: roles
             .iter()
-            .map(|r| (r.name.clone(), r.service.clone(), source_text(t, &r.source)))
+            .map(|r| {
+                (
+                    builtin(&r.role, &r.name),
+                    r.service.clone(),
+                    source_text(t, &r.source),
+                )
+            })
             .collect(),
         days_left,
         i_act_for: subs

@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use kapu_core::access::grants::Source;
 use kapu_core::{Actor, Kapu};
 
+use super::frame::builtin;
 use super::frame::{Frame, render};
 use super::session::{WebActor, check_csrf};
 use super::table::{enc, error_page, frame};
@@ -51,7 +52,13 @@ async fn rights_page(
             .available_roles
             .iter()
             .find(|r| r.id == id)
-            .map(|r| format!("{} – {}", r.service_name, r.name))
+            .map(|r| {
+                format!(
+                    "{} – {}",
+                    builtin(&r.service, &r.service_name),
+                    builtin(&r.id, &r.name)
+                )
+            })
             .unwrap_or_else(|| id.to_string())
     };
     let group_label = |code: &str| {
@@ -85,7 +92,10 @@ async fn rights_page(
                     Source::Group { group } => format!("{}: {group}", t.t("source.group")),
                     _ => t.t("source.individual").to_string(),
                 };
-                (format!("{} – {}", e.service, e.name), src)
+                (
+                    format!("{} – {}", e.service, builtin(&e.role, &e.name)),
+                    src,
+                )
             })
             .collect(),
         tenant: tenant.to_string(),

@@ -13,6 +13,7 @@ use kapu_core::identity::users::StatusFilter;
 use kapu_core::{Actor, Error, Kapu};
 use serde::Deserialize;
 
+use super::frame::builtin;
 use super::frame::{Choices, ConfirmPage, Field, FormPage, Frame, render};
 use super::session::{WebActor, check_csrf};
 use super::table::{
@@ -186,7 +187,11 @@ async fn substitution_form(
             .map(|r| {
                 (
                     r.id.clone(),
-                    format!("{} – {}", r.service_name, r.name),
+                    format!(
+                        "{} – {}",
+                        builtin(&r.service, &r.service_name),
+                        builtin(&r.id, &r.name)
+                    ),
                     roles.contains(&r.id),
                 )
             })

@@ -4,7 +4,34 @@ use serde_json::json;
 use crate::both;
 use crate::harness::{App, code};
 
-both!(central_administrators_create_list_and_rename_tenants);
+both!(
+    central_administrators_create_list_and_rename_tenants,
+    every_text_filter_ignores_accents_and_case,
+);
+
+async fn every_text_filter_ignores_accents_and_case(app: App) {
+    let admin = app.admin().await;
+    let body = json!({"code": "bpfovaros", "name": "Budapest Főváros Önkormányzata",
+                      "admin": {"login": "fo.admin", "full_name": "Fő Admin", "email": "ÁRVÍZ.Tűrő@Fovaros.example"}});
+    let (s, b) = app.send("POST", &admin, "/api/v1/tenants", body).await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    for q in ["fovaros", "F%C5%90V%C3%81ROS", "onkormanyzata"] {
+        let (_, list) = app.get(&admin, &format!("/api/v1/tenants?q={q}")).await;
+        assert_eq!(list["total"], 1, "tenant name by {q}: {list}");
+    }
+    for q in ["arviz.turo", "%C3%81RV%C3%8DZ", "T%C5%B0R%C5%90%40fovaros"] {
+        let (_, list) = app
+            .get(&admin, &format!("/api/v1/tenants/bpfovaros/users?q={q}"))
+            .await;
+        assert_eq!(list["total"], 1, "e-mail by {q}: {list}");
+    }
+    let (_, roles) = app
+        .get(&admin, "/api/v1/roles?q=FELHASZNALO%20KARBANTARTO")
+        .await;
+    assert_eq!(roles["items"][0]["id"], "kapu.user_maintainer", "{roles}");
+    let (_, services) = app.get(&admin, "/api/v1/services?q=KERETRENDSZER").await;
+    assert_eq!(services["total"], 1, "{services}");
+}
 
 async fn central_administrators_create_list_and_rename_tenants(app: App) {
     let admin = app.admin().await;

@@ -12,6 +12,7 @@ both!(
     the_simple_rights_page_moves_roles_and_groups_and_saves_once,
     a_deputy_chooses_an_identity_and_the_header_names_both,
     catalogue_groups_substitutions_and_system_pages_work_in_the_browser,
+    built_in_role_names_follow_the_page_language,
 );
 
 async fn setup_service(app: &App, tenant_token: &str) {
@@ -439,4 +440,23 @@ async fn catalogue_groups_substitutions_and_system_pages_work_in_the_browser(app
     assert!(roles["total"].as_i64().unwrap() >= 14);
     let (_, html) = page(&b, &app, "/admin/statistics").await;
     assert!(html.contains("kozpont") && html.contains("szeged"));
+}
+
+async fn built_in_role_names_follow_the_page_language(app: App) {
+    let b = browser();
+    log_in(&b, &app, ADMIN, ADMIN_PW, "normal").await;
+    let (_, html) = page(&b, &app, "/profile").await;
+    assert!(html.contains("Felhasználó karbantartó"), "{html}");
+    b.get(app.url("/lang?to=en&back=/profile"))
+        .send()
+        .await
+        .unwrap();
+    let (_, html) = page(&b, &app, "/profile").await;
+    assert!(html.contains("User maintainer"), "{html}");
+    assert!(!html.contains("Felhasználó karbantartó"));
+    let (_, html) = page(&b, &app, "/admin/roles").await;
+    assert!(
+        html.contains("User rights administrator") && html.contains("Framework"),
+        "{html}"
+    );
 }
