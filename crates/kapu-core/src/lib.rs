@@ -1,12 +1,14 @@
 //! Kapu's capabilities, free of HTTP: every front door calls into [`Kapu`].
 
 pub mod access;
+pub mod actor;
 pub mod admin;
 pub mod error;
 pub mod identity;
 pub mod platform;
+pub mod signon;
 
-pub use access::{Actor, Mode, RequestCtx, Role};
+pub use actor::{Actor, Mode, RequestCtx, Role};
 pub use error::{Error, FieldError, Result};
 
 use std::sync::Arc;

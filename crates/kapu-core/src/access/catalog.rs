@@ -7,10 +7,10 @@ use sqlx::Row;
 use super::{Actor, guard, policy};
 use crate::Kapu;
 use crate::error::{Error, FieldError, Result};
-use crate::identity::names;
-use crate::identity::{ListQuery, Page};
 use crate::platform::audit::{self, AuditEvent};
 use crate::platform::fold::fold;
+use crate::platform::list::{ListQuery, Page};
+use crate::platform::names;
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Service {

@@ -7,10 +7,10 @@ use sqlx::Row;
 use super::{Actor, guard, policy};
 use crate::Kapu;
 use crate::error::{Error, FieldError, Result};
-use crate::identity::names::{self, LoginName};
-use crate::identity::{ListQuery, Page};
 use crate::platform::audit::{self, AuditEvent};
 use crate::platform::db::WriteTx;
+use crate::platform::list::{ListQuery, Page};
+use crate::platform::names::{self, LoginName};
 
 /// A group code: ASCII letters, digits, `_`, `-` and `.`; no accents, no spaces.
 pub fn parse_code(s: &str) -> std::result::Result<String, &'static str> {

@@ -9,10 +9,9 @@ use super::substitution_rules::{check_window, choosable, intersect, is_active};
 use super::{Actor, policy};
 use crate::Kapu;
 use crate::error::{Error, FieldError, Result};
-use crate::identity::users::UserRow;
-use crate::identity::{ListQuery, Page};
 use crate::platform::audit::{self, AuditEvent};
 use crate::platform::db::WriteTx;
+use crate::platform::list::{ListQuery, Page};
 use crate::platform::time_fmt;
 
 #[derive(Debug, Clone, Default)]
@@ -139,9 +138,15 @@ impl Kapu {
     }
 
     /// Roles the principal holds and the deputy lacks, now.
-    async fn choosable_roles(&self, deputy: &UserRow, principal: &UserRow) -> Result<Vec<String>> {
-        let p = effective_role_ids(self.db(), &principal.id, &principal.tenant_id).await?;
-        let d = effective_role_ids(self.db(), &deputy.id, &deputy.tenant_id).await?;
+    /// Roles the principal holds and the deputy lacks (both users of `tenant_id`).
+    async fn choosable_roles(
+        &self,
+        tenant_id: &str,
+        deputy_id: &str,
+        principal_id: &str,
+    ) -> Result<Vec<String>> {
+        let p = effective_role_ids(self.db(), principal_id, tenant_id).await?;
+        let d = effective_role_ids(self.db(), deputy_id, tenant_id).await?;
         Ok(choosable(&p, &d))
     }
 
@@ -171,7 +176,9 @@ impl Kapu {
         let now = self.now();
         let starts_at = input.starts_at.unwrap_or(now);
         check_window(starts_at, input.ends_at).map_err(|k| Error::field("ends_at", k))?;
-        let allowed = self.choosable_roles(&deputy, &principal).await?;
+        let allowed = self
+            .choosable_roles(&tenant.id, &deputy.id, &principal.id)
+            .await?;
         let (roles, group_id) = match (&input.group, &input.roles) {
             (Some(code), _) => {
                 let group =
@@ -334,13 +341,11 @@ impl Kapu {
         };
         check_window(starts_at, ends_at).map_err(|k| Error::field("ends_at", k))?;
         if let Some(roles) = &changes.roles {
-            let deputy = self
-                .user_by_id(&row.try_get::<String, _>("deputy_id")?)
+            let deputy: String = row.try_get("deputy_id")?;
+            let principal: String = row.try_get("principal_id")?;
+            let allowed = self
+                .choosable_roles(&tenant.id, &deputy, &principal)
                 .await?;
-            let principal = self
-                .user_by_id(&row.try_get::<String, _>("principal_id")?)
-                .await?;
-            let allowed = self.choosable_roles(&deputy, &principal).await?;
             if roles.is_empty() {
                 return Err(Error::field("roles", "substitution.roles_required"));
             }

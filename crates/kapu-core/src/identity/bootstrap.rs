@@ -6,7 +6,7 @@ use super::names::{self, FullLogin, LoginName, TenantCode};
 use super::tenants::{CENTRAL_CODE, insert_tenant};
 use super::users::NewUser;
 use crate::Kapu;
-use crate::access::{RequestCtx, Role};
+use crate::actor::{RequestCtx, Role};
 use crate::error::{Error, Result};
 use crate::platform::audit::{self, AuditActor, AuditEvent};
 

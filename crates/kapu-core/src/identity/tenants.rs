@@ -7,7 +7,7 @@ use super::names::{self, TenantCode};
 use super::users::{NewUser, User};
 use super::{ListQuery, Page};
 use crate::Kapu;
-use crate::access::{Actor, Role, policy};
+use crate::actor::{Actor, Role, policy};
 use crate::error::{Error, FieldError, Result};
 use crate::platform::audit::{self, AuditEvent};
 use crate::platform::time_fmt;

@@ -10,7 +10,8 @@ use super::tenants::Tenant;
 use super::{ListQuery, Page, mail_text};
 use crate::Kapu;
 use crate::access::grants::effective_role_ids;
-use crate::access::{Actor, Role, guard, policy};
+use crate::access::guard;
+use crate::actor::{Actor, Role, policy};
 use crate::error::{Error, FieldError, Result};
 use crate::platform::audit::{self, AuditEvent};
 use crate::platform::db::WriteTx;
@@ -455,7 +456,7 @@ impl Kapu {
                 .bind(&row.id)
                 .execute(tx.conn())
                 .await?;
-            super::sessions::revoke_all_of(&mut tx, &row.id, now).await?;
+            super::revocation::revoke_all_of(&mut tx, &row.id, now).await?;
             guard::user_maintainer_remains(&mut tx, &row.tenant_id).await?;
         } else {
             sqlx::query(
@@ -496,7 +497,7 @@ impl Kapu {
             .bind(&row.id)
             .execute(tx.conn())
             .await?;
-        super::sessions::revoke_all_of(&mut tx, &row.id, now).await?;
+        super::revocation::revoke_all_of(&mut tx, &row.id, now).await?;
         links::revoke_all(&mut tx, &row.id, now).await?;
         guard::user_maintainer_remains(&mut tx, &row.tenant_id).await?;
         audit::record(

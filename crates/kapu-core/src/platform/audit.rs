@@ -6,16 +6,10 @@ use sqlx::Row;
 
 use super::crypto::sha256_hex;
 use super::db::{Db, WriteTx};
-use crate::access::RequestCtx;
+use crate::actor::RequestCtx;
 use crate::error::Result;
 
-/// Who acted, as recorded. Empty for anonymous requests (a failed login names only the address).
-#[derive(Debug, Clone, Default)]
-pub struct AuditActor {
-    pub user_id: Option<String>,
-    pub login: Option<String>,
-    pub on_behalf_of: Option<String>,
-}
+pub use crate::actor::AuditActor;
 
 #[derive(Debug, Clone)]
 pub struct AuditEvent<'a> {

@@ -7,7 +7,7 @@ use serde_json::json;
 use super::audit::{self, AuditActor, AuditEvent};
 use super::mail::Delivery;
 use crate::Kapu;
-use crate::access::RequestCtx;
+use crate::actor::RequestCtx;
 use crate::error::Result;
 
 impl Kapu {

@@ -5,9 +5,9 @@ use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use kapu_core::identity::login::Identity;
 use kapu_core::identity::password_policy::ExpiryStatus;
 use kapu_core::platform::i18n::Lang;
+use kapu_core::signon::login::Identity;
 use kapu_core::{Actor, Error, Kapu, Mode};
 use serde::Deserialize;
 

@@ -4,10 +4,10 @@ use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use kapu_core::access::policy;
 use kapu_core::access::substitutions::{
     SubstitutionChanges, SubstitutionFilter, SubstitutionInput,
 };
+use kapu_core::actor::policy;
 use kapu_core::identity::ListQuery;
 use kapu_core::identity::users::StatusFilter;
 use kapu_core::{Actor, Error, Kapu};

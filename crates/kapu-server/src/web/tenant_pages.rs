@@ -5,7 +5,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use kapu_core::Kapu;
-use kapu_core::access::policy;
+use kapu_core::actor::policy;
 use kapu_core::identity::tenants::NewTenant;
 use kapu_core::identity::users::NewUser;
 use serde::Deserialize;

@@ -5,7 +5,7 @@ use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use kapu_core::access::policy;
+use kapu_core::actor::policy;
 use kapu_core::identity::ListQuery;
 use kapu_core::identity::users::{NewUser, StatusFilter, UserChanges};
 use kapu_core::{Actor, Kapu};

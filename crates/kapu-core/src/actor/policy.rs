@@ -103,7 +103,7 @@ pub fn write_tenant_settings(actor: &Actor, tenant_id: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::access::RequestCtx;
+    use crate::actor::RequestCtx;
 
     fn actor(tenant: &str, central: bool, mode: Mode, roles: &[Role]) -> Actor {
         Actor {

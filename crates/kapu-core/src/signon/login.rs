@@ -2,18 +2,18 @@
 
 use serde_json::json;
 
-use super::lockout::{
-    after_failure, lock_remaining_secs, throttle_retry_after_secs, throttle_window,
-};
-use super::names::FullLogin;
-use super::names::LoginName;
-use super::password_policy::{ABSOLUTE_MAX_LEN, ExpiryStatus, PasswordPolicy};
 use super::sessions::{self, SessionStart};
-use super::users::UserRow;
 use crate::Kapu;
 use crate::access::grants::effective_role_ids;
-use crate::access::{Actor, Mode, RequestCtx};
+use crate::actor::{Actor, Mode, RequestCtx};
 use crate::error::{Error, Result};
+use crate::identity::lockout::{
+    after_failure, lock_remaining_secs, throttle_retry_after_secs, throttle_window,
+};
+use crate::identity::names::FullLogin;
+use crate::identity::names::LoginName;
+use crate::identity::password_policy::{ABSOLUTE_MAX_LEN, ExpiryStatus, PasswordPolicy};
+use crate::identity::users::UserRow;
 use crate::platform::audit::{self, AuditActor, AuditEvent};
 
 #[derive(Debug)]

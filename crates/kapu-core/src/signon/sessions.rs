@@ -5,8 +5,9 @@ use sqlx::Row;
 use crate::Kapu;
 use crate::access::grants::{effective_role_ids, kapu_roles};
 use crate::access::substitution_rules::intersect;
-use crate::access::{Actor, Deputy, Mode, RequestCtx};
+use crate::actor::{Actor, Deputy, Mode, RequestCtx};
 use crate::error::{Error, Result};
+use crate::identity::revocation::revoke_all_of;
 use crate::platform::audit::{self, AuditEvent};
 use crate::platform::crypto::{random_token, token_digest};
 use crate::platform::db::{WriteTx, flag};
@@ -57,17 +58,6 @@ pub(crate) async fn create(
     .execute(tx.conn())
     .await?;
     Ok(NewSession { id, token, csrf })
-}
-
-pub(crate) async fn revoke_all_of(tx: &mut WriteTx, user_id: &str, now: i64) -> Result<u64> {
-    let r = sqlx::query(
-        "UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
-    )
-    .bind(now)
-    .bind(user_id)
-    .execute(tx.conn())
-    .await?;
-    Ok(r.rows_affected())
 }
 
 impl Kapu {
