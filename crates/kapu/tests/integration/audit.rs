@@ -66,21 +66,12 @@ async fn the_log_is_filtered_by_kind_outcome_event_and_actor_and_exported(app: A
         ("", "Időpont,Napló fajtája"),
         ("&detailed=1", "seq,at,kind"),
     ] {
-        let r = app
-            .http
-            .get(app.url(&format!("/api/v1/audit?format=csv&kind=login{query}")))
-            .bearer_auth(&admin)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), StatusCode::OK);
-        assert!(
-            r.headers()["content-type"]
-                .to_str()
-                .unwrap()
-                .starts_with("text/csv")
-        );
-        let csv = r.text().await.unwrap();
+        let csv = app
+            .csv(
+                &admin,
+                &format!("/api/v1/audit?format=csv&kind=login{query}"),
+            )
+            .await;
         assert!(
             csv.trim_start_matches('\u{feff}').starts_with(header),
             "{csv}"

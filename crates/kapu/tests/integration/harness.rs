@@ -247,6 +247,34 @@ impl App {
         split(req.send().await.unwrap()).await
     }
 
+    /// A list as CSV: checks the answer is a CSV download and returns its text.
+    pub async fn csv(&self, token: &str, path: &str) -> String {
+        let r = self
+            .http
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{path}");
+        let kind = r.headers()["content-type"].to_str().unwrap().to_string();
+        assert!(kind.starts_with("text/csv"), "{path}: {kind}");
+        r.text().await.unwrap()
+    }
+
+    /// Asks for a forgotten-password link; the answer is always 202.
+    pub async fn request_reset(&self, login: &str) {
+        let (s, b) = self
+            .send(
+                "POST",
+                "",
+                "/api/v1/password-reset",
+                json!({"login": login}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::ACCEPTED, "{b}");
+    }
+
     /// Every message in the outbox, as raw text, oldest first.
     pub fn outbox(&self) -> Vec<String> {
         let dir = self.dir.join("outbox");

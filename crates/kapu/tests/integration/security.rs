@@ -44,15 +44,7 @@ async fn a_password_change_revokes_every_outstanding_link(app: App) {
     let admin = app.admin().await;
     app.user(&admin, "kozpont", "link.lilla", "Link-Lilla-1")
         .await;
-    let (s, _) = app
-        .send(
-            "POST",
-            "",
-            "/api/v1/password-reset",
-            json!({"login": "link.lilla@kozpont"}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::ACCEPTED);
+    app.request_reset("link.lilla@kozpont").await;
     let mail = app.mail_to("link.lilla@kozpont.example", 2).await;
     let token = link_token(&mail, "/password/reset");
 
@@ -88,15 +80,8 @@ async fn password_reset_requests_are_throttled_per_account_and_address(app: App)
     app.user(&admin, "kozpont", "sok.level", "Sok-Level-1")
         .await;
     for _ in 0..20 {
-        let (s, _) = app
-            .send(
-                "POST",
-                "",
-                "/api/v1/password-reset",
-                json!({"login": "sok.level@kozpont"}),
-            )
-            .await;
-        assert_eq!(s, StatusCode::ACCEPTED, "the same answer, throttled or not");
+        // The same answer, throttled or not.
+        app.request_reset("sok.level@kozpont").await;
     }
     // The activation mail and at most three reset mails an hour.
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
@@ -116,15 +101,7 @@ async fn password_reset_requests_are_throttled_per_account_and_address(app: App)
         .count();
     assert_eq!(throttled, 17);
     app.minutes(61);
-    let (s, _) = app
-        .send(
-            "POST",
-            "",
-            "/api/v1/password-reset",
-            json!({"login": "sok.level@kozpont"}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::ACCEPTED);
+    app.request_reset("sok.level@kozpont").await;
     app.mail_to("sok.level@kozpont.example", 5).await;
 }
 
@@ -204,14 +181,9 @@ async fn csv_cells_with_separators_are_quoted_and_formulas_neutralised(app: App)
         )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{b}");
-    let r = app
-        .http
-        .get(app.url("/api/v1/tenants/kozpont/users?format=csv"))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap();
-    let csv = r.text().await.unwrap();
+    let csv = app
+        .csv(&admin, "/api/v1/tenants/kozpont/users?format=csv")
+        .await;
     assert!(csv.contains("\"Kovacs;'=HYPERLINK(1)\""), "{csv}");
     assert!(!csv.contains(";=HYPERLINK"), "{csv}");
 }
