@@ -60,6 +60,13 @@ pub(crate) fn current() -> RequestInfo {
     })
 }
 
+/// How this request's reader reads times: the installation's zone and the page language.
+pub(crate) fn zone_and_lang() -> (chrono_tz::Tz, Lang) {
+    CURRENT
+        .try_with(|i| (i.zone, i.lang))
+        .unwrap_or((kapu_core::platform::time_fmt::DEFAULT_ZONE, Lang::Hu))
+}
+
 pub(crate) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get_all(header::COOKIE)

@@ -21,25 +21,39 @@ pub fn wants_csv(format: Option<&str>, detailed: Option<&str>) -> Option<bool> {
     (format == Some("csv")).then_some(matches!(detailed, Some("1" | "true" | "yes")))
 }
 
+/// Collects every page a fetch gives for a page number, for export. The fetch asks for the
+/// largest pages the service allows.
+async fn every_page<T, F, Fut>(mut fetch: F) -> Result<Vec<T>>
+where
+    F: FnMut(i64) -> Fut,
+    Fut: Future<Output = Result<Page<T>>>,
+{
+    let mut number = 1;
+    let mut out = Vec::new();
+    loop {
+        let page = fetch(number).await?;
+        let done = page.page >= page.pages();
+        out.extend(page.items);
+        if done {
+            return Ok(out);
+        }
+        number = page.page + 1;
+    }
+}
+
 /// Collects every page of a list, for export.
 pub async fn all_pages<T, F, Fut>(query: &ListQuery, mut fetch: F) -> Result<Vec<T>>
 where
     F: FnMut(ListQuery) -> Fut,
     Fut: Future<Output = Result<Page<T>>>,
 {
-    let mut q = query.clone();
-    q.page = Some(1);
-    q.per_page = Some(i64::MAX);
-    let mut out = Vec::new();
-    loop {
-        let page = fetch(q.clone()).await?;
-        let done = page.page >= page.pages();
-        out.extend(page.items);
-        if done {
-            return Ok(out);
-        }
-        q.page = Some(page.page + 1);
-    }
+    every_page(|number| {
+        let mut q = query.clone();
+        q.page = Some(number);
+        q.per_page = Some(i64::MAX);
+        fetch(q)
+    })
+    .await
 }
 
 pub fn csv_response(filename: &str, body: String) -> Response {
@@ -370,17 +384,11 @@ pub async fn all_audit(
     actor: &kapu_core::Actor,
     query: &kapu_core::admin::audit_log::AuditQuery,
 ) -> Result<Vec<AuditEntry>> {
-    let mut q = query.clone();
-    q.page = Some(1);
-    q.per_page = Some(i64::MAX);
-    let mut out = Vec::new();
-    loop {
-        let page = kapu.query_audit(actor, &q).await?;
-        let done = page.page >= page.pages();
-        out.extend(page.items);
-        if done {
-            return Ok(out);
-        }
-        q.page = Some(page.page + 1);
-    }
+    every_page(|number| {
+        let mut q = query.clone();
+        q.page = Some(number);
+        q.per_page = Some(i64::MAX);
+        async move { kapu.query_audit(actor, &q).await }
+    })
+    .await
 }

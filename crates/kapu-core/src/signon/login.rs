@@ -15,6 +15,7 @@ use crate::identity::names::LoginName;
 use crate::identity::password_policy::{ABSOLUTE_MAX_LEN, ExpiryStatus, PasswordPolicy};
 use crate::identity::users::UserRow;
 use crate::platform::audit::{self, AuditActor, AuditEvent};
+use crate::platform::settings::Snapshot;
 
 #[derive(Debug)]
 pub struct LoginResult {
@@ -86,7 +87,7 @@ impl Kapu {
             .await?;
         let Some(user) = user else {
             return Err(self
-                .unknown_name_failure(ctx, &full, password, mode, now)
+                .unknown_name_failure(ctx, &full, password, mode, &global, now)
                 .await?);
         };
 
@@ -339,6 +340,7 @@ impl Kapu {
         full: &FullLogin,
         password: &str,
         mode: Mode,
+        global: &Snapshot,
         now: i64,
     ) -> Result<Error> {
         let name = full.to_string();
@@ -363,11 +365,10 @@ impl Kapu {
         }
         // Same cost as a real check, so timing does not tell which accounts exist.
         self.hasher().verify_dummy(password).await?;
-        let snapshot = self.settings().snapshot("").await?;
         let after = after_failure(
             failed_count,
-            snapshot.number("lockout_threshold"),
-            snapshot.duration_ms("lockout_duration"),
+            global.number("lockout_threshold"),
+            global.duration_ms("lockout_duration"),
             now,
         );
         let mut tx = self.db().write().await?;

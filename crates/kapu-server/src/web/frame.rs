@@ -136,13 +136,14 @@ impl Frame {
 /// A time the service layer gave as RFC 3339, as this page's reader reads times: in the
 /// installation's zone, in the page language's form.
 pub fn local_time(rfc3339: &str) -> String {
-    let info = crate::context::current();
-    kapu_core::platform::time_fmt::local_rfc3339(rfc3339, info.zone, info.lang)
+    let (zone, lang) = crate::context::zone_and_lang();
+    kapu_core::platform::time_fmt::local_rfc3339(rfc3339, zone, lang)
 }
 
 /// A built-in service or role name in the page's language (others as given).
 pub fn builtin(id: &str, stored: &str) -> String {
-    kapu_core::platform::i18n::builtin_name(crate::context::current().lang, id, stored).to_string()
+    kapu_core::platform::i18n::builtin_name(crate::context::zone_and_lang().1, id, stored)
+        .to_string()
 }
 
 /// A time typed on a page, read in the installation's zone.
@@ -150,7 +151,7 @@ pub fn typed_time(field: &'static str, raw: &str) -> kapu_core::Result<Option<i6
     kapu_core::platform::time_fmt::optional_local_instant(
         field,
         Some(raw),
-        crate::context::current().zone,
+        crate::context::zone_and_lang().0,
     )
 }
 

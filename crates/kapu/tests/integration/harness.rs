@@ -218,15 +218,17 @@ impl App {
         self.login(ADMIN, ADMIN_PW, "secure").await
     }
 
-    pub async fn get(&self, token: &str, path: &str) -> (StatusCode, Value) {
-        let r = self
-            .http
+    async fn get_raw(&self, token: &str, path: &str) -> Response {
+        self.http
             .get(self.url(path))
             .bearer_auth(token)
             .send()
             .await
-            .unwrap();
-        split(r).await
+            .unwrap()
+    }
+
+    pub async fn get(&self, token: &str, path: &str) -> (StatusCode, Value) {
+        split(self.get_raw(token, path).await).await
     }
 
     pub async fn send(
@@ -249,13 +251,7 @@ impl App {
 
     /// A list as CSV: checks the answer is a CSV download and returns its text.
     pub async fn csv(&self, token: &str, path: &str) -> String {
-        let r = self
-            .http
-            .get(self.url(path))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap();
+        let r = self.get_raw(token, path).await;
         assert_eq!(r.status(), StatusCode::OK, "{path}");
         let kind = r.headers()["content-type"].to_str().unwrap().to_string();
         assert!(kind.starts_with("text/csv"), "{path}: {kind}");
