@@ -44,6 +44,12 @@ pub enum Error {
     LinkInvalid,
     #[error("not authenticated")]
     Unauthenticated,
+    /// It existed, but is gone for good (the key names what: `gone.document_purged`, …).
+    #[error("gone: {0}")]
+    Gone(&'static str),
+    /// An upload passed a size limit; nothing of it was kept.
+    #[error("too large")]
+    TooLarge,
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
     #[error("migration: {0}")]
@@ -71,6 +77,8 @@ impl Error {
             Error::Throttled { .. } => "too_many_requests",
             Error::LinkInvalid => "link_invalid",
             Error::Unauthenticated => "unauthenticated",
+            Error::TooLarge => "payload_too_large",
+            Error::Gone(_) => "gone",
             Error::Database(_) | Error::Migration(_) | Error::Internal(_) => "internal",
         }
     }
@@ -89,6 +97,8 @@ impl Error {
             Error::Throttled { .. } => "error.throttled",
             Error::LinkInvalid => "error.link_invalid",
             Error::Unauthenticated => "error.unauthenticated",
+            Error::TooLarge => "error.too_large",
+            Error::Gone(key) => key,
             Error::Database(_) | Error::Migration(_) | Error::Internal(_) => "error.internal",
         }
     }

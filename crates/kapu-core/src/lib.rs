@@ -5,6 +5,7 @@ pub mod actor;
 pub mod admin;
 pub mod error;
 pub mod identity;
+pub mod mailbox;
 pub mod platform;
 pub mod signon;
 
@@ -14,8 +15,9 @@ pub use error::{Error, FieldError, Result};
 use std::sync::Arc;
 
 use platform::{
-    clock::Clock, config::Config, crypto::PasswordHasher, db::Db, form_token::FormTokens,
-    mail::Mailer, settings::Settings,
+    blobs::BlobStore, clock::Clock, config::Config, crypto::PasswordHasher, db::Db,
+    form_token::FormTokens, keys::KeyStore, mail::Mailer, master_key::MasterKey,
+    settings::Settings,
 };
 
 /// The service context every front door holds: storage, clock, mail, settings and hashing.
@@ -32,6 +34,8 @@ struct Inner {
     settings: Settings,
     hasher: PasswordHasher,
     form_tokens: FormTokens,
+    keys: KeyStore,
+    blobs: BlobStore,
 }
 
 impl Kapu {
@@ -46,6 +50,10 @@ impl Kapu {
         let settings = Settings::new(db.clone());
         let hasher = PasswordHasher::new(config.hash_workers);
         let form_tokens = FormTokens::load(&db, clock.now_ms()).await?;
+        let master = MasterKey::load_or_create(&config.master_key_path())?;
+        let keys = KeyStore::new(db.clone(), master.clone());
+        keys.ensure(clock.now_ms()).await?;
+        let blobs = BlobStore::local(&config.blob_dir(), master)?;
         Ok(Kapu {
             inner: Arc::new(Inner {
                 db,
@@ -55,6 +63,8 @@ impl Kapu {
                 settings,
                 hasher,
                 form_tokens,
+                keys,
+                blobs,
             }),
         })
     }
@@ -79,6 +89,12 @@ impl Kapu {
     }
     pub fn form_tokens(&self) -> &FormTokens {
         &self.inner.form_tokens
+    }
+    pub fn keys(&self) -> &KeyStore {
+        &self.inner.keys
+    }
+    pub fn blobs(&self) -> &BlobStore {
+        &self.inner.blobs
     }
     pub fn clock(&self) -> &Arc<dyn Clock> {
         &self.inner.clock

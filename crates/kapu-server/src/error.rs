@@ -21,7 +21,8 @@ pub fn status_of(e: &Error) -> StatusCode {
         Error::NotFound => StatusCode::NOT_FOUND,
         Error::Conflict(_) => StatusCode::CONFLICT,
         Error::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
-        Error::LinkInvalid => StatusCode::GONE,
+        Error::LinkInvalid | Error::Gone(_) => StatusCode::GONE,
+        Error::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         Error::Database(_) | Error::Migration(_) | Error::Internal(_) => {
             StatusCode::INTERNAL_SERVER_ERROR
         }

@@ -75,12 +75,12 @@ pub fn csv_response(filename: &str, body: String) -> Response {
         .into_response()
 }
 
-fn header_row(w: &mut CsvWriter, lang: Lang, keys: &[&str]) {
+pub(crate) fn header_row(w: &mut CsvWriter, lang: Lang, keys: &[&str]) {
     let cells: Vec<&str> = keys.iter().map(|k| text(lang, k)).collect();
     w.row(&cells);
 }
 
-fn opt(v: &Option<String>) -> String {
+pub(crate) fn opt(v: &Option<String>) -> String {
     v.clone().unwrap_or_default()
 }
 

@@ -5,6 +5,7 @@ pub mod api;
 mod context;
 mod error;
 mod exports;
+mod mailbox_exports;
 pub mod metrics;
 mod web;
 
@@ -23,12 +24,17 @@ pub fn router(kapu: Kapu) -> Router {
         .route("/readyz", get(context::readyz))
         .nest("/api/v1", api::router())
         .merge(api::docs_router())
+        .route("/.well-known/jwks.json", get(api::jwks))
         .merge(web::router())
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(256 * 1024))
+        .nest(
+            "/api/v1",
+            api::upload_router().layer(axum::extract::DefaultBodyLimit::disable()),
+        )
         .layer(axum::middleware::from_fn_with_state(
             kapu.clone(),
             context::stamp,
         ))
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(256 * 1024))
         .with_state(kapu)
 }
 
@@ -43,7 +49,8 @@ pub async fn serve_router(
     router: Router,
     listener: tokio::net::TcpListener,
 ) -> std::io::Result<()> {
-    tokio::spawn(kapu.run_mail_worker());
+    tokio::spawn(kapu.clone().run_mail_worker());
+    tokio::spawn(kapu.clone().run_mailbox_worker());
     axum::serve(
         listener,
         router.into_make_service_with_connect_info::<SocketAddr>(),

@@ -31,6 +31,18 @@ enum Command {
     Admin(AdminCommand),
     /// Measure logins and authenticated requests against a running server.
     Bench(bench::BenchArgs),
+    /// Check a receipt (`.jws` file) offline against Kapu's published keys.
+    VerifyReceipt(VerifyReceiptArgs),
+}
+
+#[derive(Args)]
+struct VerifyReceiptArgs {
+    /// The receipt: a compact JWS, as downloaded.
+    file: std::path::PathBuf,
+    /// The keys: a JWKS file, or the address of `/.well-known/jwks.json`. Without it, the
+    /// keys of the installation the configuration names.
+    #[arg(long)]
+    jwks: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -42,6 +54,8 @@ enum AdminCommand {
     /// Issue a new one-time setup or password link for a user who lost theirs (printed, and
     /// mailed when mail works).
     ResetLink(ResetLinkArgs),
+    /// Make a new signing key for receipts; the old public keys stay published.
+    RotateKeys,
 }
 
 #[derive(Args)]
@@ -194,6 +208,42 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Admin(AdminCommand::RotateKeys) => {
+            let kapu = open(cli.common.load()?).await?;
+            let kid = kapu
+                .console_rotate_keys()
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("new signing key: {kid}");
+            Ok(())
+        }
         Command::Bench(args) => bench::run(args).await,
+        Command::VerifyReceipt(args) => verify_receipt(cli.common, args).await,
     }
+}
+
+async fn verify_receipt(
+    common: settings_file::Common,
+    args: VerifyReceiptArgs,
+) -> anyhow::Result<()> {
+    use kapu_core::platform::keys::{Jwks, verify_jws};
+    let jws = std::fs::read_to_string(&args.file)
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", args.file.display()))?;
+    let jwks: Jwks = match args.jwks.as_deref() {
+        Some(url) if url.starts_with("https://") || url.starts_with("http://") => {
+            reqwest::get(url).await?.error_for_status()?.json().await?
+        }
+        Some(path) => serde_json::from_str(&std::fs::read_to_string(path)?)?,
+        None => {
+            let kapu = open(common.load()?).await?;
+            kapu.keys()
+                .jwks()
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?
+        }
+    };
+    let payload = verify_jws(&jws, &jwks).map_err(|e| anyhow::anyhow!("receipt NOT valid: {e}"))?;
+    println!("receipt valid");
+    println!("{}", serde_json::to_string_pretty(&payload)?);
+    Ok(())
 }

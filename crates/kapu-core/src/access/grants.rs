@@ -126,7 +126,8 @@ impl Kapu {
         let sql = format!(
             "SELECT r.id, s.code AS service, s.name AS service_name, r.code, r.name, r.description \
              FROM roles r JOIN services s ON s.id = r.service_id \
-             WHERE r.id <> 'kapu.framework_user' AND $1 = $1 AND {} ORDER BY s.builtin DESC, s.code, r.code",
+             WHERE r.id <> 'kapu.framework_user' AND (r.tenant_id IS NULL OR r.tenant_id = $1) \
+             AND {} ORDER BY s.builtin DESC, s.code, r.code",
             CONTRACTED.replace("$2", "$1")
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))

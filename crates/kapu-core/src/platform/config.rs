@@ -28,6 +28,9 @@ pub struct Config {
     pub trust_forwarded_for: bool,
     /// Threads that may hash passwords at once.
     pub hash_workers: usize,
+    /// The master key file; by default `master.key` in the data directory, made on first
+    /// start. Several nodes must share one.
+    pub master_key_file: Option<PathBuf>,
 }
 
 impl Config {
@@ -45,6 +48,7 @@ impl Config {
             smtp: None,
             trust_forwarded_for: false,
             hash_workers: workers,
+            master_key_file: None,
         }
     }
 
@@ -56,6 +60,16 @@ impl Config {
                 self.data_dir.join("kapu.db").display()
             ),
         }
+    }
+
+    pub fn master_key_path(&self) -> PathBuf {
+        self.master_key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("master.key"))
+    }
+
+    pub fn blob_dir(&self) -> PathBuf {
+        self.data_dir.join("blobs")
     }
 
     pub fn outbox_dir(&self) -> PathBuf {

@@ -1,6 +1,7 @@
 //! Infrastructure every capability shares.
 
 pub mod audit;
+pub mod blobs;
 pub mod clock;
 pub mod config;
 pub mod crypto;
@@ -9,9 +10,11 @@ pub mod db;
 pub mod fold;
 pub mod form_token;
 pub mod i18n;
+pub mod keys;
 pub mod list;
 pub mod mail;
 mod mail_worker;
+pub mod master_key;
 pub mod names;
 pub mod rate_limit;
 pub mod settings;

@@ -53,6 +53,8 @@ pub enum ErrorCode {
     TooManyRequests,
     LinkInvalid,
     Unauthenticated,
+    PayloadTooLarge,
+    Gone,
     Internal,
 }
 
@@ -80,7 +82,8 @@ pub struct NotFound(ErrorBody);
 #[allow(dead_code)]
 pub struct Conflict(ErrorBody);
 
-/// The one-time link is unknown, used or expired.
+/// The one-time link is unknown, used or expired; or a document was deleted after its
+/// retention period.
 #[derive(IntoResponses)]
 #[response(status = 410)]
 #[allow(dead_code)]
@@ -104,6 +107,12 @@ pub struct Locked(ErrorBody);
 #[response(status = 429, headers(("Retry-After" = i64, description = "Seconds to wait")))]
 #[allow(dead_code)]
 pub struct TooManyRequests(ErrorBody);
+
+/// An upload passed the size limit of a document or a message; nothing of it was kept.
+#[derive(IntoResponses)]
+#[response(status = 413)]
+#[allow(dead_code)]
+pub struct TooLarge(ErrorBody);
 
 /// An unexpected failure; the message carries the request id.
 #[derive(IntoResponses)]

@@ -5,6 +5,8 @@ mod access;
 mod audit;
 pub mod contract;
 mod extract;
+mod messages;
+mod offices;
 mod openapi;
 mod session;
 mod settings;
@@ -18,6 +20,14 @@ use utoipa_axum::routes;
 
 pub use extract::{AnyApiActor, ApiActor, ApiJson, ApiQuery};
 pub use openapi::{docs_router, document};
+
+/// Routes whose bodies stream in under their own size limits (system variables), not the
+/// small limit of every other request.
+fn upload_parts() -> (Router<Kapu>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::new()
+        .routes(routes!(messages::folder, messages::send))
+        .split_for_parts()
+}
 
 /// The routes and their document, built from the same list.
 fn parts() -> (Router<Kapu>, utoipa::openapi::OpenApi) {
@@ -64,9 +74,54 @@ fn parts() -> (Router<Kapu>, utoipa::openapi::OpenApi) {
             access::update_substitution,
             access::delete_substitution
         ))
+        .routes(routes!(offices::types, offices::create_type))
+        .routes(routes!(offices::directory, offices::create))
+        .routes(routes!(offices::office, offices::update))
+        .routes(routes!(offices::close))
+        .routes(routes!(messages::mine))
+        .routes(routes!(messages::message))
+        .routes(routes!(messages::download))
+        .routes(routes!(messages::receipt))
+        .routes(routes!(messages::long_term))
         .split_for_parts()
 }
 
+/// The JSON API with the small body limit.
 pub fn router() -> Router<Kapu> {
     parts().0
+}
+
+/// The upload routes, without the small body limit.
+pub fn upload_router() -> Router<Kapu> {
+    upload_parts().0
+}
+
+/// The whole document: both route lists.
+fn full_document() -> utoipa::openapi::OpenApi {
+    let mut doc = parts().1;
+    doc.merge(upload_parts().1);
+    doc
+}
+
+/// `/.well-known/jwks.json`: every public key Kapu has signed with, for verifying receipts
+/// (and later tokens) offline.
+pub async fn jwks(
+    axum::extract::State(kapu): axum::extract::State<Kapu>,
+) -> Result<axum::response::Response, crate::error::ApiError> {
+    use axum::response::IntoResponse as _;
+    let keys = kapu.keys().jwks().await?;
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                axum::http::HeaderValue::from_static("application/jwk-set+json"),
+            ),
+            (
+                axum::http::header::CACHE_CONTROL,
+                axum::http::HeaderValue::from_static("public, max-age=300"),
+            ),
+        ],
+        axum::Json(keys),
+    )
+        .into_response())
 }

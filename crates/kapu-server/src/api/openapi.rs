@@ -30,6 +30,7 @@ use super::contract::{ErrorBody, ErrorCode, ErrorDetail, FieldProblem};
         (name = "access", description = "Services, contracts, groups, rights and substitutions"),
         (name = "settings", description = "System variables"),
         (name = "audit", description = "The business log"),
+        (name = "mailbox", description = "Office and personal mailboxes, the office directory, messages and receipts"),
     )
 )]
 struct ApiDoc;
@@ -78,7 +79,7 @@ fn qualify_operation_ids(doc: &mut utoipa::openapi::OpenApi) {
 pub fn document() -> &'static utoipa::openapi::OpenApi {
     static DOC: OnceLock<utoipa::openapi::OpenApi> = OnceLock::new();
     DOC.get_or_init(|| {
-        let mut doc = super::parts().1;
+        let mut doc = super::full_document();
         qualify_operation_ids(&mut doc);
         doc
     })

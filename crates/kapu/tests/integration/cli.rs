@@ -108,3 +108,14 @@ async fn a_first_start_on_an_empty_database_issues_one_setup_link() {
         .unwrap();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn rotate_keys_makes_a_new_key_and_keeps_the_chain_intact() {
+    let dir = std::env::temp_dir().join(format!("kapu-cli-rotate-{}", std::process::id()));
+    let (ok, out) = kapu(&dir, &["admin", "rotate-keys"], "");
+    assert!(ok, "{out}");
+    assert!(out.contains("new signing key: ed25519-"), "{out}");
+    let (ok, out) = kapu(&dir, &["admin", "verify-audit"], "");
+    assert!(ok, "{out}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

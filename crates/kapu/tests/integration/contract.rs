@@ -165,8 +165,10 @@ pub fn check(
         };
     };
     let media = content_type.split(';').next().unwrap_or("").trim();
+    // A download documented as any media type (`*/*`) fits whatever it carries.
     let schema = content
         .get(media)
+        .or_else(|| content.get("*/*"))
         .ok_or_else(|| format!("{what}: media type {media:?} not documented"))?
         .get("schema")
         .cloned()

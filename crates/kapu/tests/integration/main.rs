@@ -10,6 +10,7 @@ mod audit;
 mod browser;
 mod cli;
 mod login;
+mod mailbox;
 mod metrics;
 mod passwords;
 mod security;

@@ -304,6 +304,72 @@ pub const DEFINITIONS: &[Definition] = &[
         "Eddig a napig látszik a közlemény (üres: korlátlanul).",
         "The notice shows until this day (empty: always)."
     ),
+    var!(
+        "mailbox_system_id",
+        Number,
+        "1",
+        false,
+        (1, 999_999_999),
+        "Rendszerazonosító (érkeztetés)",
+        "System id (arrival numbers)",
+        "Az érkeztetési számok első kilenc számjegye.",
+        "The first nine digits of every arrival number."
+    ),
+    var!(
+        "mailbox_retention",
+        Duration,
+        "30d",
+        true,
+        (DAY_S, 3650 * DAY_S),
+        "Átvételi határidő",
+        "Collection period",
+        "Ennyi idő alatt nem letöltött üzenet lejár: dokumentumai törlődnek, a feladó meghiúsulási igazolást kap.",
+        "A message not downloaded within this time expires: its documents are deleted and the sender gets a non-delivery receipt."
+    ),
+    var!(
+        "mailbox_keep_delivered",
+        Duration,
+        "365d",
+        true,
+        (DAY_S, 36500 * DAY_S),
+        "Átvett üzenetek megőrzése",
+        "Keeping delivered messages",
+        "Az átvett üzenetek dokumentumai ennyi idő után törlődnek (az adatok és igazolások megmaradnak), hacsak nincsenek tartós tárban.",
+        "Documents of delivered messages are deleted after this time (their details and receipts stay), unless in long-term storage."
+    ),
+    var!(
+        "mailbox_long_term_quota",
+        Number,
+        "100",
+        true,
+        (0, 1_000_000),
+        "Tartós tár kerete (üzenet)",
+        "Long-term storage quota (messages)",
+        "Egy postafiókban legfeljebb ennyi üzenet lehet tartós tárban.",
+        "At most this many messages of a mailbox may be in long-term storage."
+    ),
+    var!(
+        "mailbox_max_document_mb",
+        Number,
+        "1024",
+        true,
+        (1, 102_400),
+        "Dokumentum legnagyobb mérete (MiB)",
+        "Largest document (MiB)",
+        "Ennél nagyobb dokumentumot a rendszer nem fogad el.",
+        "Documents larger than this are refused."
+    ),
+    var!(
+        "mailbox_max_message_mb",
+        Number,
+        "2048",
+        true,
+        (1, 204_800),
+        "Üzenet legnagyobb mérete (MiB)",
+        "Largest message (MiB)",
+        "Egy üzenet dokumentumai együtt legfeljebb ekkorák lehetnek.",
+        "The documents of one message together may be at most this large."
+    ),
 ];
 
 pub fn definition(name: &str) -> Option<&'static Definition> {

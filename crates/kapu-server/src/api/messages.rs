@@ -1,0 +1,341 @@
+//! Mailboxes and messages: folders, sending (multipart, streamed), reading, downloads and
+//! receipts.
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Multipart, Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use futures_util::TryStreamExt as _;
+use kapu_core::identity::Page;
+use kapu_core::mailbox::mailboxes::MyMailbox;
+use kapu_core::mailbox::messages::{Folder, MessageDetail, MessageSummary};
+use kapu_core::mailbox::sending::{Outgoing, Sent, Upload};
+use kapu_core::{Error, Kapu};
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+
+use super::contract::{
+    Conflict, Gone, Internal, Items, ListParams, NotFound, TooLarge, Unauthorized, Unprocessable,
+};
+use super::{ApiActor, ApiJson, ApiQuery};
+use crate::context::Ctx;
+use crate::error::ApiError;
+use crate::mailbox_exports;
+
+/// The mailboxes the caller may open: their personal one (`me`) and the offices they hold a
+/// right on.
+#[utoipa::path(get, path = "/mailboxes", tag = "mailbox",
+    responses((status = 200, body = Items<MyMailbox>), Unauthorized, Internal))]
+pub async fn mine(
+    State(kapu): State<Kapu>,
+    ApiActor(actor): ApiActor,
+) -> Result<impl IntoResponse, ApiError> {
+    Ok(Json(Items::of(kapu.my_mailboxes(&actor).await?)))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct FolderParams {
+    /// `inbox` (default; receipts included), `sent` or `receipts`.
+    #[param(pattern = "^(inbox|sent|receipts)?$")]
+    folder: Option<String>,
+}
+
+/// A folder of a mailbox, newest first. Sort by `arrived_at`, `sender_name`, `doc_type`,
+/// `reference` or `size`; `q` searches reference, sender, document type and arrival number.
+#[utoipa::path(get, path = "/mailboxes/{mailbox}/messages", tag = "mailbox",
+    params(("mailbox" = String, Path, description = "`me` or an office's short name"), ListParams, FolderParams),
+    responses((status = 200, description = "A page of messages", content(
+        (Page<MessageSummary> = "application/json"),
+        (String = "text/csv"))),
+        Unauthorized, NotFound, Unprocessable, Internal))]
+pub async fn folder(
+    State(kapu): State<Kapu>,
+    ctx: Ctx,
+    ApiActor(actor): ApiActor,
+    Path(mailbox): Path<String>,
+    ApiQuery(p): ApiQuery<ListParams>,
+    ApiQuery(f): ApiQuery<FolderParams>,
+) -> Result<Response, ApiError> {
+    let folder = Folder::parse(f.folder.as_deref().filter(|s| !s.is_empty()))
+        .ok_or_else(|| Error::field("folder", "message.folder_unknown"))?;
+    if let Some(detailed) = p.csv() {
+        let all = crate::exports::all_pages(&p.paging(), |q| {
+            let (kapu, actor, mailbox) = (kapu.clone(), actor.clone(), mailbox.clone());
+            async move { kapu.list_messages(&actor, &mailbox, folder, &q).await }
+        })
+        .await?;
+        return Ok(crate::exports::csv_response(
+            "messages",
+            mailbox_exports::messages(ctx.1, &all, detailed),
+        ));
+    }
+    Ok(Json(
+        kapu.list_messages(&actor, &mailbox, folder, &p.paging())
+            .await?,
+    )
+    .into_response())
+}
+
+/// The multipart form of a send (documented; read field by field as it streams in).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct SendForm {
+    /// The office's short name; may be left out when replying.
+    recipient: Option<String>,
+    /// Letters, digits, `_` and `-`, starting with a letter (`AKLKL`).
+    doc_type: String,
+    doc_type_desc: String,
+    doc_type_version: Option<String>,
+    /// The sender's reference number.
+    reference: String,
+    note: Option<String>,
+    /// `true` to ask for a delivery receipt.
+    receipt_requested: Option<bool>,
+    /// A message of this mailbox's inbox: the reply goes to its sender.
+    in_reply_to: Option<String>,
+    /// The client's id for this send (or the `Idempotency-Key` header).
+    client_id: Option<String>,
+    /// `true`: the documents are `age` files encrypted to the office's public key.
+    end_to_end: Option<bool>,
+    /// One or more files, each with its file name and media type.
+    #[schema(value_type = Vec<String>, format = Binary)]
+    document: Vec<Vec<u8>>,
+}
+
+/// Largest text field of a send form.
+const TEXT_FIELD_MAX: usize = 16 * 1024;
+
+fn truthy(s: &str) -> bool {
+    matches!(s.trim(), "1" | "true" | "on" | "yes")
+}
+
+async fn text_field(field: &mut axum::extract::multipart::Field<'_>) -> Result<String, Error> {
+    let mut buf = Vec::new();
+    while let Some(chunk) = field.chunk().await.map_err(bad_form)? {
+        if buf.len() + chunk.len() > TEXT_FIELD_MAX {
+            return Err(Error::field("body", "text.too_long"));
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    String::from_utf8(buf).map_err(|_| Error::field("body", "error.bad_request"))
+}
+
+fn bad_form(e: axum::extract::multipart::MultipartError) -> Error {
+    tracing::debug!(error = %e, "bad multipart body");
+    Error::field("body", "error.bad_request")
+}
+
+/// Reads the form into the upload and the fields; documents go to the blob store as they
+/// arrive. On error the caller discards the upload.
+async fn read_form(
+    upload: &mut Upload,
+    out: &mut Outgoing,
+    mut form: Multipart,
+) -> Result<(), Error> {
+    while let Some(mut field) = form.next_field().await.map_err(bad_form)? {
+        if let Some(file_name) = field.file_name().map(str::to_string) {
+            let media = field.content_type().map(str::to_string);
+            let mut doc = upload.begin(&file_name, media.as_deref())?;
+            loop {
+                match field.chunk().await {
+                    Ok(Some(chunk)) => {
+                        if let Err(e) = doc.write(&chunk).await {
+                            upload.abort(doc).await;
+                            return Err(e);
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        upload.abort(doc).await;
+                        return Err(bad_form(e));
+                    }
+                }
+            }
+            upload.finish(doc).await?;
+            continue;
+        }
+        let name = field.name().unwrap_or("").to_string();
+        let value = text_field(&mut field).await?;
+        match name.as_str() {
+            "recipient" => out.recipient = Some(value),
+            "doc_type" => out.doc_type = value,
+            "doc_type_desc" => out.doc_type_desc = value,
+            "doc_type_version" => out.doc_type_version = Some(value),
+            "reference" => out.reference = value,
+            "note" => out.note = Some(value),
+            "receipt_requested" => out.receipt_requested = truthy(&value),
+            "in_reply_to" => out.in_reply_to = Some(value),
+            "client_id" => out.client_id = out.client_id.take().or(Some(value)),
+            "end_to_end" => out.end_to_end = truthy(&value),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Send a message from a mailbox the caller may send from, as `multipart/form-data`. The
+/// documents are streamed to storage as they arrive; size limits are the
+/// `mailbox_max_document_mb` and `mailbox_max_message_mb` system variables. The message,
+/// its arrival number and its submission receipt are filed together. With the same
+/// `Idempotency-Key` (or `client_id`) a repeat returns the first result (200) and stores
+/// nothing; the same key with other content is a conflict.
+#[utoipa::path(post, path = "/mailboxes/{mailbox}/messages", tag = "mailbox",
+    params(("mailbox" = String, Path, description = "`me` or an office's short name"),
+        ("Idempotency-Key" = Option<String>, Header, description = "The client's id for this send")),
+    request_body(content = SendForm, content_type = "multipart/form-data"),
+    responses((status = 201, body = Sent, description = "Accepted"),
+        (status = 200, body = Sent, description = "A repeat of an earlier send: its first result"),
+        Unauthorized, NotFound, Conflict, TooLarge, Unprocessable, Internal))]
+pub async fn send(
+    State(kapu): State<Kapu>,
+    ApiActor(actor): ApiActor,
+    Path(mailbox): Path<String>,
+    headers: HeaderMap,
+    form: Multipart,
+) -> Result<Response, ApiError> {
+    let mut upload = kapu.start_upload(&actor, &mailbox).await?;
+    let mut out = Outgoing {
+        client_id: headers
+            .get("idempotency-key")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string),
+        ..Default::default()
+    };
+    if let Err(e) = read_form(&mut upload, &mut out, form).await {
+        upload.discard().await;
+        return Err(e.into());
+    }
+    let sent = kapu.send(&actor, upload, &out).await?;
+    let status = if sent.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(sent)).into_response())
+}
+
+/// One message of the mailbox (received or sent), with its documents and receipts. Opening
+/// a received message marks it read.
+#[utoipa::path(get, path = "/mailboxes/{mailbox}/messages/{id}", tag = "mailbox",
+    params(("mailbox" = String, Path), ("id" = String, Path)),
+    responses((status = 200, body = MessageDetail), Unauthorized, NotFound, Internal))]
+pub async fn message(
+    State(kapu): State<Kapu>,
+    ApiActor(actor): ApiActor,
+    Path((mailbox, id)): Path<(String, String)>,
+) -> Result<impl IntoResponse, ApiError> {
+    Ok(Json(kapu.get_message(&actor, &mailbox, &id).await?))
+}
+
+/// `attachment` with a plain fallback and the UTF-8 name (RFC 6266).
+fn disposition(name: &str) -> HeaderValue {
+    let ascii: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let mut encoded = String::new();
+    for b in name.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            encoded.push(b as char);
+        } else {
+            encoded.push_str(&format!("%{b:02X}"));
+        }
+    }
+    HeaderValue::from_str(&format!(
+        "attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}"
+    ))
+    .unwrap_or(HeaderValue::from_static("attachment"))
+}
+
+/// Download a document, streamed. The first download of a received message delivers it and
+/// sends the delivery receipt to its sender. `Repr-Digest` carries the document's SHA-256.
+#[utoipa::path(get, path = "/mailboxes/{mailbox}/messages/{id}/documents/{position}", tag = "mailbox",
+    params(("mailbox" = String, Path), ("id" = String, Path), ("position" = i64, Path, description = "1-based")),
+    responses((status = 200, description = "The document, as it was sent",
+            headers(("Repr-Digest" = String, description = "`sha-256=:…:` (RFC 9530)")),
+            content((Vec<u8> = "*/*"))),
+        Unauthorized, NotFound, Gone, Internal))]
+pub async fn download(
+    State(kapu): State<Kapu>,
+    ApiActor(actor): ApiActor,
+    Path((mailbox, id, position)): Path<(String, String, i64)>,
+) -> Result<Response, ApiError> {
+    let d = kapu.download(&actor, &mailbox, &id, position).await?;
+    let digest = hex_to_base64(&d.document.sha256);
+    let mut response = Response::new(Body::from_stream(d.body.map_err(std::io::Error::other)));
+    let h = response.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&d.document.media_type) {
+        h.insert(header::CONTENT_TYPE, v);
+    }
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(d.document.size));
+    h.insert(header::CONTENT_DISPOSITION, disposition(&d.document.name));
+    if let Ok(v) = HeaderValue::from_str(&format!("sha-256=:{digest}:")) {
+        h.insert("repr-digest", v);
+    }
+    Ok(response)
+}
+
+fn hex_to_base64(hex: &str) -> String {
+    let bytes: Vec<u8> = (0..hex.len() / 2)
+        .filter_map(|i| u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok())
+        .collect();
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// The signed receipt a system message carries, as a `.jws` file (compact JWS, EdDSA);
+/// verify it with the keys at `/.well-known/jwks.json`.
+#[utoipa::path(get, path = "/mailboxes/{mailbox}/messages/{id}/receipt", tag = "mailbox",
+    params(("mailbox" = String, Path), ("id" = String, Path, description = "A system message")),
+    responses((status = 200, description = "The receipt", content((String = "application/jose"))),
+        Unauthorized, NotFound, Internal))]
+pub async fn receipt(
+    State(kapu): State<Kapu>,
+    ApiActor(actor): ApiActor,
+    Path((mailbox, id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let (jws, number) = kapu.receipt_jws(&actor, &mailbox, &id).await?;
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/jose"),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                disposition(&format!("receipt-{number}.jws")),
+            ),
+        ],
+        jws,
+    )
+        .into_response())
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct LongTermBody {
+    /// `true` to keep the delivered message in long-term storage, `false` to release it.
+    keep: bool,
+}
+
+/// Move a delivered message into long-term storage (within the mailbox's quota, the
+/// `mailbox_long_term_quota` system variable), or out of it.
+#[utoipa::path(put, path = "/mailboxes/{mailbox}/messages/{id}/long-term", tag = "mailbox",
+    params(("mailbox" = String, Path), ("id" = String, Path)), request_body = LongTermBody,
+    responses((status = 204, description = "Done"), Unauthorized, NotFound, Conflict, Unprocessable, Internal))]
+pub async fn long_term(
+    State(kapu): State<Kapu>,
+    ApiActor(actor): ApiActor,
+    Path((mailbox, id)): Path<(String, String)>,
+    ApiJson(b): ApiJson<LongTermBody>,
+) -> Result<StatusCode, ApiError> {
+    kapu.set_long_term(&actor, &mailbox, &id, b.keep).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
