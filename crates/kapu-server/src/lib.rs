@@ -25,6 +25,7 @@ pub fn router(kapu: Kapu) -> Router {
         .nest("/api/v1", api::router())
         .merge(api::docs_router())
         .route("/.well-known/jwks.json", get(api::jwks))
+        .route("/schemas/boritek.xsd", get(api::envelope_schema))
         .merge(web::router())
         .layer(tower_http::limit::RequestBodyLimitLayer::new(256 * 1024))
         .nest(

@@ -4,6 +4,7 @@
 
 pub mod arrival_number;
 pub mod documents;
+pub mod envelope;
 pub mod housekeeping;
 pub mod mailboxes;
 pub mod messages;

@@ -368,4 +368,13 @@ pub static CATALOGUE: &[Entry] = &[
     ("col.short_name", "Rövid név", "Short name"),
     ("col.name", "Név", "Name"),
     ("col.office_type", "Hivatal típusa", "Office type"),
+    ("envelope.malformed", "A boríték nem jól formált XML.", "The envelope is not well-formed XML."),
+    ("envelope.dtd_forbidden", "A boríték nem tartalmazhat DTD-t (DOCTYPE).", "The envelope must not contain a DTD (DOCTYPE)."),
+    ("envelope.entity_forbidden", "A boríték csak az XML saját entitásait használhatja.", "The envelope may use only XML's own entities."),
+    ("envelope.element_missing", "A boríték egy kötelező eleme hiányzik.", "A required element of the envelope is missing."),
+    ("envelope.not_an_envelope", "A feltöltés gyökéreleme nem Boritek.", "The upload's root element is not Boritek."),
+    ("envelope.unexpected_element", "A boríték a sémában nem szereplő elemet tartalmaz.", "The envelope has an element the schema does not know."),
+    ("envelope.unexpected_text", "A boríték szerkezetén kívül szöveg áll.", "The envelope has text outside its elements."),
+    ("envelope.not_base64", "A dokumentum tartalma nem base64.", "The document's content is not base64."),
+    ("envelope.too_many_documents", "Egy borítékban legfeljebb 100 dokumentum lehet.", "An envelope holds at most 100 documents."),
 ];

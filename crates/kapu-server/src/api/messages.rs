@@ -198,23 +198,83 @@ pub async fn send(
 ) -> Result<Response, ApiError> {
     let mut upload = kapu.start_upload(&actor, &mailbox).await?;
     let mut out = Outgoing {
-        client_id: headers
-            .get("idempotency-key")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string),
+        client_id: idempotency_key(&headers),
         ..Default::default()
     };
-    if let Err(e) = read_form(&mut upload, &mut out, form).await {
-        upload.discard().await;
-        return Err(e.into());
-    }
-    let sent = kapu.send(&actor, upload, &out).await?;
+    let read = read_form(&mut upload, &mut out, form).await.map(|()| out);
+    file(&kapu, &actor, upload, read).await
+}
+
+/// Files what was read, or discards the upload when reading failed; a repeat answers 200.
+async fn file(
+    kapu: &Kapu,
+    actor: &kapu_core::Actor,
+    upload: Upload,
+    read: Result<Outgoing, Error>,
+) -> Result<Response, ApiError> {
+    let out = match read {
+        Ok(out) => out,
+        Err(e) => {
+            upload.discard().await;
+            return Err(e.into());
+        }
+    };
+    let sent = kapu.send(actor, upload, &out).await?;
     let status = if sent.created {
         StatusCode::CREATED
     } else {
         StatusCode::OK
     };
     Ok((status, Json(sent)).into_response())
+}
+
+/// Send a KR-style envelope (`Boritek`, schema at `/schemas/boritek.xsd`): one XML upload
+/// routed by its own header (`Fejlec/Cimzett`), with its documents as base64 in
+/// `Torzs/Dokumentum`. Parsed streaming; DTDs and entities are refused; a malformed
+/// envelope is refused naming the element. `Idempotency-Key` works as for other sends.
+#[utoipa::path(post, path = "/mailboxes/{mailbox}/envelopes", tag = "mailbox",
+    params(("mailbox" = String, Path, description = "`me` or an office's short name"),
+        ("Idempotency-Key" = Option<String>, Header, description = "The client's id for this send")),
+    request_body(content = String, content_type = "application/xml"),
+    responses((status = 201, body = Sent, description = "Accepted"),
+        (status = 200, body = Sent, description = "A repeat of an earlier send: its first result"),
+        Unauthorized, NotFound, Conflict, TooLarge, Unprocessable, Internal))]
+pub async fn envelope(
+    State(kapu): State<Kapu>,
+    ApiActor(actor): ApiActor,
+    Path(mailbox): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let mut upload = kapu.start_upload(&actor, &mailbox).await?;
+    let src =
+        tokio_util::io::StreamReader::new(body.into_data_stream().map_err(std::io::Error::other));
+    let read = kapu_core::mailbox::envelope::read(&mut upload, src)
+        .await
+        .map(|out| Outgoing {
+            client_id: idempotency_key(&headers),
+            ..out
+        });
+    file(&kapu, &actor, upload, read).await
+}
+
+fn idempotency_key(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+}
+
+/// `/schemas/boritek.xsd`: the envelope's schema.
+pub async fn envelope_schema() -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/xml; charset=utf-8"),
+        )],
+        kapu_core::mailbox::envelope::XSD,
+    )
+        .into_response()
 }
 
 /// One message of the mailbox (received or sent), with its documents and receipts. Opening

@@ -19,6 +19,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub use extract::{AnyApiActor, ApiActor, ApiJson, ApiQuery};
+pub use messages::envelope_schema;
 pub use openapi::{docs_router, document};
 
 /// Routes whose bodies stream in under their own size limits (system variables), not the
@@ -26,6 +27,7 @@ pub use openapi::{docs_router, document};
 fn upload_parts() -> (Router<Kapu>, utoipa::openapi::OpenApi) {
     OpenApiRouter::new()
         .routes(routes!(messages::folder, messages::send))
+        .routes(routes!(messages::envelope))
         .split_for_parts()
 }
 
