@@ -125,3 +125,6 @@ CREATE TABLE receipts (
 
 -- Per-user switch for arrival notifications (on by default).
 ALTER TABLE users ADD COLUMN notify_mail BIGINT NOT NULL DEFAULT 1;
+
+-- A self-registered citizen's chosen password, waiting for the e-mail address to be confirmed.
+ALTER TABLE users ADD COLUMN pending_password_hash TEXT;

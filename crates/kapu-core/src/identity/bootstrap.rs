@@ -55,6 +55,7 @@ impl Kapu {
         };
         let mut tx = self.db().write().await?;
         let tenant = insert_tenant(&mut tx, &code, "Központ", true, now).await?;
+        super::registration::ensure_citizen_tenant(&mut tx, now).await?;
         let new_user = NewUser {
             login: input.login.clone(),
             full_name: input.full_name.clone(),
@@ -107,6 +108,7 @@ impl Kapu {
     /// one-time setup link for the console. `None` when the system is already set up.
     pub async fn first_start(&self) -> Result<Option<Bootstrapped>> {
         if self.central_tenant_exists().await? {
+            self.upgrade_citizen_tenant().await?;
             return Ok(None);
         }
         match self
@@ -124,6 +126,27 @@ impl Kapu {
             Err(Error::Conflict(_)) => Ok(None),
             Err(e) => Err(e),
         }
+    }
+
+    /// Installations set up before citizens could register get their citizen tenant here.
+    async fn upgrade_citizen_tenant(&self) -> Result<()> {
+        let now = self.now();
+        let mut tx = self.db().write().await?;
+        if super::registration::ensure_citizen_tenant(&mut tx, now).await? {
+            audit::record(
+                &mut tx,
+                now,
+                &AuditActor::default(),
+                &RequestCtx {
+                    client_addr: "system".into(),
+                    request_id: uuid::Uuid::now_v7().to_string(),
+                },
+                AuditEvent::new("system.citizen_tenant", "success")
+                    .details(json!({"tenant": super::registration::CITIZEN_CODE})),
+            )
+            .await?;
+        }
+        tx.commit().await
     }
 
     /// From the console: a new one-time link for someone who lost theirs, the first

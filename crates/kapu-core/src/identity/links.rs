@@ -11,6 +11,8 @@ use crate::platform::db::{Db, WriteTx};
 pub enum Purpose {
     Activation,
     PasswordReset,
+    /// A self-registered citizen confirms their e-mail address.
+    EmailVerification,
 }
 
 impl Purpose {
@@ -18,12 +20,14 @@ impl Purpose {
         match self {
             Purpose::Activation => "activation",
             Purpose::PasswordReset => "password_reset",
+            Purpose::EmailVerification => "email_verification",
         }
     }
     pub fn path(self) -> &'static str {
         match self {
             Purpose::Activation => "/activate",
             Purpose::PasswordReset => "/password/reset",
+            Purpose::EmailVerification => "/register/verify",
         }
     }
 }

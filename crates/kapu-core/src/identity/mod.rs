@@ -6,6 +6,7 @@ pub mod lockout;
 mod mail_text;
 pub mod password_policy;
 pub mod passwords;
+pub mod registration;
 pub mod revocation;
 pub mod tenants;
 pub mod users;

@@ -49,14 +49,14 @@ async fn queue_changed_notice(tx: &mut WriteTx, user: &UserRow, now: i64) -> Res
 }
 
 impl Kapu {
-    async fn policy_for(&self, tenant_id: &str) -> Result<PasswordPolicy> {
+    pub(super) async fn policy_for(&self, tenant_id: &str) -> Result<PasswordPolicy> {
         Ok(PasswordPolicy::from_settings(
             &self.settings().snapshot(tenant_id).await?,
         ))
     }
 
     /// Policy rules, then the history of earlier passwords.
-    async fn check_new_password(
+    pub(super) async fn check_new_password(
         &self,
         user: &UserRow,
         password: &str,
@@ -92,7 +92,7 @@ impl Kapu {
         Ok(())
     }
 
-    async fn store_password(
+    pub(super) async fn store_password(
         &self,
         tx: &mut WriteTx,
         user_id: &str,
@@ -385,7 +385,7 @@ impl Kapu {
         revoke_all_of(&mut tx, &user.id, now).await?;
         let action = match purpose {
             Purpose::Activation => "user.activate",
-            Purpose::PasswordReset => "password.reset",
+            Purpose::PasswordReset | Purpose::EmailVerification => "password.reset",
         };
         audit::record(
             &mut tx,

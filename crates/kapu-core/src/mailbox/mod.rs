@@ -8,7 +8,7 @@ pub mod envelope;
 pub mod housekeeping;
 pub mod mailboxes;
 pub mod messages;
-mod notifications;
+pub mod notifications;
 pub mod offices;
 pub mod receipts;
 pub mod rights;

@@ -80,3 +80,52 @@ impl Kapu {
         Ok(())
     }
 }
+
+/// One's arrival-notice setting.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct NoticeSettings {
+    /// An e-mail when a message arrives in a mailbox one reads.
+    pub arrival_mail: bool,
+}
+
+impl Kapu {
+    pub async fn notice_settings(&self, actor: &crate::actor::Actor) -> Result<NoticeSettings> {
+        let on: i64 = sqlx::query_scalar("SELECT notify_mail FROM users WHERE id = $1")
+            .bind(actor.session_user_id())
+            .fetch_one(self.db().pool())
+            .await?;
+        Ok(NoticeSettings {
+            arrival_mail: on != 0,
+        })
+    }
+
+    /// Switches one's own arrival notices on or off (the person behind the session, also
+    /// when acting for someone).
+    pub async fn set_notice_settings(
+        &self,
+        actor: &crate::actor::Actor,
+        arrival_mail: bool,
+    ) -> Result<NoticeSettings> {
+        let now = self.now();
+        let mut tx = self.db().write().await?;
+        sqlx::query("UPDATE users SET notify_mail = $1, updated_at = $2 WHERE id = $3")
+            .bind(i64::from(arrival_mail))
+            .bind(now)
+            .bind(actor.session_user_id())
+            .execute(tx.conn())
+            .await?;
+        crate::platform::audit::record(
+            &mut tx,
+            now,
+            &actor.audit(),
+            &actor.ctx,
+            crate::platform::audit::AuditEvent::new("user.notices", "success")
+                .tenant(&actor.tenant_id)
+                .target("user", actor.session_user_id(), &actor.full_login())
+                .details(serde_json::json!({"arrival_mail": arrival_mail})),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(NoticeSettings { arrival_mail })
+    }
+}

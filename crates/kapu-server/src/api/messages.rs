@@ -11,6 +11,7 @@ use futures_util::TryStreamExt as _;
 use kapu_core::identity::Page;
 use kapu_core::mailbox::mailboxes::MyMailbox;
 use kapu_core::mailbox::messages::{Folder, MessageDetail, MessageSummary};
+use kapu_core::mailbox::notifications::NoticeSettings;
 use kapu_core::mailbox::sending::{Outgoing, Sent, Upload};
 use kapu_core::{Error, Kapu};
 use serde::Deserialize;
@@ -398,4 +399,33 @@ pub async fn long_term(
 ) -> Result<StatusCode, ApiError> {
     kapu.set_long_term(&actor, &mailbox, &id, b.keep).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// One's arrival-notice setting.
+#[utoipa::path(get, path = "/me/notices", tag = "mailbox",
+    responses((status = 200, body = NoticeSettings), Unauthorized, Internal))]
+pub async fn notices(
+    State(kapu): State<Kapu>,
+    ApiActor(actor): ApiActor,
+) -> Result<impl IntoResponse, ApiError> {
+    Ok(Json(kapu.notice_settings(&actor).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct NoticesBody {
+    /// An e-mail (without the document) when a message arrives in a mailbox one reads.
+    arrival_mail: bool,
+}
+
+/// Switch one's arrival notices on or off.
+#[utoipa::path(put, path = "/me/notices", tag = "mailbox", request_body = NoticesBody,
+    responses((status = 200, body = NoticeSettings), Unauthorized, Unprocessable, Internal))]
+pub async fn set_notices(
+    State(kapu): State<Kapu>,
+    ApiActor(actor): ApiActor,
+    ApiJson(b): ApiJson<NoticesBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    Ok(Json(
+        kapu.set_notice_settings(&actor, b.arrival_mail).await?,
+    ))
 }

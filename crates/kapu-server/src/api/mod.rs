@@ -8,6 +8,7 @@ mod extract;
 mod messages;
 mod offices;
 mod openapi;
+mod registration;
 mod session;
 mod settings;
 mod tenants;
@@ -76,11 +77,14 @@ fn parts() -> (Router<Kapu>, utoipa::openapi::OpenApi) {
             access::update_substitution,
             access::delete_substitution
         ))
+        .routes(routes!(registration::register))
+        .routes(routes!(registration::verify))
         .routes(routes!(offices::types, offices::create_type))
         .routes(routes!(offices::directory, offices::create))
         .routes(routes!(offices::office, offices::update))
         .routes(routes!(offices::close))
         .routes(routes!(messages::mine))
+        .routes(routes!(messages::notices, messages::set_notices))
         .routes(routes!(messages::message))
         .routes(routes!(messages::download))
         .routes(routes!(messages::receipt))

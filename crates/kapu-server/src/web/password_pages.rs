@@ -240,7 +240,9 @@ fn link_form(f: Frame, purpose: Purpose, token: &str, who: &str) -> FormPage {
     let t = f.t;
     let (title, action) = match purpose {
         Purpose::Activation => (t.t("activate.title"), "/activate"),
-        Purpose::PasswordReset => (t.t("reset.title"), "/password/reset"),
+        Purpose::PasswordReset | Purpose::EmailVerification => {
+            (t.t("reset.title"), "/password/reset")
+        }
     };
     let mut page = FormPage::new(f, title, action, t.t("pw.set_submit"));
     page.intro = format!("{}: {who}", t.t("user.login"));

@@ -74,13 +74,13 @@ pub async fn post_form(
 }
 
 /// A tenant `varos` with an office `VAROS-HIV`, and a clerk who may read and send there.
-struct Town {
-    admin: String,
-    maintainer: String,
-    clerk: String,
+pub struct Town {
+    pub admin: String,
+    pub maintainer: String,
+    pub clerk: String,
 }
 
-async fn town(app: &App) -> Town {
+pub async fn town(app: &App) -> Town {
     let admin = app.admin().await;
     let maintainer = app.tenant_with_admin("varos").await;
     office(
@@ -109,13 +109,19 @@ async fn town(app: &App) -> Town {
     }
 }
 
-async fn citizen(app: &App, admin: &str) -> String {
+pub async fn citizen(app: &App, admin: &str) -> String {
     app.user(admin, "kozpont", "kis.janos", "Kis-Janos-1").await;
     app.login("kis.janos@kozpont", "Kis-Janos-1", "normal")
         .await
 }
 
-async fn download(app: &App, token: &str, mailbox: &str, id: &str, n: i64) -> reqwest::Response {
+pub async fn download(
+    app: &App,
+    token: &str,
+    mailbox: &str,
+    id: &str,
+    n: i64,
+) -> reqwest::Response {
     app.http
         .get(app.url(&format!(
             "/api/v1/mailboxes/{mailbox}/messages/{id}/documents/{n}"
@@ -326,7 +332,7 @@ async fn a_resend_with_the_same_key_returns_the_first_result_and_other_content_c
     assert_eq!(blob_count(&app), 1);
 }
 
-fn blob_count(app: &App) -> usize {
+pub fn blob_count(app: &App) -> usize {
     fn walk(p: &std::path::Path) -> usize {
         std::fs::read_dir(p)
             .map(|d| {

@@ -103,7 +103,7 @@ async fn central_administrators_create_list_and_rename_tenants(app: App) {
         .iter()
         .map(|t| t["code"].as_str().unwrap())
         .collect();
-    assert_eq!(codes, ["debrecen", "kozpont"]);
+    assert_eq!(codes, ["debrecen", "kozpont", "ugyfelkapu"]);
     let (_, list) = app.get(&admin, "/api/v1/tenants?q=megyei").await;
     assert_eq!(list["total"], 1);
 

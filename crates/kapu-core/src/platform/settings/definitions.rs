@@ -228,6 +228,17 @@ pub const DEFINITIONS: &[Definition] = &[
         "Failed logins accepted from one address per minute."
     ),
     var!(
+        "registration_per_address_per_minute",
+        Number,
+        "5",
+        false,
+        (1, 100_000),
+        "Regisztrációk címenként (perc)",
+        "Registrations per address (minute)",
+        "Egy címről percenként legfeljebb ennyi ügyfélkapus regisztráció fogadható.",
+        "Citizen registrations accepted from one address per minute."
+    ),
+    var!(
         "session_idle_timeout",
         Duration,
         "30m",
