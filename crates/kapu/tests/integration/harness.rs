@@ -99,7 +99,7 @@ impl Drop for App {
     }
 }
 
-async fn fresh_schema(base: &str) -> String {
+pub async fn fresh_schema(base: &str) -> String {
     let schema = format!("t_{}", uuid_simple());
     sqlx::any::install_default_drivers();
     let pool = sqlx::AnyPool::connect(base)

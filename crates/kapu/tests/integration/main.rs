@@ -9,6 +9,7 @@ mod access;
 mod audit;
 mod browser;
 mod cli;
+mod crash;
 mod login;
 mod mailbox;
 mod mailbox_life;
