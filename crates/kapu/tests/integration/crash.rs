@@ -39,7 +39,7 @@ impl Server {
     }
 
     async fn start(&self, http: &reqwest::Client) -> Child {
-        let child = self
+        let mut child = self
             .command(&["serve"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -53,6 +53,8 @@ impl Server {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+        let _ = child.kill();
+        let _ = child.wait();
         panic!("kapu serve did not start");
     }
 

@@ -10,6 +10,7 @@ mod audit;
 mod browser;
 mod cli;
 mod crash;
+mod end_to_end;
 mod login;
 mod mailbox;
 mod mailbox_life;
