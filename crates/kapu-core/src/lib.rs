@@ -53,7 +53,7 @@ impl Kapu {
         let master = MasterKey::load_or_create(&config.master_key_path())?;
         let keys = KeyStore::new(db.clone(), master.clone());
         keys.ensure(clock.now_ms()).await?;
-        let blobs = BlobStore::local(&config.blob_dir(), master)?;
+        let blobs = BlobStore::open(&config, master)?;
         Ok(Kapu {
             inner: Arc::new(Inner {
                 db,

@@ -34,6 +34,13 @@ pub struct Common {
     /// none, starttls or tls.
     #[arg(long, env = "KAPU_SMTP_SECURITY", global = true)]
     smtp_security: Option<String>,
+    /// Where documents are kept: `s3://bucket/prefix` (with the usual `AWS_*` variables)
+    /// [default: <data-dir>/blobs].
+    #[arg(long, env = "KAPU_BLOB_URL", global = true)]
+    blob_url: Option<String>,
+    /// The master key file [default: <data-dir>/master.key].
+    #[arg(long, env = "KAPU_MASTER_KEY_FILE", global = true)]
+    master_key_file: Option<PathBuf>,
 }
 
 #[derive(Deserialize, Default)]
@@ -48,6 +55,8 @@ struct FileConfig {
     trust_forwarded_for: Option<bool>,
     hash_workers: Option<usize>,
     smtp: Option<FileSmtp>,
+    blob_url: Option<String>,
+    master_key_file: Option<PathBuf>,
 }
 
 #[derive(Deserialize, Default)]
@@ -102,6 +111,8 @@ impl Common {
         if let Some(n) = file.hash_workers {
             config.hash_workers = n.max(1);
         }
+        config.blob_url = self.blob_url.clone().or(file.blob_url);
+        config.master_key_file = self.master_key_file.clone().or(file.master_key_file);
         let file_smtp = file.smtp.unwrap_or_default();
         if let Some(host) = self.smtp_host.clone().or(file_smtp.host) {
             let security = self

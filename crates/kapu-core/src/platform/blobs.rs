@@ -84,6 +84,36 @@ impl BlobStore {
         Ok(BlobStore::with_store(Arc::new(store), master))
     }
 
+    /// The store the configuration names: the local directory, or an S3-compatible bucket.
+    pub fn open(config: &super::config::Config, master: MasterKey) -> Result<BlobStore> {
+        let Some(url) = config.blob_url.as_deref().filter(|u| !u.is_empty()) else {
+            return BlobStore::local(&config.blob_dir(), master);
+        };
+        let Some(rest) = url.strip_prefix("s3://") else {
+            return Err(Error::Internal(format!(
+                "blob URL must be s3://bucket/prefix, not {url}"
+            )));
+        };
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        let mut builder = object_store::aws::AmazonS3Builder::from_env().with_bucket_name(bucket);
+        for (key, value) in &config.blob_options {
+            let key: object_store::aws::AmazonS3ConfigKey = key
+                .parse()
+                .map_err(|e| Error::Internal(format!("S3 option {key}: {e}")))?;
+            builder = builder.with_config(key, value);
+        }
+        let s3 = builder.build().map_err(store_error)?;
+        let store: Arc<dyn ObjectStore> = if prefix.trim_matches('/').is_empty() {
+            Arc::new(s3)
+        } else {
+            Arc::new(object_store::prefix::PrefixStore::new(
+                s3,
+                prefix.trim_matches('/'),
+            ))
+        };
+        Ok(BlobStore::with_store(store, master))
+    }
+
     pub fn with_store(store: Arc<dyn ObjectStore>, master: MasterKey) -> BlobStore {
         BlobStore {
             store,

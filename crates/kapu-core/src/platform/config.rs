@@ -31,6 +31,11 @@ pub struct Config {
     /// The master key file; by default `master.key` in the data directory, made on first
     /// start. Several nodes must share one.
     pub master_key_file: Option<PathBuf>,
+    /// Where documents are kept: empty for `<data-dir>/blobs`, or `s3://bucket/prefix`.
+    pub blob_url: Option<String>,
+    /// S3 settings on top of the usual `AWS_*` environment (`endpoint`, `region`,
+    /// `access_key_id`, `secret_access_key`, `allow_http`, …).
+    pub blob_options: Vec<(String, String)>,
 }
 
 impl Config {
@@ -49,6 +54,8 @@ impl Config {
             trust_forwarded_for: false,
             hash_workers: workers,
             master_key_file: None,
+            blob_url: None,
+            blob_options: Vec::new(),
         }
     }
 

@@ -155,6 +155,7 @@ async fn every_sent(http: &reqwest::Client, base: &str, token: &str, folder: &st
 }
 
 async fn killed_mid_send(db: Option<String>) {
+    crate::harness::install_tls_provider();
     let port = free_port();
     let server = Server {
         dir: std::env::temp_dir().join(format!("kapu-crash-{}-{port}", std::process::id())),

@@ -40,6 +40,12 @@ macro_rules! both {
     )*};
 }
 
+/// HTTP clients (the tests' own and the S3 blob store's) take TLS from the process-wide
+/// provider, as the binary does.
+pub fn install_tls_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 pub fn postgres_url() -> Option<String> {
     match std::env::var("KAPU_TEST_POSTGRES_URL") {
         Ok(u) if !u.is_empty() => Some(u),
@@ -137,6 +143,7 @@ impl App {
     }
 
     pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> App {
+        install_tls_provider();
         let dir = std::env::temp_dir().join(format!("kapu-test-{}", uuid_simple()));
         std::fs::create_dir_all(&dir).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

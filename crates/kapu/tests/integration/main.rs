@@ -7,6 +7,7 @@ mod harness;
 
 mod access;
 mod audit;
+mod blob_s3;
 mod browser;
 mod cli;
 mod crash;
