@@ -7,6 +7,7 @@ mod error;
 mod exports;
 mod mailbox_exports;
 pub mod metrics;
+mod transfer;
 mod web;
 
 use std::net::SocketAddr;
@@ -28,9 +29,11 @@ pub fn router(kapu: Kapu) -> Router {
         .route("/schemas/boritek.xsd", get(api::envelope_schema))
         .merge(web::router())
         .layer(tower_http::limit::RequestBodyLimitLayer::new(256 * 1024))
-        .nest(
-            "/api/v1",
-            api::upload_router().layer(axum::extract::DefaultBodyLimit::disable()),
+        .merge(
+            Router::new()
+                .nest("/api/v1", api::upload_router())
+                .merge(web::upload_router())
+                .layer(axum::extract::DefaultBodyLimit::disable()),
         )
         .layer(axum::middleware::from_fn_with_state(
             kapu.clone(),

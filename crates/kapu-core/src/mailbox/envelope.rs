@@ -73,6 +73,7 @@ pub async fn read<R: AsyncBufRead + Unpin>(upload: &mut Upload, src: R) -> Resul
     let mut field: Option<String> = None;
     let mut text = String::new();
     let mut documents = 0usize;
+    let mut first_name: Option<String> = None;
     loop {
         buf.clear();
         let event = reader
@@ -127,6 +128,7 @@ pub async fn read<R: AsyncBufRead + Unpin>(upload: &mut Upload, src: R) -> Resul
                             ));
                         };
                         stream_document(upload, reader.get_mut(), &name, media.as_deref()).await?;
+                        first_name.get_or_insert(name);
                         Place::Document
                     }
                     (Place::Outside, _) => {
@@ -229,6 +231,7 @@ pub async fn read<R: AsyncBufRead + Unpin>(upload: &mut Upload, src: R) -> Resul
         .hivatkozas
         .clone()
         .or_else(|| header.file_nev.clone())
+        .or(first_name)
         .unwrap_or_default();
     Ok(Outgoing {
         recipient: header.cimzett,

@@ -186,6 +186,22 @@ impl Kapu {
         }
     }
 
+    /// Files what a door read, or removes the upload when reading it failed.
+    pub async fn send_read(
+        &self,
+        actor: &Actor,
+        upload: Upload,
+        read: Result<Outgoing>,
+    ) -> Result<Sent> {
+        match read {
+            Ok(out) => self.send(actor, upload, &out).await,
+            Err(e) => {
+                upload.discard().await;
+                Err(e)
+            }
+        }
+    }
+
     async fn send_uploaded(&self, actor: &Actor, upload: &Upload, out: &Outgoing) -> Result<Sent> {
         let sender = &upload.sender;
         let mut errors = Vec::new();

@@ -53,8 +53,13 @@ impl Lang {
     }
 }
 
+/// Every entry of every catalogue.
+fn entries() -> impl Iterator<Item = &'static Entry> {
+    CATALOGUE.iter().chain(MAILBOX.iter())
+}
+
 pub fn text(lang: Lang, key: &str) -> &'static str {
-    match CATALOGUE.iter().find(|(k, _, _)| *k == key) {
+    match entries().find(|(k, _, _)| *k == key) {
         Some((_, hu, en)) => match lang {
             Lang::Hu => hu,
             Lang::En => en,
@@ -70,7 +75,7 @@ pub fn text(lang: Lang, key: &str) -> &'static str {
 /// language; names given by administrators (`stored`) are shown as they are.
 pub fn builtin_name<'a>(lang: Lang, id: &str, stored: &'a str) -> &'a str {
     let key = format!("builtin.{id}");
-    match (lang, CATALOGUE.iter().find(|(k, _, _)| *k == key)) {
+    match (lang, entries().find(|(k, _, _)| *k == key)) {
         (Lang::En, Some((_, _, en))) => en,
         _ => stored,
     }
@@ -82,12 +87,13 @@ pub fn builtin_description<'a>(lang: Lang, id: &str, stored: &'a str) -> &'a str
 }
 
 pub fn has(key: &str) -> bool {
-    CATALOGUE.iter().any(|(k, _, _)| *k == key)
+    entries().any(|(k, _, _)| *k == key)
 }
 
 type Entry = (&'static str, &'static str, &'static str);
 
 include!("i18n_catalogue.rs");
+include!("i18n_mailbox.rs");
 
 #[cfg(test)]
 mod tests {
@@ -103,12 +109,10 @@ mod tests {
 
     #[test]
     fn keys_are_unique_and_translated() {
-        for (i, (k, hu, en)) in CATALOGUE.iter().enumerate() {
+        let all: Vec<&Entry> = entries().collect();
+        for (i, (k, hu, en)) in all.iter().enumerate() {
             assert!(!hu.is_empty() && !en.is_empty(), "{k}");
-            assert!(
-                CATALOGUE[i + 1..].iter().all(|(o, _, _)| o != k),
-                "duplicate {k}"
-            );
+            assert!(all[i + 1..].iter().all(|(o, _, _)| o != k), "duplicate {k}");
         }
     }
 }

@@ -6,7 +6,6 @@ use axum::body::Body;
 use axum::extract::{Multipart, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use base64::Engine as _;
 use futures_util::TryStreamExt as _;
 use kapu_core::identity::Page;
 use kapu_core::mailbox::mailboxes::MyMailbox;
@@ -24,6 +23,7 @@ use super::{ApiActor, ApiJson, ApiQuery};
 use crate::context::Ctx;
 use crate::error::ApiError;
 use crate::mailbox_exports;
+use crate::transfer;
 
 /// The mailboxes the caller may open: their personal one (`me`) and the offices they hold a
 /// right on.
@@ -106,77 +106,6 @@ pub struct SendForm {
     document: Vec<Vec<u8>>,
 }
 
-/// Largest text field of a send form.
-const TEXT_FIELD_MAX: usize = 16 * 1024;
-
-fn truthy(s: &str) -> bool {
-    matches!(s.trim(), "1" | "true" | "on" | "yes")
-}
-
-async fn text_field(field: &mut axum::extract::multipart::Field<'_>) -> Result<String, Error> {
-    let mut buf = Vec::new();
-    while let Some(chunk) = field.chunk().await.map_err(bad_form)? {
-        if buf.len() + chunk.len() > TEXT_FIELD_MAX {
-            return Err(Error::field("body", "text.too_long"));
-        }
-        buf.extend_from_slice(&chunk);
-    }
-    String::from_utf8(buf).map_err(|_| Error::field("body", "error.bad_request"))
-}
-
-fn bad_form(e: axum::extract::multipart::MultipartError) -> Error {
-    tracing::debug!(error = %e, "bad multipart body");
-    Error::field("body", "error.bad_request")
-}
-
-/// Reads the form into the upload and the fields; documents go to the blob store as they
-/// arrive. On error the caller discards the upload.
-async fn read_form(
-    upload: &mut Upload,
-    out: &mut Outgoing,
-    mut form: Multipart,
-) -> Result<(), Error> {
-    while let Some(mut field) = form.next_field().await.map_err(bad_form)? {
-        if let Some(file_name) = field.file_name().map(str::to_string) {
-            let media = field.content_type().map(str::to_string);
-            let mut doc = upload.begin(&file_name, media.as_deref())?;
-            loop {
-                match field.chunk().await {
-                    Ok(Some(chunk)) => {
-                        if let Err(e) = doc.write(&chunk).await {
-                            upload.abort(doc).await;
-                            return Err(e);
-                        }
-                    }
-                    Ok(None) => break,
-                    Err(e) => {
-                        upload.abort(doc).await;
-                        return Err(bad_form(e));
-                    }
-                }
-            }
-            upload.finish(doc).await?;
-            continue;
-        }
-        let name = field.name().unwrap_or("").to_string();
-        let value = text_field(&mut field).await?;
-        match name.as_str() {
-            "recipient" => out.recipient = Some(value),
-            "doc_type" => out.doc_type = value,
-            "doc_type_desc" => out.doc_type_desc = value,
-            "doc_type_version" => out.doc_type_version = Some(value),
-            "reference" => out.reference = value,
-            "note" => out.note = Some(value),
-            "receipt_requested" => out.receipt_requested = truthy(&value),
-            "in_reply_to" => out.in_reply_to = Some(value),
-            "client_id" => out.client_id = out.client_id.take().or(Some(value)),
-            "end_to_end" => out.end_to_end = truthy(&value),
-            _ => {}
-        }
-    }
-    Ok(())
-}
-
 /// Send a message from a mailbox the caller may send from, as `multipart/form-data`. The
 /// documents are streamed to storage as they arrive; size limits are the
 /// `mailbox_max_document_mb` and `mailbox_max_message_mb` system variables. The message,
@@ -199,10 +128,12 @@ pub async fn send(
 ) -> Result<Response, ApiError> {
     let mut upload = kapu.start_upload(&actor, &mailbox).await?;
     let mut out = Outgoing {
-        client_id: idempotency_key(&headers),
+        client_id: transfer::idempotency_key(&headers),
         ..Default::default()
     };
-    let read = read_form(&mut upload, &mut out, form).await.map(|()| out);
+    let read = transfer::read_form(&mut upload, &mut out, form)
+        .await
+        .map(|()| out);
     file(&kapu, &actor, upload, read).await
 }
 
@@ -213,14 +144,7 @@ async fn file(
     upload: Upload,
     read: Result<Outgoing, Error>,
 ) -> Result<Response, ApiError> {
-    let out = match read {
-        Ok(out) => out,
-        Err(e) => {
-            upload.discard().await;
-            return Err(e.into());
-        }
-    };
-    let sent = kapu.send(actor, upload, &out).await?;
+    let sent = kapu.send_read(actor, upload, read).await?;
     let status = if sent.created {
         StatusCode::CREATED
     } else {
@@ -253,17 +177,10 @@ pub async fn envelope(
     let read = kapu_core::mailbox::envelope::read(&mut upload, src)
         .await
         .map(|out| Outgoing {
-            client_id: idempotency_key(&headers),
+            client_id: transfer::idempotency_key(&headers),
             ..out
         });
     file(&kapu, &actor, upload, read).await
-}
-
-fn idempotency_key(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get("idempotency-key")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string)
 }
 
 /// `/schemas/boritek.xsd`: the envelope's schema.
@@ -291,32 +208,6 @@ pub async fn message(
     Ok(Json(kapu.get_message(&actor, &mailbox, &id).await?))
 }
 
-/// `attachment` with a plain fallback and the UTF-8 name (RFC 6266).
-fn disposition(name: &str) -> HeaderValue {
-    let ascii: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let mut encoded = String::new();
-    for b in name.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            encoded.push(b as char);
-        } else {
-            encoded.push_str(&format!("%{b:02X}"));
-        }
-    }
-    HeaderValue::from_str(&format!(
-        "attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}"
-    ))
-    .unwrap_or(HeaderValue::from_static("attachment"))
-}
-
 /// Download a document, streamed. The first download of a received message delivers it and
 /// sends the delivery receipt to its sender. `Repr-Digest` carries the document's SHA-256.
 #[utoipa::path(get, path = "/mailboxes/{mailbox}/messages/{id}/documents/{position}", tag = "mailbox",
@@ -331,25 +222,7 @@ pub async fn download(
     Path((mailbox, id, position)): Path<(String, String, i64)>,
 ) -> Result<Response, ApiError> {
     let d = kapu.download(&actor, &mailbox, &id, position).await?;
-    let digest = hex_to_base64(&d.document.sha256);
-    let mut response = Response::new(Body::from_stream(d.body.map_err(std::io::Error::other)));
-    let h = response.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&d.document.media_type) {
-        h.insert(header::CONTENT_TYPE, v);
-    }
-    h.insert(header::CONTENT_LENGTH, HeaderValue::from(d.document.size));
-    h.insert(header::CONTENT_DISPOSITION, disposition(&d.document.name));
-    if let Ok(v) = HeaderValue::from_str(&format!("sha-256=:{digest}:")) {
-        h.insert("repr-digest", v);
-    }
-    Ok(response)
-}
-
-fn hex_to_base64(hex: &str) -> String {
-    let bytes: Vec<u8> = (0..hex.len() / 2)
-        .filter_map(|i| u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok())
-        .collect();
-    base64::engine::general_purpose::STANDARD.encode(bytes)
+    Ok(transfer::document_response(d))
 }
 
 /// The signed receipt a system message carries, as a `.jws` file (compact JWS, EdDSA);
@@ -364,20 +237,7 @@ pub async fn receipt(
     Path((mailbox, id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let (jws, number) = kapu.receipt_jws(&actor, &mailbox, &id).await?;
-    Ok((
-        [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/jose"),
-            ),
-            (
-                header::CONTENT_DISPOSITION,
-                disposition(&format!("receipt-{number}.jws")),
-            ),
-        ],
-        jws,
-    )
-        .into_response())
+    Ok(transfer::receipt_response(jws, &number))
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -109,6 +109,7 @@ struct ProfilePage {
     /// `(person, roles, from, until)`.
     i_act_for: Vec<(String, String, String, String)>,
     my_deputies: Vec<(String, String, String, String)>,
+    arrival_mail: bool,
 }
 
 fn source_text(t: super::Tr, s: &Source) -> String {
@@ -126,16 +127,23 @@ fn day(s: &str) -> String {
     super::frame::local_time(s)
 }
 
-pub async fn profile(State(kapu): State<Kapu>, ctx: Ctx, WebActor(actor): WebActor) -> Response {
+pub async fn profile(
+    State(kapu): State<Kapu>,
+    ctx: Ctx,
+    WebActor(actor): WebActor,
+    axum::extract::Query(p): axum::extract::Query<super::table::ListParams>,
+) -> Response {
     let mut f = frame_for(&ctx, Some(&actor), actor.csrf.clone());
+    f.notice_key(p.notice.as_deref());
     let t = f.t;
     let data = async {
         let days = kapu.password_state(&actor).await?.expiry.days_left();
         let roles = kapu.my_roles(&actor).await?;
         let subs = kapu.my_substitutions(&actor).await?;
-        Ok::<_, kapu_core::Error>((days, roles, subs))
+        let notices = kapu.notice_settings(&actor).await?;
+        Ok::<_, kapu_core::Error>((days, roles, subs, notices))
     };
-    let (days_left, roles, subs) = match data.await {
+    let (days_left, roles, subs, notices) = match data.await {
         Ok(d) => d,
         Err(e) => {
             let status = f.fail(&e);
@@ -190,7 +198,36 @@ pub async fn profile(State(kapu): State<Kapu>, ctx: Ctx, WebActor(actor): WebAct
             .iter()
             .map(|s| row(format!("{} ({})", s.deputy_name, s.deputy), s))
             .collect(),
+        arrival_mail: notices.arrival_mail,
         f,
     };
     render(StatusCode::OK, &page)
+}
+
+#[derive(serde::Deserialize)]
+pub struct NoticesForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    arrival_mail: String,
+}
+
+/// The arrival-notice switch on the profile page.
+pub async fn profile_notices(
+    State(kapu): State<Kapu>,
+    ctx: Ctx,
+    WebActor(actor): WebActor,
+    axum::Form(form): axum::Form<NoticesForm>,
+) -> Response {
+    use axum::response::IntoResponse as _;
+    if let Err(r) = super::session::check_csrf(&actor, &form.csrf) {
+        return r.into_response();
+    }
+    match kapu
+        .set_notice_settings(&actor, form.arrival_mail == "1")
+        .await
+    {
+        Ok(_) => axum::response::Redirect::to("/profile?notice=notice.saved").into_response(),
+        Err(e) => super::table::error_page(super::table::frame(&ctx, &actor), &e),
+    }
 }

@@ -1,12 +1,16 @@
 //! Server-rendered pages: Hungarian by default, English by switch; work without JavaScript.
 
 mod catalog_pages;
+mod compose_pages;
 mod form_values;
 mod frame;
 mod group_pages;
 mod home_pages;
 mod login_pages;
+mod mail_pages;
+mod office_pages;
 mod password_pages;
+mod registration_pages;
 mod rights_page;
 mod session;
 mod substitution_pages;
@@ -51,6 +55,48 @@ pub fn router() -> Router<Kapu> {
         .route("/logout", post(login_pages::logout))
         .route("/logout/everywhere", post(login_pages::logout_everywhere))
         .route("/profile", get(home_pages::profile))
+        .route("/profile/notices", post(home_pages::profile_notices))
+        .route(
+            "/register",
+            get(registration_pages::register_page).post(registration_pages::register_submit),
+        )
+        .route(
+            "/register/verify",
+            get(registration_pages::verify_page).post(registration_pages::verify_submit),
+        )
+        .route("/mail", get(mail_pages::mail_root))
+        .route("/mail/{mailbox}", get(mail_pages::mailbox))
+        .route("/mail/{mailbox}/messages/{id}", get(mail_pages::message))
+        .route(
+            "/mail/{mailbox}/messages/{id}/documents/{position}",
+            get(mail_pages::document),
+        )
+        .route(
+            "/mail/{mailbox}/messages/{id}/receipt",
+            get(mail_pages::receipt),
+        )
+        .route(
+            "/mail/{mailbox}/messages/{id}/long-term",
+            post(mail_pages::long_term),
+        )
+        .route("/mail/{mailbox}/compose", get(compose_pages::compose_page))
+        .route(
+            "/mail/{mailbox}/envelope",
+            get(compose_pages::envelope_page),
+        )
+        .route("/offices", get(office_pages::directory))
+        .route(
+            "/admin/offices/new",
+            get(office_pages::new_office_page).post(office_pages::new_office_submit),
+        )
+        .route(
+            "/admin/offices/{short_name}",
+            get(office_pages::office_page).post(office_pages::office_submit),
+        )
+        .route(
+            "/admin/offices/{short_name}/close",
+            get(office_pages::close_page).post(office_pages::close_submit),
+        )
         .route(
             "/password/warning",
             get(password_pages::warning_page).post(password_pages::warning_submit),
@@ -161,5 +207,19 @@ pub fn router() -> Router<Kapu> {
         .route(
             "/admin/tenants/{code}",
             get(tenant_pages::tenant_page).post(tenant_pages::tenant_rename),
+        )
+}
+
+/// The pages whose forms upload documents: their bodies stream in under the mailbox's own
+/// size limits, not the small limit of every other form.
+pub fn upload_router() -> Router<Kapu> {
+    Router::new()
+        .route(
+            "/mail/{mailbox}/compose",
+            post(compose_pages::compose_submit),
+        )
+        .route(
+            "/mail/{mailbox}/envelope",
+            post(compose_pages::envelope_submit),
         )
 }

@@ -117,6 +117,8 @@ pub struct ListParams {
     pub(super) notice: Option<String>,
     pub(super) format: Option<String>,
     pub(super) detailed: Option<String>,
+    /// Mailbox pages: `inbox`, `sent` or `receipts`.
+    pub(super) folder: Option<String>,
 }
 
 impl ListParams {

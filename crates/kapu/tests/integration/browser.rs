@@ -28,6 +28,7 @@ impl Drop for Browser {
 impl Browser {
     /// `None` where no chromedriver is installed (CI installs it and must not skip).
     async fn start() -> Option<Browser> {
+        crate::harness::install_tls_provider();
         let installed = Command::new("chromedriver")
             .arg("--version")
             .stdout(Stdio::null())
@@ -213,4 +214,41 @@ async fn a_real_browser_logs_in_securely_meets_the_error_summary_and_logs_out() 
     assert!(browser.url().await.ends_with("/login"));
     browser.goto(&app.url("/")).await;
     browser.wait_for("Login name").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_real_browser_sends_a_file_to_an_office_and_sees_its_receipt() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let app = App::spawn(Backend::Sqlite).await;
+    let admin = app.admin().await;
+    crate::mailbox::office(&app, &admin, "kozpont", "KOZP-HIV", "Központi Hivatal").await;
+    let file = app.dir.join("kérelem.pdf");
+    std::fs::write(&file, b"%PDF-1.4 a real upload").unwrap();
+    browser.goto(&app.url("/login")).await;
+    browser.wait_for("Bejelentkezési név").await;
+    browser.type_into("#login", ADMIN).await;
+    browser.type_into("#password", ADMIN_PW).await;
+    browser.click("main form button").await;
+    browser.wait_for("Indítópult").await;
+    browser.goto(&app.url("/offices?q=kozponti")).await;
+    browser.wait_for("KOZP-HIV").await;
+    browser
+        .click("a[href='/mail/me/compose?recipient=KOZP-HIV']")
+        .await;
+    browser.wait_for("Dokumentumtípus kódja").await;
+    browser.type_into("#doc_type", "KERELEM").await;
+    browser.type_into("#doc_type_desc", "Kérelem").await;
+    browser.type_into("#reference", "B-1").await;
+    browser
+        .type_into("#documents", file.to_str().unwrap())
+        .await;
+    browser.click("main form button").await;
+    let html = browser.wait_for("Feladási igazolás").await;
+    assert!(
+        html.contains("kérelem.pdf") && html.contains("KOZP-HIV"),
+        "{html}"
+    );
+    assert!(browser.url().await.contains("/mail/me/messages/"));
 }

@@ -5,6 +5,7 @@ use reqwest::{Client, StatusCode};
 use crate::harness::App;
 
 pub fn browser() -> Client {
+    crate::harness::install_tls_provider();
     Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())

@@ -26,3 +26,4 @@ mod tenants;
 mod users;
 mod web;
 mod web_access;
+mod web_mail;
