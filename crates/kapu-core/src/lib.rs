@@ -23,10 +23,10 @@ use platform::{
 /// The service context every front door holds: storage, clock, mail, settings and hashing.
 #[derive(Clone)]
 pub struct Kapu {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
 }
 
-struct Inner {
+pub(crate) struct Inner {
     db: Db,
     clock: Arc<dyn Clock>,
     config: Config,
@@ -36,6 +36,8 @@ struct Inner {
     form_tokens: FormTokens,
     keys: KeyStore,
     blobs: BlobStore,
+    /// Started on the first send (a runtime is needed for it).
+    filer: std::sync::OnceLock<mailbox::filing::Filer>,
 }
 
 impl Kapu {
@@ -65,6 +67,7 @@ impl Kapu {
                 form_tokens,
                 keys,
                 blobs,
+                filer: std::sync::OnceLock::new(),
             }),
         })
     }
@@ -95,6 +98,11 @@ impl Kapu {
     }
     pub fn blobs(&self) -> &BlobStore {
         &self.inner.blobs
+    }
+    pub(crate) fn filer(&self) -> &mailbox::filing::Filer {
+        self.inner
+            .filer
+            .get_or_init(|| mailbox::filing::Filer::start(Arc::downgrade(&self.inner)))
     }
     pub fn clock(&self) -> &Arc<dyn Clock> {
         &self.inner.clock

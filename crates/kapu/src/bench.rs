@@ -17,15 +17,27 @@ pub struct BenchArgs {
     url: String,
     /// `name@tenant` of an active account.
     #[arg(long)]
-    login: String,
+    pub(crate) login: String,
     #[arg(long, env = "KAPU_BENCH_PASSWORD", hide_env_values = true)]
     password: String,
     /// Seconds per measurement.
     #[arg(long, default_value_t = 10)]
-    seconds: u64,
+    pub(crate) seconds: u64,
     /// Requests in flight at once.
     #[arg(long, default_value_t = 16)]
-    concurrency: usize,
+    pub(crate) concurrency: usize,
+    /// `all`, `identity` (logins and authenticated requests) or `mailbox`.
+    #[arg(long, default_value = "all")]
+    only: String,
+    /// The server's process id, to report its resident memory during the big document.
+    #[arg(long)]
+    pub(crate) server_pid: Option<u32>,
+    /// Size of the big streamed document in MiB [default: 1024].
+    #[arg(long)]
+    pub(crate) big_document_mib: Option<u64>,
+    /// Fill the benchmark office's inbox with this many messages before timing its first page.
+    #[arg(long)]
+    pub(crate) inbox_fill: Option<u64>,
 }
 
 fn percentile(sorted: &[u64], p: f64) -> f64 {
@@ -65,14 +77,14 @@ fn argon2_rate(seconds: u64) -> f64 {
     count.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64()
 }
 
-struct Sample {
+pub(crate) struct Sample {
     ok: u64,
     failed: u64,
     latencies_us: Vec<u64>,
     elapsed: f64,
 }
 
-async fn hammer<F, Fut>(concurrency: usize, seconds: u64, make: F) -> Sample
+pub(crate) async fn hammer<F, Fut>(concurrency: usize, seconds: u64, make: F) -> Sample
 where
     F: Fn() -> Fut + Send + Sync + 'static + Clone,
     Fut: std::future::Future<Output = bool> + Send,
@@ -114,7 +126,7 @@ where
     sample
 }
 
-fn report(name: &str, s: &Sample) -> f64 {
+pub(crate) fn report(name: &str, s: &Sample) -> f64 {
     let rate = s.ok as f64 / s.elapsed;
     println!(
         "{name:<28} {rate:>9.1}/s   p50 {:>7.2} ms   p99 {:>7.2} ms   ({} ok, {} failed)",
@@ -155,6 +167,10 @@ pub async fn run(a: BenchArgs) -> anyhow::Result<()> {
         "Kapu benchmark against {base}: {} s per step, {} in flight",
         a.seconds, a.concurrency
     );
+    if a.only == "mailbox" {
+        let admin = secure_token(&client, &base, &a).await?;
+        return crate::bench_mailbox::run(&client, &base, &a, &admin).await;
+    }
     let hashes = tokio::task::spawn_blocking({
         let s = a.seconds;
         move || argon2_rate(s)
@@ -221,7 +237,29 @@ pub async fn run(a: BenchArgs) -> anyhow::Result<()> {
         .await;
         report(label, &sample);
     }
+    if a.only == "all" {
+        let admin = secure_token(&client, &base, &a).await?;
+        crate::bench_mailbox::run(&client, &base, &a, &admin).await?;
+    }
     Ok(())
+}
+
+async fn secure_token(
+    client: &reqwest::Client,
+    base: &str,
+    a: &BenchArgs,
+) -> anyhow::Result<String> {
+    let v: serde_json::Value = client
+        .post(format!("{base}/api/v1/session"))
+        .json(&json!({"login": a.login, "password": a.password, "mode": "secure"}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    v["token"]
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| anyhow::anyhow!("login refused: {v}"))
 }
 
 async fn call(

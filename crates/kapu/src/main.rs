@@ -1,6 +1,7 @@
 //! `kapu`: the server, its administration commands, and its benchmark.
 
 mod bench;
+mod bench_mailbox;
 mod settings_file;
 
 use std::io::Read;

@@ -38,6 +38,11 @@ CREATE TABLE mailboxes (
     public_key TEXT,
     notify_email TEXT,
     long_term_count BIGINT NOT NULL DEFAULT 0,
+    -- Folder sizes, kept with every message filed, so a list's first page never counts a
+    -- whole mailbox.
+    inbox_count BIGINT NOT NULL DEFAULT 0,
+    sent_count BIGINT NOT NULL DEFAULT 0,
+    receipt_count BIGINT NOT NULL DEFAULT 0,
     closed_at BIGINT,
     created_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL
@@ -122,6 +127,7 @@ CREATE TABLE receipts (
     issued_at BIGINT NOT NULL,
     UNIQUE (message_id, kind)
 );
+CREATE INDEX receipts_system_message ON receipts (system_message_id);
 
 -- Per-user switch for arrival notifications (on by default).
 ALTER TABLE users ADD COLUMN notify_mail BIGINT NOT NULL DEFAULT 1;

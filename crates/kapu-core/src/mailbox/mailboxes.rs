@@ -34,10 +34,12 @@ pub struct MailboxRow {
     pub public_key: Option<String>,
     pub closed_at: Option<i64>,
     pub long_term_count: i64,
+    /// Messages in the inbox (receipts included), sent, and receipts.
+    pub counts: (i64, i64, i64),
 }
 
 pub(crate) const MAILBOX_COLUMNS: &str = "id, kind, tenant_id, short_name, user_id, address, name, \
-     notify_email, public_key, closed_at, long_term_count";
+     notify_email, public_key, closed_at, long_term_count, inbox_count, sent_count, receipt_count";
 
 impl MailboxRow {
     pub(crate) fn from_row(r: &sqlx::any::AnyRow) -> Result<MailboxRow> {
@@ -58,6 +60,11 @@ impl MailboxRow {
             public_key: r.try_get("public_key")?,
             closed_at: r.try_get("closed_at")?,
             long_term_count: r.try_get("long_term_count")?,
+            counts: (
+                r.try_get("inbox_count")?,
+                r.try_get("sent_count")?,
+                r.try_get("receipt_count")?,
+            ),
         })
     }
 

@@ -112,6 +112,19 @@ pub(crate) async fn insert(
     .execute(tx.conn())
     .await
     .map_err(|e| Error::on_unique(e, "conflict.idempotency_key_reused"))?;
+    sqlx::query(
+        "UPDATE mailboxes SET inbox_count = inbox_count + 1, receipt_count = receipt_count + $1 WHERE id = $2",
+    )
+    .bind(i64::from(m.kind == "system"))
+    .bind(&m.recipient.id)
+    .execute(tx.conn())
+    .await?;
+    if let Some(sender) = m.sender {
+        sqlx::query("UPDATE mailboxes SET sent_count = sent_count + 1 WHERE id = $1")
+            .bind(&sender.id)
+            .execute(tx.conn())
+            .await?;
+    }
     Ok(Filed {
         id,
         arrival_number: number.human,
@@ -319,13 +332,21 @@ impl Kapu {
         .bind(offset)
         .fetch_all(self.db().pool())
         .await?;
-        let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-            "SELECT COUNT(*) FROM messages m WHERE {cond}"
-        )))
-        .bind(&mailbox.id)
-        .bind(pattern.as_deref())
-        .fetch_one(self.db().pool())
-        .await?;
+        let total: i64 = match (&pattern, folder) {
+            // Unfiltered: the folder's kept size, not a count over the whole mailbox.
+            (None, Folder::Inbox) => mailbox.counts.0,
+            (None, Folder::Sent) => mailbox.counts.1,
+            (None, Folder::Receipts) => mailbox.counts.2,
+            (Some(_), _) => {
+                sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                    "SELECT COUNT(*) FROM messages m WHERE {cond}"
+                )))
+                .bind(&mailbox.id)
+                .bind(pattern.as_deref())
+                .fetch_one(self.db().pool())
+                .await?
+            }
+        };
         let items = rows
             .iter()
             .map(summary_from_row)
@@ -419,8 +440,9 @@ impl Kapu {
         .collect::<Result<Vec<_>>>()?;
         // A message's own receipts, or, for a receipt, the receipt it carries.
         let receipts = sqlx::query(
-            "SELECT kind, issued_at, system_message_id, jws FROM receipts \
-             WHERE message_id = $1 OR system_message_id = $1 ORDER BY issued_at, kind",
+            "SELECT kind, issued_at, system_message_id, jws FROM receipts WHERE message_id = $1 \
+             UNION ALL SELECT kind, issued_at, system_message_id, jws FROM receipts \
+             WHERE system_message_id = $1 ORDER BY 2, 1",
         )
         .bind(id)
         .fetch_all(self.db().pool())

@@ -5,6 +5,7 @@
 pub mod arrival_number;
 pub mod documents;
 pub mod envelope;
+pub(crate) mod filing;
 pub mod housekeeping;
 pub mod mailboxes;
 pub mod messages;

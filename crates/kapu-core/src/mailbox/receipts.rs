@@ -107,14 +107,15 @@ pub(crate) struct Subject<'a> {
 pub(crate) const JWS_TYPE: &str = "kapu-receipt+jwt";
 
 impl Kapu {
-    /// Signs a receipt and files it, as a system message, in the sender's mailbox.
+    /// Signs a receipt and files it, as a system message, in the sender's mailbox; returns
+    /// the receipt and the system message's id.
     pub(crate) async fn issue_receipt(
         &self,
         tx: &mut WriteTx,
         kind: ReceiptKind,
         subject: &Subject<'_>,
         now: i64,
-    ) -> Result<String> {
+    ) -> Result<(String, String)> {
         let id = uuid::Uuid::now_v7().to_string();
         let iss = self.config().public_url.clone();
         let payload = Payload {
@@ -180,6 +181,6 @@ impl Kapu {
         .bind(now)
         .execute(tx.conn())
         .await?;
-        Ok(jws)
+        Ok((jws, system_message.id))
     }
 }

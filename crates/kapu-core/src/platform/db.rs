@@ -1,11 +1,9 @@
 //! One storage code path for SQLite and PostgreSQL through sqlx's `Any` driver.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{Any, AnyConnection, AnyPool, Transaction};
-use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use crate::error::{Error, Result};
 
@@ -19,8 +17,10 @@ pub enum Backend {
 pub struct Db {
     pool: AnyPool,
     backend: Backend,
-    /// SQLite has one writer; queueing writers here avoids its busy-wait back-off.
-    write_gate: Option<Arc<Mutex<()>>>,
+    /// SQLite has one writer: write transactions queue for one dedicated connection, which
+    /// avoids SQLite's busy-wait back-off and keeps that connection's page cache warm (a
+    /// connection's cache is dropped whenever another connection wrote).
+    writer: Option<AnyPool>,
 }
 
 impl Db {
@@ -35,8 +35,26 @@ impl Db {
                 "database URL must start with sqlite:// or postgres://".into(),
             ));
         };
+        let pool = Self::pool_options(backend, 16).connect(url).await?;
+        if backend == Backend::Sqlite {
+            sqlx::query("PRAGMA journal_mode = WAL")
+                .execute(&pool)
+                .await?;
+        }
+        let writer = match backend {
+            Backend::Sqlite => Some(Self::pool_options(backend, 1).connect(url).await?),
+            Backend::Postgres => None,
+        };
+        Ok(Db {
+            pool,
+            backend,
+            writer,
+        })
+    }
+
+    fn pool_options(backend: Backend, size: u32) -> AnyPoolOptions {
         let mut options = AnyPoolOptions::new()
-            .max_connections(16)
+            .max_connections(size)
             .acquire_timeout(Duration::from_secs(10));
         if backend == Backend::Sqlite {
             options = options.after_connect(|conn, _| {
@@ -51,17 +69,7 @@ impl Db {
                 })
             });
         }
-        let pool = options.connect(url).await?;
-        if backend == Backend::Sqlite {
-            sqlx::query("PRAGMA journal_mode = WAL")
-                .execute(&pool)
-                .await?;
-        }
-        Ok(Db {
-            pool,
-            backend,
-            write_gate: (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(()))),
-        })
+        options
     }
 
     pub async fn migrate(&self) -> Result<()> {
@@ -92,11 +100,7 @@ impl Db {
     /// Begins a transaction that changes data and appends to the audit chain. It takes the
     /// chain's head row first, so writers line up behind each other and the chain never forks.
     pub async fn write(&self) -> Result<WriteTx> {
-        let gate = match &self.write_gate {
-            Some(g) => Some(g.clone().lock_owned().await),
-            None => None,
-        };
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.as_ref().unwrap_or(&self.pool).begin().await?;
         let row: (i64, String) =
             sqlx::query_as("UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING seq, hash")
                 .fetch_one(&mut *tx)
@@ -106,7 +110,6 @@ impl Db {
             head_seq: row.0,
             head_hash: row.1,
             dirty: false,
-            _gate: gate,
         })
     }
 }
@@ -116,12 +119,49 @@ pub struct WriteTx {
     pub(crate) head_seq: i64,
     pub(crate) head_hash: String,
     pub(crate) dirty: bool,
-    _gate: Option<OwnedMutexGuard<()>>,
+}
+
+/// Where a transaction stood, to go back to after a part of it failed.
+pub struct Savepoint {
+    head_seq: i64,
+    head_hash: String,
+    dirty: bool,
 }
 
 impl WriteTx {
     pub fn conn(&mut self) -> &mut AnyConnection {
         &mut self.tx
+    }
+
+    /// Marks a point the transaction can return to (and the audit chain's head with it).
+    pub async fn savepoint(&mut self) -> Result<Savepoint> {
+        sqlx::query("SAVEPOINT part").execute(&mut *self.tx).await?;
+        Ok(Savepoint {
+            head_seq: self.head_seq,
+            head_hash: self.head_hash.clone(),
+            dirty: self.dirty,
+        })
+    }
+
+    pub async fn release(&mut self) -> Result<()> {
+        sqlx::query("RELEASE SAVEPOINT part")
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Undoes everything since the savepoint, audit records included.
+    pub async fn rollback_to(&mut self, point: Savepoint) -> Result<()> {
+        sqlx::query("ROLLBACK TO SAVEPOINT part")
+            .execute(&mut *self.tx)
+            .await?;
+        sqlx::query("RELEASE SAVEPOINT part")
+            .execute(&mut *self.tx)
+            .await?;
+        self.head_seq = point.head_seq;
+        self.head_hash = point.head_hash;
+        self.dirty = point.dirty;
+        Ok(())
     }
 
     pub async fn commit(mut self) -> Result<()> {

@@ -896,7 +896,77 @@ async fn a_malformed_envelope_is_refused_naming_the_element_and_leaves_nothing(a
     assert_eq!(blob_count(&app), 0);
 }
 
+/// Sends that arrive together are filed together; a repeat inside the same group is settled
+/// by its savepoint without touching the others.
+async fn concurrent_sends_with_a_shared_key_file_once_beside_the_others(app: App) {
+    let t = town(&app).await;
+    let me = citizen(&app, &t.admin).await;
+    let mut tasks = Vec::new();
+    for i in 0..20 {
+        let (http, url, token) = (
+            app.http.clone(),
+            app.url("/api/v1/mailboxes/me/messages"),
+            me.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let (key, reference) = if i % 2 == 0 {
+                ("shared".to_string(), "SAME".to_string())
+            } else {
+                (format!("own-{i}"), format!("R-{i}"))
+            };
+            let r = http
+                .post(url)
+                .bearer_auth(token)
+                .header("Idempotency-Key", key)
+                .multipart(form(
+                    "VAROS-HIV",
+                    &reference,
+                    &[("a.pdf", b"same document")],
+                ))
+                .send()
+                .await
+                .unwrap();
+            let status = r.status();
+            let body: Value = r.json().await.unwrap();
+            (
+                i,
+                status,
+                body["message"]["arrival_number"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string(),
+            )
+        }));
+    }
+    let mut shared = std::collections::HashSet::new();
+    for t in tasks {
+        let (i, status, number) = t.await.unwrap();
+        assert!(
+            status == StatusCode::CREATED || status == StatusCode::OK,
+            "{i}: {status}"
+        );
+        if i % 2 == 0 {
+            shared.insert(number);
+        }
+    }
+    assert_eq!(shared.len(), 1, "every repeat got the first arrival number");
+    let (_, sent) = app
+        .get(&me, "/api/v1/mailboxes/me/messages?folder=sent")
+        .await;
+    assert_eq!(sent["total"], 11);
+    let (_, receipts) = app
+        .get(&me, "/api/v1/mailboxes/me/messages?folder=receipts")
+        .await;
+    assert_eq!(receipts["total"], 11);
+    let check = app.kapu.verify_audit_chain().await.unwrap();
+    assert!(
+        matches!(check, kapu_core::platform::audit::ChainCheck::Intact { .. }),
+        "{check:?}"
+    );
+}
+
 both!(
+    concurrent_sends_with_a_shared_key_file_once_beside_the_others,
     an_envelope_is_routed_by_its_own_header_and_its_documents_decoded_as_they_stream,
     a_malformed_envelope_is_refused_naming_the_element_and_leaves_nothing,
     the_console_verifies_a_receipt_file_and_refuses_a_changed_one,
