@@ -14,6 +14,7 @@ mod crash;
 mod end_to_end;
 mod login;
 mod mailbox;
+mod mailbox_deputies;
 mod mailbox_life;
 mod metrics;
 mod passwords;
