@@ -294,3 +294,90 @@ async fn sends_survive_a_kill_mid_flight_on_postgres() {
         killed_mid_send(Some(fresh_schema(&url).await)).await;
     }
 }
+
+/// Two `kapu serve` processes on one PostgreSQL database, sends to both at once: every
+/// arrival number is handed out once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_on_one_postgres_never_share_an_arrival_number() {
+    let Some(url) = postgres_url() else { return };
+    crate::harness::install_tls_provider();
+    let db = fresh_schema(&url).await;
+    let dir = std::env::temp_dir().join(format!("kapu-two-{}-{}", std::process::id(), free_port()));
+    let servers: Vec<Server> = (0..2)
+        .map(|_| {
+            let port = free_port();
+            Server {
+                dir: dir.clone(),
+                db: Some(db.clone()),
+                base: format!("http://127.0.0.1:{port}"),
+                listen: format!("127.0.0.1:{port}"),
+            }
+        })
+        .collect();
+    let (ok, out) = servers[0].run(
+        &[
+            "admin",
+            "bootstrap",
+            "--email",
+            "admin@kozpont.example",
+            "--password-stdin",
+        ],
+        PASSWORD,
+    );
+    assert!(ok, "{out}");
+    let http = reqwest::Client::new();
+    let mut children = Vec::new();
+    for s in &servers {
+        children.push(s.start(&http).await);
+    }
+    let token = login(&http, &servers[0].base).await;
+    let r = http
+        .post(format!("{}/api/v1/offices", servers[0].base))
+        .bearer_auth(&token)
+        .json(
+            &json!({"short_name": "KOZP-HIV", "name": "Központi Hivatal", "tenant": "kozpont",
+                      "office_type": "egyeb", "connection": "both"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    // Sessions live in the database: the token from one node works on the other.
+    let mut tasks = Vec::new();
+    for i in 0..60 {
+        let (http, base, token) = (http.clone(), servers[i % 2].base.clone(), token.clone());
+        tasks.push(tokio::spawn(
+            async move { send(&http, &base, &token, i).await },
+        ));
+    }
+    let mut numbers = HashSet::new();
+    for t in tasks {
+        let (status, body) = t.await.unwrap().unwrap();
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        assert!(
+            numbers.insert(
+                body["message"]["arrival_number"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            )
+        );
+        assert!(
+            numbers.insert(
+                body["message"]["arrival_number_machine"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            )
+        );
+    }
+    let receipts = every_sent(&http, &servers[1].base, &token, "receipts").await;
+    assert_eq!(receipts.len(), 60);
+    for mut c in children {
+        c.kill().unwrap();
+        c.wait().unwrap();
+    }
+    let (ok, out) = servers[0].run(&["admin", "verify-audit"], "");
+    assert!(ok, "{out}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
