@@ -276,8 +276,11 @@ impl BlobWriter {
             self.pending.extend_from_slice(&data[..take]);
             data = &data[take..];
             if self.pending.len() > CHUNK {
-                let rest = self.pending.split_off(CHUNK);
-                let chunk = std::mem::replace(&mut self.pending, rest);
+                // The sealed chunk leaves in a buffer of its own (with room for its tag); the
+                // byte beyond it stays, and `pending` keeps its capacity.
+                let mut chunk = Vec::with_capacity(CHUNK + TAG);
+                chunk.extend_from_slice(&self.pending[..CHUNK]);
+                self.pending.drain(..CHUNK);
                 self.seal_chunk(chunk, false).await?;
             }
         }
