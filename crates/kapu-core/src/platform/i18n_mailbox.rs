@@ -79,6 +79,8 @@ pub static MAILBOX: &[Entry] = &[
     ("mail.download_delivers", "Az első letöltéssel az üzenet átvettnek számít, és a feladó átvételi igazolást kap.", "The first download counts as delivery, and the sender gets a delivery receipt."),
     ("mail.empty", "Ebben a mappában nincs üzenet.", "There are no messages in this folder."),
     ("mail.end_to_end", "Végponttól végpontig titkosított", "End-to-end encrypted"),
+    ("mail.end_to_end_files", "A dokumentumok a hivatal kulcsára titkosított age fájlok", "The documents are age files encrypted to the office's key"),
+    ("mail.end_to_end_hint", "Titkosítsa őket a hivatalkeresőben látható nyilvános kulccsal (age -r KULCS); Kapu a titkosított fájlt továbbítja, és arról ad igazolást.", "Encrypt them with the public key shown in the directory (age -r KEY); Kapu forwards the encrypted file and issues its receipts over it."),
     ("mail.envelope", "Boríték feltöltése", "Upload an envelope"),
     ("mail.envelope_file", "Boríték (.kr vagy .xml fájl)", "Envelope (.kr or .xml file)"),
     ("mail.envelope_intro", "A boríték fejléce adja meg a címzettet és a dokumentum típusát; a dokumentumok base64 kódolással a törzsben vannak. Séma:", "The envelope's header names the recipient and the document type; the documents are in its body as base64. Schema:"),

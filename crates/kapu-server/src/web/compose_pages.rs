@@ -35,6 +35,7 @@ struct ComposePage {
     fields: Vec<Field>,
     note: String,
     receipt_requested: bool,
+    end_to_end: bool,
 }
 
 #[derive(Deserialize, Default)]
@@ -117,6 +118,7 @@ async fn compose_form(
         ],
         note: out.note.clone().unwrap_or_default(),
         receipt_requested: out.receipt_requested,
+        end_to_end: out.end_to_end,
         f,
     }
 }

@@ -27,8 +27,8 @@ struct DirectoryPage {
     /// The mailbox to send from: `me`.
     from: &'static str,
     caption: String,
-    /// `(short name, name, type, closed)`.
-    rows: Vec<(String, String, String, bool)>,
+    /// `(short name, name, type, closed, public key or empty)`.
+    rows: Vec<(String, String, String, bool, String)>,
     export: String,
     prev: String,
     next: String,
@@ -98,6 +98,7 @@ pub async fn directory(
                 o.name.clone(),
                 o.office_type_name.clone(),
                 o.closed,
+                o.public_key.clone().unwrap_or_default(),
             )
         })
         .collect();

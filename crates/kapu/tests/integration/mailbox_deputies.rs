@@ -79,4 +79,50 @@ async fn a_deputy_reads_the_office_mailbox_through_a_substitution_only_while_act
     assert_eq!(entry["on_behalf_of"], "ugy.intezo@varos", "{log}");
 }
 
+/// Office to office: a clerk sends from their office to another; the other office's reader
+/// sees it as coming from the office, and the receipt lands in the sending office.
+async fn an_office_writes_to_another_office(app: App) {
+    let t = town(&app).await;
+    crate::mailbox::office(&app, &t.admin, "varos", "VAROS-ADO", "Város Adóirodája").await;
+    let (s, sent) = post_form(
+        &app,
+        &t.clerk,
+        "VAROS-HIV",
+        form("VAROS-ADO", "HIV-1", &[("atirat.pdf", b"%PDF")]),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{sent}");
+    assert_eq!(sent["message"]["kind"], "office");
+    assert_eq!(sent["message"]["sender_name"], "VAROS-HIV");
+    assert_eq!(sent["message"]["recipient"], "VAROS-ADO");
+    let (_, receipts) = app
+        .get(
+            &t.clerk,
+            "/api/v1/mailboxes/VAROS-HIV/messages?folder=receipts",
+        )
+        .await;
+    assert_eq!(receipts["total"], 1);
+    crate::mailbox::grant(
+        &app,
+        &t.maintainer,
+        "varos",
+        "ugy.intezo",
+        &[
+            "hkp.VAROS-HIV.read".into(),
+            "hkp.VAROS-HIV.send".into(),
+            "hkp.VAROS-ADO.read".into(),
+        ],
+    )
+    .await;
+    let clerk = app.login("ugy.intezo@varos", "Ugyintezo-1", "normal").await;
+    let (s, inbox) = app
+        .get(&clerk, "/api/v1/mailboxes/VAROS-ADO/messages")
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(inbox["items"][0]["sender"], "VAROS-HIV");
+}
+
+both!(an_office_writes_to_another_office);
+
 both!(a_deputy_reads_the_office_mailbox_through_a_substitution_only_while_acting);
