@@ -83,7 +83,7 @@ impl BlobStore {
             .map_err(|e| Error::Internal(format!("cannot create blob dir: {e}")))?;
         let store = object_store::local::LocalFileSystem::new_with_prefix(dir)
             .map_err(store_error)?
-            .with_fsync(std::env::var("KAPU_BENCH_NOFSYNC").is_err())
+            .with_fsync(true)
             .with_automatic_cleanup(true);
         let mut blobs = BlobStore::with_store(Arc::new(store), master);
         blobs.local_root = Some(dir.to_path_buf());
