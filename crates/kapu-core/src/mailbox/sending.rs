@@ -26,6 +26,8 @@ use crate::platform::db::WriteTx;
 use crate::platform::time_fmt;
 
 const MIB: i64 = 1024 * 1024;
+/// Most documents one message carries (as many as an envelope may).
+const DOCUMENTS_MAX: usize = 100;
 
 /// The fields of a message; the documents come through an [`Upload`].
 #[derive(Debug, Clone, Default)]
@@ -94,6 +96,9 @@ impl DocumentWriter {
 impl Upload {
     /// Starts a document; `name` and `media_type` are checked and tidied here.
     pub fn begin(&self, name: &str, media_type: Option<&str>) -> Result<DocumentWriter> {
+        if self.documents.len() >= DOCUMENTS_MAX {
+            return Err(Error::field("documents", "message.too_many_documents"));
+        }
         let name = validate::file_name(name).map_err(|k| Error::field("documents", k))?;
         let used: i64 = self.documents.iter().map(|d| d.blob.size).sum();
         let limit = self.max_document.min(self.max_message - used);

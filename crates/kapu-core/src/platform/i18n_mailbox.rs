@@ -56,6 +56,7 @@ pub static MAILBOX: &[Entry] = &[
     ("envelope.unexpected_element", "A boríték a sémában nem szereplő elemet tartalmaz.", "The envelope has an element the schema does not know."),
     ("envelope.unexpected_text", "A boríték szerkezetén kívül szöveg áll.", "The envelope has text outside its elements."),
     ("envelope.not_base64", "A dokumentum tartalma nem base64.", "The document's content is not base64."),
+    ("message.too_many_documents", "Egy üzenetben legfeljebb 100 dokumentum lehet.", "A message holds at most 100 documents."),
     ("envelope.too_many_documents", "Egy borítékban legfeljebb 100 dokumentum lehet.", "An envelope holds at most 100 documents."),
     // mailbox pages
     ("envelope.file_required", "Válassza ki a boríték fájlt.", "Choose the envelope file."),
