@@ -6,7 +6,7 @@ use futures_util::stream::BoxStream;
 use serde_json::json;
 use sqlx::Row;
 
-use super::messages::DocumentInfo;
+use super::messages::{DocumentInfo, Ledger};
 use super::receipts::{ReceiptDocument, ReceiptKind, Subject};
 use super::rights::Right;
 use crate::Kapu;
@@ -97,8 +97,10 @@ impl Kapu {
                 sha256,
             })
             .collect();
+        let mut ledger = Ledger::default();
         self.issue_receipt(
             tx,
+            &mut ledger,
             kind,
             &Subject {
                 id: &m.id,
@@ -116,7 +118,7 @@ impl Kapu {
             now,
         )
         .await?;
-        Ok(())
+        ledger.flush(tx).await
     }
 
     /// Streams a document of a message in the mailbox. The recipient side's first download

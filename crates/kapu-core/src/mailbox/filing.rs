@@ -8,6 +8,7 @@ use std::sync::{Arc, Weak};
 
 use tokio::sync::{mpsc, oneshot};
 
+use super::messages::Ledger;
 use crate::Kapu;
 use crate::error::{Error, Result};
 use crate::platform::db::WriteTx;
@@ -20,6 +21,7 @@ pub(crate) type Job = Box<
     dyn for<'a> FnOnce(
             &'a Kapu,
             &'a mut WriteTx,
+            &'a mut Ledger,
         ) -> std::pin::Pin<
             Box<dyn std::future::Future<Output = Result<Filed>> + Send + 'a>,
         > + Send,
@@ -87,17 +89,20 @@ async fn file_group(kapu: &Kapu, group: Vec<Request>) {
             return;
         }
     };
+    let mut ledger = Ledger::default();
     let mut answers = Vec::with_capacity(group.len());
     for (job, done) in group {
         let result = async {
             let point = tx.savepoint().await?;
-            match job(kapu, &mut tx).await {
+            let counts = ledger.counts_snapshot();
+            match job(kapu, &mut tx, &mut ledger).await {
                 Ok(filed) => {
                     tx.release().await?;
                     Ok(filed)
                 }
                 Err(e) => {
                     tx.rollback_to(point).await?;
+                    ledger.restore_counts(counts);
                     Err(e)
                 }
             }
@@ -105,7 +110,11 @@ async fn file_group(kapu: &Kapu, group: Vec<Request>) {
         .await;
         answers.push((result, done));
     }
-    match tx.commit().await {
+    let committed = match ledger.flush(&mut tx).await {
+        Ok(()) => tx.commit().await,
+        Err(e) => Err(e),
+    };
+    match committed {
         Ok(()) => {
             kapu.mailer().wake();
             for (result, done) in answers {

@@ -44,31 +44,88 @@ pub(crate) struct Filed {
     pub arrival_machine: String,
 }
 
+/// What a transaction that files messages has yet to write back: the arrival counter, read
+/// once, and each mailbox's folder sizes. Filing many messages in one transaction then
+/// writes these rows once, not once per message.
+#[derive(Default)]
+pub(crate) struct Ledger {
+    counter: Option<Counter>,
+    /// Mailbox id → (inbox, sent, receipts) added.
+    counts: std::collections::HashMap<String, [i64; 3]>,
+}
+
+impl Ledger {
+    /// The folder sizes as they stood, to return to when a part of the transaction is undone
+    /// (the counter only goes forward: a number taken and undone is never handed out again).
+    pub(crate) fn counts_snapshot(&self) -> std::collections::HashMap<String, [i64; 3]> {
+        self.counts.clone()
+    }
+
+    pub(crate) fn restore_counts(&mut self, counts: std::collections::HashMap<String, [i64; 3]>) {
+        self.counts = counts;
+    }
+
+    async fn next(&mut self, tx: &mut WriteTx, now_second: i64) -> Result<Counter> {
+        let current = match self.counter {
+            Some(c) => c,
+            None => {
+                let row =
+                    sqlx::query("SELECT seq, second, in_second FROM arrival_counter WHERE id = 1")
+                        .fetch_one(tx.conn())
+                        .await?;
+                Counter {
+                    seq: row.try_get("seq")?,
+                    second: row.try_get("second")?,
+                    in_second: row.try_get("in_second")?,
+                }
+            }
+        };
+        let next = arrival_number::next(current, now_second);
+        self.counter = Some(next);
+        Ok(next)
+    }
+
+    /// Writes the counter and the folder sizes; call before the transaction commits.
+    pub(crate) async fn flush(&mut self, tx: &mut WriteTx) -> Result<()> {
+        if let Some(c) = self.counter {
+            sqlx::query(
+                "UPDATE arrival_counter SET seq = $1, second = $2, in_second = $3 WHERE id = 1",
+            )
+            .bind(c.seq)
+            .bind(c.second)
+            .bind(c.in_second)
+            .execute(tx.conn())
+            .await?;
+        }
+        let mut counts: Vec<_> = self.counts.drain().collect();
+        // The same order on every node, so that two groups never wait on each other's rows.
+        counts.sort();
+        for (id, [inbox, sent, receipts]) in counts {
+            sqlx::query(
+                "UPDATE mailboxes SET inbox_count = inbox_count + $1, sent_count = sent_count + $2, \
+                 receipt_count = receipt_count + $3 WHERE id = $4",
+            )
+            .bind(inbox)
+            .bind(sent)
+            .bind(receipts)
+            .bind(&id)
+            .execute(tx.conn())
+            .await?;
+        }
+        Ok(())
+    }
+}
+
 /// Takes the next arrival number and files the message, inside the caller's transaction
 /// (which holds the write lock, so numbers are handed out one at a time on every node).
 pub(crate) async fn insert(
     kapu: &Kapu,
     tx: &mut WriteTx,
+    ledger: &mut Ledger,
     m: &NewMessage<'_>,
     now: i64,
 ) -> Result<Filed> {
-    let row = sqlx::query("SELECT seq, second, in_second FROM arrival_counter WHERE id = 1")
-        .fetch_one(tx.conn())
-        .await?;
-    let counter = arrival_number::next(
-        Counter {
-            seq: row.try_get("seq")?,
-            second: row.try_get("second")?,
-            in_second: row.try_get("in_second")?,
-        },
-        now.div_euclid(1000),
-    );
-    sqlx::query("UPDATE arrival_counter SET seq = $1, second = $2, in_second = $3 WHERE id = 1")
-        .bind(counter.seq)
-        .bind(counter.second)
-        .bind(counter.in_second)
-        .execute(tx.conn())
-        .await?;
+    let counter = ledger.next(tx, now.div_euclid(1000)).await?;
     let global = kapu.settings().snapshot("").await?;
     let number = arrival_number::format(
         global.number("mailbox_system_id"),
@@ -112,18 +169,11 @@ pub(crate) async fn insert(
     .execute(tx.conn())
     .await
     .map_err(|e| Error::on_unique(e, "conflict.idempotency_key_reused"))?;
-    sqlx::query(
-        "UPDATE mailboxes SET inbox_count = inbox_count + 1, receipt_count = receipt_count + $1 WHERE id = $2",
-    )
-    .bind(i64::from(m.kind == "system"))
-    .bind(&m.recipient.id)
-    .execute(tx.conn())
-    .await?;
+    let recipient = ledger.counts.entry(m.recipient.id.clone()).or_default();
+    recipient[0] += 1;
+    recipient[2] += i64::from(m.kind == "system");
     if let Some(sender) = m.sender {
-        sqlx::query("UPDATE mailboxes SET sent_count = sent_count + 1 WHERE id = $1")
-            .bind(&sender.id)
-            .execute(tx.conn())
-            .await?;
+        ledger.counts.entry(sender.id.clone()).or_default()[1] += 1;
     }
     Ok(Filed {
         id,

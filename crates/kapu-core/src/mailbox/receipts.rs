@@ -6,7 +6,7 @@
 use serde::Serialize;
 
 use super::mailboxes::MailboxRow;
-use super::messages::{self, NewMessage};
+use super::messages::{self, Ledger, NewMessage};
 use crate::Kapu;
 use crate::error::Result;
 use crate::platform::db::WriteTx;
@@ -112,6 +112,7 @@ impl Kapu {
     pub(crate) async fn issue_receipt(
         &self,
         tx: &mut WriteTx,
+        ledger: &mut Ledger,
         kind: ReceiptKind,
         subject: &Subject<'_>,
         now: i64,
@@ -145,6 +146,7 @@ impl Kapu {
         let system_message = messages::insert(
             self,
             tx,
+            ledger,
             &NewMessage {
                 kind: "system",
                 sender: None,

@@ -11,7 +11,8 @@ use sqlx::Row;
 use super::filing::Filed as FilingResult;
 use super::mailboxes::{MailboxKind, MailboxRow};
 use super::messages::{
-    self, DocumentInfo, MessageDetail, MessageState, MessageSummary, NewMessage, ReceiptInfo,
+    self, DocumentInfo, Ledger, MessageDetail, MessageState, MessageSummary, NewMessage,
+    ReceiptInfo,
 };
 use super::receipts::{ReceiptDocument, ReceiptKind, Subject};
 use super::rights::Right;
@@ -318,8 +319,8 @@ impl Kapu {
         };
         let filed = self
             .filer()
-            .file(Box::new(move |kapu, tx| {
-                Box::pin(file_one(kapu, tx, filing))
+            .file(Box::new(move |kapu, tx, ledger| {
+                Box::pin(file_one(kapu, tx, ledger, filing))
             }))
             .await;
         let filed = match filed {
@@ -447,11 +448,17 @@ struct Filing {
 
 /// Files one send inside the group's transaction: the message with its arrival number, its
 /// documents, its submission receipt, its audit record and its arrival notices.
-async fn file_one(kapu: &Kapu, tx: &mut WriteTx, f: Filing) -> Result<FilingResult> {
+async fn file_one(
+    kapu: &Kapu,
+    tx: &mut WriteTx,
+    ledger: &mut Ledger,
+    f: Filing,
+) -> Result<FilingResult> {
     let now = f.now;
     let filed = messages::insert(
         kapu,
         tx,
+        ledger,
         &NewMessage {
             kind: f.kind,
             sender: Some(&f.sender),
@@ -506,6 +513,7 @@ async fn file_one(kapu: &Kapu, tx: &mut WriteTx, f: Filing) -> Result<FilingResu
     let (receipt, receipt_message) = kapu
         .issue_receipt(
             tx,
+            ledger,
             ReceiptKind::Submission,
             &Subject {
                 id: &filed.id,
