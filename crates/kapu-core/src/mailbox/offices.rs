@@ -8,7 +8,10 @@ use super::rights::{self, Right};
 use super::short_name::ShortName;
 use super::validate;
 use crate::Kapu;
-use crate::actor::{Actor, Mode, Role};
+/// Central framework administrators keep the office catalogue, as they keep the service
+/// catalogue.
+use crate::actor::policy::manage_catalog as manage_offices;
+use crate::actor::{Actor, Mode};
 use crate::error::{Error, FieldError, Result};
 use crate::platform::audit::{self, AuditEvent};
 use crate::platform::db::WriteTx;
@@ -93,28 +96,9 @@ pub struct OfficeChange {
     pub notify_email: Option<String>,
 }
 
-/// Central framework administrators keep the office catalogue.
-fn manage_offices(actor: &Actor) -> Result<()> {
-    if !actor.central || !actor.has(Role::FrameworkAdmin) {
-        return Err(Error::Forbidden);
-    }
-    if actor.mode != Mode::Secure {
-        return Err(Error::SecureModeRequired);
-    }
-    Ok(())
-}
-
+/// Office type codes follow the service codes' rule.
 fn type_code(s: &str) -> std::result::Result<String, &'static str> {
-    let s = s.trim();
-    let ok = (2..=40).contains(&s.len())
-        && s.starts_with(|c: char| c.is_ascii_lowercase())
-        && s.chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-    if ok {
-        Ok(s.to_string())
-    } else {
-        Err("office_type.code_format")
-    }
+    crate::access::catalog::parse_code(s).map_err(|_| "office_type.code_format")
 }
 
 const RIGHT_NAMES: [(Right, &str); 3] = [
