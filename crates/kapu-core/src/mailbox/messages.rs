@@ -289,6 +289,10 @@ const SUMMARY_SELECT: &str = "SELECT m.id, m.arrival_number, m.arrival_machine, 
      FROM messages m JOIN mailboxes r ON r.id = m.recipient_mailbox_id \
      LEFT JOIN mailboxes s ON s.id = m.sender_mailbox_id";
 
+/// The columns one message's view reads beside its summary's.
+const DETAIL_COLUMNS: &str = "m.doc_type_version, m.note, m.receipt_requested, m.e2e, m.in_reply_to, \
+     m.about_message_id, m.expires_at";
+
 fn summary_from_row(r: &sqlx::any::AnyRow) -> Result<MessageSummary> {
     let read_at: Option<i64> = r.try_get("read_at")?;
     let delivered_at: Option<i64> = r.try_get("delivered_at")?;
@@ -453,21 +457,15 @@ impl Kapu {
     }
 
     pub(crate) async fn message_detail(&self, id: &str) -> Result<MessageDetail> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "{SUMMARY_SELECT} WHERE m.id = $1"
-        )))
-        .bind(id)
-        .fetch_optional(self.db().pool())
-        .await?
-        .ok_or(Error::NotFound)?;
+        // One read of the row: the summary's columns and the view's own.
+        let select = SUMMARY_SELECT.replacen("SELECT ", &format!("SELECT {DETAIL_COLUMNS}, "), 1);
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!("{select} WHERE m.id = $1")))
+            .bind(id)
+            .fetch_optional(self.db().pool())
+            .await?
+            .ok_or(Error::NotFound)?;
         let summary = summary_from_row(&row)?;
-        let extra = sqlx::query(
-            "SELECT doc_type_version, note, receipt_requested, e2e, in_reply_to, about_message_id, \
-             delivered_at, expires_at, expired_at FROM messages WHERE id = $1",
-        )
-        .bind(id)
-        .fetch_one(self.db().pool())
-        .await?;
+        let extra = &row;
         let documents = sqlx::query(
             "SELECT position, file_name, media_type, size, sha256, purged_at FROM documents \
              WHERE message_id = $1 ORDER BY position",
