@@ -4,7 +4,7 @@
 use reqwest::StatusCode;
 
 use crate::harness::{App, Backend};
-use crate::mailbox::{citizen, download, form, post_form, town};
+use crate::mailbox::{citizen, download, files_under, form, post_form, town};
 
 /// Starts an S3 server on a free port over a fresh directory with the bucket `kapu`.
 async fn s3_server() -> (String, std::path::PathBuf) {
@@ -42,21 +42,6 @@ async fn s3_server() -> (String, std::path::PathBuf) {
         }
     });
     (url, root)
-}
-
-fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                out.extend(files_under(&p));
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out
 }
 
 async fn documents_live_encrypted_in_an_s3_bucket(app: App, root: std::path::PathBuf) {

@@ -133,7 +133,7 @@ pub async fn download(
 }
 
 /// Checks a receipt with an independent JOSE library against the published JWKS.
-async fn verify(app: &App, jws: &str) -> Value {
+pub async fn verify(app: &App, jws: &str) -> Value {
     let jwks: jsonwebtoken::jwk::JwkSet = app
         .http
         .get(app.url("/.well-known/jwks.json"))
@@ -332,24 +332,28 @@ async fn a_resend_with_the_same_key_returns_the_first_result_and_other_content_c
     assert_eq!(blob_count(&app), 1);
 }
 
-pub fn blob_count(app: &App) -> usize {
-    fn walk(p: &std::path::Path) -> usize {
-        std::fs::read_dir(p)
-            .map(|d| {
-                d.filter_map(|e| e.ok())
-                    .map(|e| {
-                        let p = e.path();
-                        if p.is_dir() {
-                            walk(&p)
-                        } else {
-                            usize::from(!p.to_string_lossy().contains("#"))
-                        }
-                    })
-                    .sum()
-            })
-            .unwrap_or(0)
+/// Every file under a directory, at any depth.
+pub fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(files_under(&p));
+            } else {
+                out.push(p);
+            }
+        }
     }
-    walk(&app.dir.join("blobs"))
+    out
+}
+
+/// Blobs in the local store (the store's own staging files, named with `#`, aside).
+pub fn blob_count(app: &App) -> usize {
+    files_under(&app.dir.join("blobs"))
+        .iter()
+        .filter(|p| !p.to_string_lossy().contains('#'))
+        .count()
 }
 
 async fn bad_sends_are_refused_with_clear_errors_and_leave_nothing(app: App) {
@@ -464,163 +468,6 @@ async fn an_oversize_document_is_cut_off_with_413_and_leaves_nothing(app: App) {
     assert_eq!(s, StatusCode::CREATED, "{b}");
 }
 
-async fn mailbox_rights_come_from_roles_and_others_get_404(app: App) {
-    let t = town(&app).await;
-    let me = citizen(&app, &t.admin).await;
-    let (_, sent) = post_form(
-        &app,
-        &me,
-        "me",
-        form("VAROS-HIV", "R", &[("a.pdf", b"a")]),
-        None,
-    )
-    .await;
-    let id = sent["message"]["id"].as_str().unwrap();
-    // A colleague without the right: 404 for the mailbox, its messages and documents.
-    app.user(&t.maintainer, "varos", "mas.valaki", "Mas-Valaki-1")
-        .await;
-    let other = app
-        .login("mas.valaki@varos", "Mas-Valaki-1", "normal")
-        .await;
-    for path in [
-        "/api/v1/mailboxes/VAROS-HIV/messages".to_string(),
-        format!("/api/v1/mailboxes/VAROS-HIV/messages/{id}"),
-        format!("/api/v1/mailboxes/VAROS-HIV/messages/{id}/documents/1"),
-    ] {
-        let (s, _) = app.get(&other, &path).await;
-        assert_eq!(s, StatusCode::NOT_FOUND, "{path}");
-    }
-    // The citizen cannot read the office's copy either, nor a message that is not theirs.
-    let (s, _) = app.get(&me, "/api/v1/mailboxes/VAROS-HIV/messages").await;
-    assert_eq!(s, StatusCode::NOT_FOUND);
-    let (s, _) = app
-        .get(&other, &format!("/api/v1/mailboxes/me/messages/{id}"))
-        .await;
-    assert_eq!(s, StatusCode::NOT_FOUND);
-    // Through a group the right works like any role.
-    let (s, b) = app
-        .send("POST", &t.maintainer, "/api/v1/tenants/varos/groups",
-              json!({"code": "iktatok", "name": "Iktatók", "members": ["mas.valaki"], "roles": ["hkp.VAROS-HIV.read"]}))
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{b}");
-    let other = app
-        .login("mas.valaki@varos", "Mas-Valaki-1", "normal")
-        .await;
-    let (s, b) = app.get(&other, "/api/v1/mailboxes").await;
-    assert_eq!(s, StatusCode::OK);
-    assert!(
-        b["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|m| m["address"] == "VAROS-HIV" && m["rights"] == json!(["read"])),
-        "{b}"
-    );
-    let (s, _) = app
-        .get(
-            &other,
-            &format!("/api/v1/mailboxes/VAROS-HIV/messages/{id}"),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK);
-    // The rights of an office are grantable only in its own tenant.
-    let other_tenant = app.tenant_with_admin("masik").await;
-    app.user(&other_tenant, "masik", "idegen", "Idegen-Jelszo1")
-        .await;
-    let (s, b) = app
-        .send(
-            "PUT",
-            &other_tenant,
-            "/api/v1/tenants/masik/users/idegen/rights",
-            json!({"roles": ["hkp.VAROS-HIV.read"]}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
-}
-
-async fn the_directory_finds_offices_without_accents_and_by_type(app: App) {
-    let admin = app.admin().await;
-    app.tenant_with_admin("fovaros").await;
-    office(
-        &app,
-        &admin,
-        "fovaros",
-        "BPFOV",
-        "Budapest Főváros Önkormányzata",
-    )
-    .await;
-    let (s, b) = app
-        .send(
-            "POST",
-            &admin,
-            "/api/v1/office-types",
-            json!({"code": "adohatosag", "name": "Adóhatóság"}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{b}");
-    let (s, b) = app
-        .send(
-            "POST",
-            &admin,
-            "/api/v1/offices",
-            json!({"short_name": "NAV", "name": "Nemzeti Adó- és Vámhivatal", "tenant": "fovaros",
-                     "office_type": "adohatosag", "connection": "machine"}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{b}");
-    let user = {
-        app.user(&admin, "kozpont", "olvaso", "Olvaso-Jelszo1")
-            .await;
-        app.login("olvaso@kozpont", "Olvaso-Jelszo1", "normal")
-            .await
-    };
-    let (_, b) = app.get(&user, "/api/v1/offices?q=fovaros").await;
-    assert_eq!(b["total"], 1, "{b}");
-    assert_eq!(b["items"][0]["short_name"], "BPFOV");
-    assert!(b["items"][0].get("notify_email").is_none());
-    let (_, b) = app
-        .get(&user, "/api/v1/offices?office_type=adohatosag")
-        .await;
-    assert_eq!(b["total"], 1);
-    assert_eq!(b["items"][0]["short_name"], "NAV");
-    let csv = app.csv(&user, "/api/v1/offices?format=csv").await;
-    assert!(csv.contains("BPFOV") && csv.contains("NAV"));
-    // Bad office data is refused field by field; short names are unique and upper-case.
-    let (s, b) = app
-        .send("POST", &admin, "/api/v1/offices",
-              json!({"short_name": "kisbetu", "name": "", "tenant": "nincs", "office_type": "x", "connection": "fax",
-                     "public_key": "ssh-rsa AAA"}))
-        .await;
-    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
-    let fields: Vec<&str> = b["error"]["fields"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["field"].as_str().unwrap())
-        .collect();
-    for f in [
-        "short_name",
-        "name",
-        "tenant",
-        "office_type",
-        "connection",
-        "public_key",
-    ] {
-        assert!(fields.contains(&f), "{f}: {b}");
-    }
-    let (s, _) = app
-        .send("POST", &admin, "/api/v1/offices",
-              json!({"short_name": "NAV", "name": "Másik", "tenant": "fovaros", "office_type": "egyeb", "connection": "both"}))
-        .await;
-    assert_eq!(s, StatusCode::CONFLICT);
-    // Only central administrators create offices.
-    let (s, _) = app
-        .send("POST", &user, "/api/v1/offices",
-              json!({"short_name": "UJ", "name": "Új", "tenant": "fovaros", "office_type": "egyeb", "connection": "both"}))
-        .await;
-    assert_eq!(s, StatusCode::FORBIDDEN);
-}
-
 async fn an_uncollected_message_expires_with_a_non_delivery_receipt(app: App) {
     let t = town(&app).await;
     let me = citizen(&app, &t.admin).await;
@@ -661,238 +508,6 @@ async fn an_uncollected_message_expires_with_a_non_delivery_receipt(app: App) {
         verify(&app, last["jws"].as_str().unwrap()).await["receipt"],
         "non_delivery"
     );
-    assert_eq!(blob_count(&app), 0);
-}
-
-async fn a_receipt_changed_by_one_byte_does_not_verify(app: App) {
-    let t = town(&app).await;
-    let me = citizen(&app, &t.admin).await;
-    let (_, sent) = post_form(
-        &app,
-        &me,
-        "me",
-        form("VAROS-HIV", "R", &[("a.pdf", b"a")]),
-        None,
-    )
-    .await;
-    let jws = sent["receipt"].as_str().unwrap();
-    let jwks = app.kapu.keys().jwks().await.unwrap();
-    assert!(kapu_core::platform::keys::verify_jws(jws, &jwks).is_ok());
-    let mut parts: Vec<String> = jws.split('.').map(str::to_string).collect();
-    use base64::Engine as _;
-    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    let mut payload = b64.decode(&parts[1]).unwrap();
-    let i = payload.iter().position(|b| *b == b'R').unwrap();
-    payload[i] = b'S';
-    parts[1] = b64.encode(payload);
-    let forged = parts.join(".");
-    assert!(kapu_core::platform::keys::verify_jws(&forged, &jwks).is_err());
-    // Rotation keeps the old key published: the old receipt still verifies.
-    app.kapu.keys().rotate(app.kapu.now()).await.unwrap();
-    let jwks = app.kapu.keys().jwks().await.unwrap();
-    assert_eq!(jwks.keys.len(), 2);
-    assert!(kapu_core::platform::keys::verify_jws(jws, &jwks).is_ok());
-    let _ = verify(&app, jws).await;
-}
-
-/// `kapu verify-receipt` checks a downloaded receipt against the published keys.
-async fn the_console_verifies_a_receipt_file_and_refuses_a_changed_one(app: App) {
-    let t = town(&app).await;
-    let me = citizen(&app, &t.admin).await;
-    let (_, sent) = post_form(
-        &app,
-        &me,
-        "me",
-        form("VAROS-HIV", "R", &[("a.pdf", b"a")]),
-        None,
-    )
-    .await;
-    let jws = sent["receipt"].as_str().unwrap();
-    let good = app.dir.join("good.jws");
-    std::fs::write(&good, jws).unwrap();
-    let bad = app.dir.join("bad.jws");
-    let mut changed = jws.as_bytes().to_vec();
-    let i = changed.len() / 3;
-    changed[i] = if changed[i] == b'A' { b'B' } else { b'A' };
-    std::fs::write(&bad, changed).unwrap();
-    let jwks = app.url("/.well-known/jwks.json");
-    let run = |file: std::path::PathBuf| {
-        let jwks = jwks.clone();
-        tokio::task::spawn_blocking(move || {
-            std::process::Command::new(env!("CARGO_BIN_EXE_kapu"))
-                .args(["verify-receipt", file.to_str().unwrap(), "--jwks", &jwks])
-                .env("KAPU_LOG", "warn")
-                .output()
-                .unwrap()
-        })
-    };
-    let out = run(good).await.unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        text.contains("receipt valid") && text.contains("VAROS-HIV"),
-        "{text}"
-    );
-    let out = run(bad).await.unwrap();
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("NOT valid"));
-}
-
-async fn post_envelope(app: &App, token: &str, xml: Vec<u8>) -> (StatusCode, Value) {
-    let r = app
-        .http
-        .post(app.url("/api/v1/mailboxes/me/envelopes"))
-        .bearer_auth(token)
-        .header("content-type", "application/xml")
-        .body(xml)
-        .send()
-        .await
-        .unwrap();
-    split(r).await
-}
-
-fn envelope(header: &str, body: &str) -> Vec<u8> {
-    format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Boritek><Fejlec>{header}</Fejlec><Torzs>{body}</Torzs></Boritek>")
-        .into_bytes()
-}
-
-const HEADER: &str = "<Cimzett>VAROS-HIV</Cimzett><DokTipusAzonosito>AKLKL</DokTipusAzonosito>\
-    <DokTipusLeiras>Ad&#243;bevall&#225;s &amp; mell&#233;klet</DokTipusLeiras><DokTipusVerzio>2.0</DokTipusVerzio>\
-    <FileNev>bevallas.xml</FileNev><Megjegyzes>Sürgős</Megjegyzes>";
-
-async fn an_envelope_is_routed_by_its_own_header_and_its_documents_decoded_as_they_stream(
-    app: App,
-) {
-    use base64::Engine as _;
-    let t = town(&app).await;
-    let me = citizen(&app, &t.admin).await;
-    // Three documents, one of several megabytes, base64 wrapped at 76 columns.
-    let big: Vec<u8> = (0..3_000_000u32).map(|i| (i * 7 % 256) as u8).collect();
-    let wrapped: String = base64::engine::general_purpose::STANDARD
-        .encode(&big)
-        .as_bytes()
-        .chunks(76)
-        .map(|c| std::str::from_utf8(c).unwrap())
-        .collect::<Vec<_>>()
-        .join("\n");
-    let body = format!(
-        "<Dokumentum>{}</Dokumentum><Dokumentum FileNev=\"nagy.bin\" Tipus=\"application/octet-stream\">\n{wrapped}\n</Dokumentum>\
-         <Dokumentum FileNev=\"ures.txt\"></Dokumentum>",
-        base64::engine::general_purpose::STANDARD.encode("<adat/>")
-    );
-    let (s, sent) = post_envelope(&app, &me, envelope(HEADER, &body)).await;
-    assert_eq!(s, StatusCode::CREATED, "{sent}");
-    let m = &sent["message"];
-    assert_eq!(m["recipient"], "VAROS-HIV");
-    assert_eq!(m["doc_type"], "AKLKL");
-    assert_eq!(m["doc_type_desc"], "Adóbevallás & melléklet");
-    assert_eq!(m["doc_type_version"], "2.0");
-    assert_eq!(m["note"], "Sürgős");
-    assert_eq!(m["reference"], "bevallas.xml");
-    let docs = m["documents"].as_array().unwrap();
-    assert_eq!(docs.len(), 3);
-    assert_eq!(docs[0]["name"], "bevallas.xml");
-    assert_eq!(docs[1]["size"], 3_000_000);
-    assert_eq!(docs[2]["size"], 0);
-    let id = m["id"].as_str().unwrap();
-    let back = download(&app, &t.clerk, "VAROS-HIV", id, 2)
-        .await
-        .bytes()
-        .await
-        .unwrap();
-    assert!(back.as_ref() == big.as_slice());
-    let first = download(&app, &t.clerk, "VAROS-HIV", id, 1)
-        .await
-        .bytes()
-        .await
-        .unwrap();
-    assert_eq!(first.as_ref(), b"<adat/>");
-    // The schema is published at a fixed address.
-    let xsd = app
-        .http
-        .get(app.url("/schemas/boritek.xsd"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(xsd.status(), StatusCode::OK);
-    assert!(xsd.text().await.unwrap().contains("name=\"Boritek\""));
-}
-
-async fn a_malformed_envelope_is_refused_naming_the_element_and_leaves_nothing(app: App) {
-    let t = town(&app).await;
-    let me = citizen(&app, &t.admin).await;
-    let doc = "<Dokumentum>QUJD</Dokumentum>";
-    let no_recipient = HEADER.replace("<Cimzett>VAROS-HIV</Cimzett>", "");
-    let entity = format!(
-        "<?xml version=\"1.0\"?><!DOCTYPE Boritek [<!ENTITY xxe SYSTEM \"file:///etc/passwd\">]>\
-         <Boritek><Fejlec>{HEADER}<Megjegyzes>&xxe;</Megjegyzes></Fejlec><Torzs>{doc}</Torzs></Boritek>"
-    );
-    let cases: Vec<(Vec<u8>, &str, &str)> = vec![
-        (
-            envelope(&no_recipient, doc),
-            "Fejlec/Cimzett",
-            "envelope.element_missing",
-        ),
-        (
-            envelope(HEADER, ""),
-            "Torzs/Dokumentum",
-            "envelope.element_missing",
-        ),
-        (entity.into_bytes(), "Boritek", "envelope.dtd_forbidden"),
-        (
-            envelope(HEADER, "<Dokumentum>nem base64!</Dokumentum>"),
-            "Torzs/Dokumentum",
-            "envelope.not_base64",
-        ),
-        (
-            envelope(&format!("{HEADER}<Ismeretlen/>"), doc),
-            "Boritek",
-            "envelope.unexpected_element",
-        ),
-        (
-            b"<Boritek><Fejlec>".to_vec(),
-            "Boritek",
-            "envelope.malformed",
-        ),
-        (
-            b"<Level/>".to_vec(),
-            "Boritek",
-            "envelope.unexpected_element",
-        ),
-        (
-            envelope(&HEADER.replace("AKLKL", "1 rossz"), doc),
-            "doc_type",
-            "message.doc_type_format",
-        ),
-        (
-            envelope(&HEADER.replace("VAROS-HIV", "NINCS"), doc),
-            "recipient",
-            "message.recipient_unknown",
-        ),
-        (
-            envelope(
-                &format!("{HEADER}<Megjegyzes>&undefined;</Megjegyzes>"),
-                doc,
-            ),
-            "Boritek",
-            "envelope.entity_forbidden",
-        ),
-    ];
-    for (xml, field, key) in cases {
-        let (s, b) = post_envelope(&app, &me, xml).await;
-        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{field} {key}: {b}");
-        let fields = b["error"]["fields"].as_array().unwrap();
-        assert!(
-            fields
-                .iter()
-                .any(|f| f["field"] == field && f["code"] == key),
-            "{field} {key}: {b}"
-        );
-    }
     assert_eq!(blob_count(&app), 0);
 }
 
@@ -967,15 +582,9 @@ async fn concurrent_sends_with_a_shared_key_file_once_beside_the_others(app: App
 
 both!(
     concurrent_sends_with_a_shared_key_file_once_beside_the_others,
-    an_envelope_is_routed_by_its_own_header_and_its_documents_decoded_as_they_stream,
-    a_malformed_envelope_is_refused_naming_the_element_and_leaves_nothing,
-    the_console_verifies_a_receipt_file_and_refuses_a_changed_one,
     a_citizen_sends_to_an_office_and_the_office_downloads_it_with_receipts,
     a_resend_with_the_same_key_returns_the_first_result_and_other_content_conflicts,
     bad_sends_are_refused_with_clear_errors_and_leave_nothing,
     an_oversize_document_is_cut_off_with_413_and_leaves_nothing,
-    mailbox_rights_come_from_roles_and_others_get_404,
-    the_directory_finds_offices_without_accents_and_by_type,
     an_uncollected_message_expires_with_a_non_delivery_receipt,
-    a_receipt_changed_by_one_byte_does_not_verify,
 );
