@@ -108,11 +108,8 @@ fn disposition(name: &str) -> HeaderValue {
     .unwrap_or(HeaderValue::from_static("attachment"))
 }
 
-fn hex_to_base64(hex: &str) -> String {
-    let bytes: Vec<u8> = (0..hex.len() / 2)
-        .filter_map(|i| u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok())
-        .collect();
-    base64::engine::general_purpose::STANDARD.encode(bytes)
+fn hex_to_base64(digest: &str) -> String {
+    base64::engine::general_purpose::STANDARD.encode(hex::decode(digest).unwrap_or_default())
 }
 
 pub fn idempotency_key(headers: &HeaderMap) -> Option<String> {
