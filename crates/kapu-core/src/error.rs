@@ -27,6 +27,18 @@ pub enum Error {
     AccountLocked,
     #[error("password expired")]
     PasswordExpired,
+    /// The second step of a login: the code was wrong (the challenge goes on).
+    #[error("second factor invalid")]
+    SecondFactorInvalid,
+    /// The second step's challenge is unknown, used, expired, or ended by wrong codes.
+    #[error("login challenge invalid")]
+    ChallengeInvalid,
+    /// Too many wrong codes: the account's second step is locked for a while.
+    #[error("second factor locked")]
+    SecondFactorLocked { retry_after_secs: i64 },
+    /// The user must have a second factor and has none.
+    #[error("second factor enrolment required")]
+    SecondFactorEnrolmentRequired,
     #[error("validation failed")]
     Validation(Vec<FieldError>),
     #[error("secure mode required")]
@@ -69,6 +81,10 @@ impl Error {
             Error::InvalidCredentials => "invalid_credentials",
             Error::AccountLocked => "account_locked",
             Error::PasswordExpired => "password_expired",
+            Error::SecondFactorInvalid => "second_factor_invalid",
+            Error::ChallengeInvalid => "challenge_invalid",
+            Error::SecondFactorLocked { .. } => "second_factor_locked",
+            Error::SecondFactorEnrolmentRequired => "second_factor_enrolment_required",
             Error::Validation(_) => "validation_failed",
             Error::SecureModeRequired => "secure_mode_required",
             Error::Forbidden => "forbidden",
@@ -89,6 +105,10 @@ impl Error {
             Error::InvalidCredentials => "error.invalid_credentials",
             Error::AccountLocked => "error.account_locked",
             Error::PasswordExpired => "error.password_expired",
+            Error::SecondFactorInvalid => "error.second_factor_invalid",
+            Error::ChallengeInvalid => "error.challenge_invalid",
+            Error::SecondFactorLocked { .. } => "error.second_factor_locked",
+            Error::SecondFactorEnrolmentRequired => "error.second_factor_enrolment_required",
             Error::Validation(_) => "error.validation_failed",
             Error::SecureModeRequired => "error.secure_mode_required",
             Error::Forbidden => "error.forbidden",

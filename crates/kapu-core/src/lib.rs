@@ -36,6 +36,7 @@ pub(crate) struct Inner {
     form_tokens: FormTokens,
     keys: KeyStore,
     blobs: BlobStore,
+    master: MasterKey,
     /// Started on the first send (a runtime is needed for it).
     filer: std::sync::OnceLock<mailbox::filing::Filer>,
 }
@@ -55,7 +56,7 @@ impl Kapu {
         let master = MasterKey::load_or_create(&config.master_key_path())?;
         let keys = KeyStore::new(db.clone(), master.clone());
         keys.ensure(clock.now_ms()).await?;
-        let blobs = BlobStore::open(&config, master)?;
+        let blobs = BlobStore::open(&config, master.clone())?;
         Ok(Kapu {
             inner: Arc::new(Inner {
                 db,
@@ -67,6 +68,7 @@ impl Kapu {
                 form_tokens,
                 keys,
                 blobs,
+                master,
                 filer: std::sync::OnceLock::new(),
             }),
         })
@@ -99,6 +101,11 @@ impl Kapu {
     pub fn blobs(&self) -> &BlobStore {
         &self.inner.blobs
     }
+    /// Seals small secrets (TOTP keys) so that a copy of the database alone reveals none.
+    pub(crate) fn master_key(&self) -> &MasterKey {
+        &self.inner.master
+    }
+
     pub(crate) fn filer(&self) -> &mailbox::filing::Filer {
         self.inner
             .filer

@@ -12,11 +12,15 @@ use crate::context::current;
 
 pub fn status_of(e: &Error) -> StatusCode {
     match e {
-        Error::InvalidCredentials | Error::Unauthenticated => StatusCode::UNAUTHORIZED,
-        Error::AccountLocked => StatusCode::LOCKED,
-        Error::PasswordExpired | Error::SecureModeRequired | Error::Forbidden => {
-            StatusCode::FORBIDDEN
-        }
+        Error::InvalidCredentials
+        | Error::Unauthenticated
+        | Error::SecondFactorInvalid
+        | Error::ChallengeInvalid => StatusCode::UNAUTHORIZED,
+        Error::AccountLocked | Error::SecondFactorLocked { .. } => StatusCode::LOCKED,
+        Error::PasswordExpired
+        | Error::SecureModeRequired
+        | Error::Forbidden
+        | Error::SecondFactorEnrolmentRequired => StatusCode::FORBIDDEN,
         Error::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
         Error::NotFound => StatusCode::NOT_FOUND,
         Error::Conflict(_) => StatusCode::CONFLICT,
@@ -32,7 +36,9 @@ pub fn status_of(e: &Error) -> StatusCode {
 /// Seconds to put in `Retry-After`, where the error has them.
 pub fn retry_after(e: &Error) -> Option<i64> {
     match e {
-        Error::Throttled { retry_after_secs } => Some(*retry_after_secs),
+        Error::Throttled { retry_after_secs } | Error::SecondFactorLocked { retry_after_secs } => {
+            Some(*retry_after_secs)
+        }
         _ => None,
     }
 }

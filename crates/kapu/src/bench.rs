@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use clap::Args;
 use serde_json::json;
 
@@ -38,6 +38,12 @@ pub struct BenchArgs {
     /// Fill the benchmark office's inbox with this many messages before timing its first page.
     #[arg(long)]
     pub(crate) inbox_fill: Option<u64>,
+    /// The key (base32) of the account's authenticator app, when it has one.
+    #[arg(long, env = "KAPU_BENCH_TOTP_SECRET", hide_env_values = true)]
+    totp_secret: Option<String>,
+    /// Users with an authenticator app made for timing two-step logins.
+    #[arg(long, default_value_t = 400)]
+    pub(crate) two_step_users: usize,
 }
 
 fn percentile(sorted: &[u64], p: f64) -> f64 {
@@ -145,30 +151,24 @@ pub async fn run(a: BenchArgs) -> anyhow::Result<()> {
     let base = a.url.trim_end_matches('/').to_string();
     let login_url = format!("{base}/api/v1/session");
     let body = json!({"login": a.login, "password": a.password, "mode": "normal"});
-    let first = client
-        .post(&login_url)
-        .json(&body)
-        .send()
-        .await
-        .context("server not reachable")?;
-    if !first.status().is_success() {
-        bail!(
-            "login refused: {} {}",
-            first.status(),
-            first.text().await.unwrap_or_default()
-        );
-    }
-    let token = first.json::<serde_json::Value>().await?["token"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
+    // One secure session serves every step: an account with an authenticator app can answer
+    // a second step only once per 30-second step.
+    let token = crate::bench_two_step::session(
+        &client,
+        &base,
+        &a.login,
+        &a.password,
+        "secure",
+        a.totp_secret.as_deref(),
+    )
+    .await?;
+    let admin = token.clone();
 
     println!(
         "Kapu benchmark against {base}: {} s per step, {} in flight",
         a.seconds, a.concurrency
     );
     if a.only == "mailbox" {
-        let admin = secure_token(&client, &base, &a).await?;
         return crate::bench_mailbox::run(&client, &base, &a, &admin).await;
     }
     let hashes = tokio::task::spawn_blocking({
@@ -190,7 +190,8 @@ pub async fn run(a: BenchArgs) -> anyhow::Result<()> {
             let url = url.clone();
             let body = body.clone();
             async move {
-                matches!(client.post(&url).json(&body).send().await, Ok(r) if r.status().as_u16() == 201)
+                // A session, or (for an account with a factor) the second step's challenge.
+                matches!(client.post(&url).json(&body).send().await, Ok(r) if matches!(r.status().as_u16(), 200 | 201))
             }
         }
     })
@@ -219,7 +220,8 @@ pub async fn run(a: BenchArgs) -> anyhow::Result<()> {
 
     // Role resolution under load: a user in 10 groups, and the same user acting for a
     // principal through 3 substitutions.
-    let (own, acting) = setup_roles_scenario(&client, &base, &a).await?;
+    crate::bench_two_step::run(&client, &base, &a, &admin).await?;
+    let (own, acting) = setup_roles_scenario(&client, &base, &a, &admin).await?;
     for (label, token) in [
         ("GET /me, 10 groups", own),
         ("GET /me, 3 substitutions", acting),
@@ -238,28 +240,9 @@ pub async fn run(a: BenchArgs) -> anyhow::Result<()> {
         report(label, &sample);
     }
     if a.only == "all" {
-        let admin = secure_token(&client, &base, &a).await?;
         crate::bench_mailbox::run(&client, &base, &a, &admin).await?;
     }
     Ok(())
-}
-
-async fn secure_token(
-    client: &reqwest::Client,
-    base: &str,
-    a: &BenchArgs,
-) -> anyhow::Result<String> {
-    let v: serde_json::Value = client
-        .post(format!("{base}/api/v1/session"))
-        .json(&json!({"login": a.login, "password": a.password, "mode": "secure"}))
-        .send()
-        .await?
-        .json()
-        .await?;
-    v["token"]
-        .as_str()
-        .map(str::to_string)
-        .ok_or_else(|| anyhow::anyhow!("login refused: {v}"))
 }
 
 async fn call(
@@ -289,6 +272,7 @@ async fn setup_roles_scenario(
     client: &reqwest::Client,
     base: &str,
     a: &BenchArgs,
+    admin: &str,
 ) -> anyhow::Result<(String, String)> {
     use reqwest::Method;
     let tenant = a
@@ -308,7 +292,6 @@ async fn setup_roles_scenario(
             .map(str::to_string)
             .ok_or_else(|| anyhow::anyhow!("login refused: {v}"))
     };
-    let admin = login(json!({"login": a.login, "password": a.password, "mode": "secure"})).await?;
     let tag = format!(
         "{:x}",
         std::time::SystemTime::now()
@@ -320,12 +303,12 @@ async fn setup_roles_scenario(
     let mut names = Vec::new();
     for who in ["deputy", "principal"] {
         let name = format!("bench.{who}.{tag}");
-        call(client, Method::POST, users.clone(), &admin, json!({"login": name, "full_name": format!("Bench {who}"), "email": format!("{who}@bench.invalid")})).await?;
+        call(client, Method::POST, users.clone(), admin, json!({"login": name, "full_name": format!("Bench {who}"), "email": format!("{who}@bench.invalid")})).await?;
         call(
             client,
             Method::PUT,
             format!("{users}/{name}/password"),
-            &admin,
+            admin,
             json!({"password": password}),
         )
         .await?;
@@ -344,7 +327,7 @@ async fn setup_roles_scenario(
             client,
             Method::POST,
             format!("{base}/api/v1/tenants/{tenant}/groups"),
-            &admin,
+            admin,
             json!({"code": format!("bench_{tag}_{i}"), "name": format!("Bench {i}"), "members": [deputy, principal], "roles": [roles[i % roles.len()]]}),
         )
         .await?;
@@ -358,7 +341,7 @@ async fn setup_roles_scenario(
         client,
         Method::PUT,
         format!("{users}/{principal}/rights"),
-        &admin,
+        admin,
         json!({"roles": substituted}),
     )
     .await?;
@@ -367,7 +350,7 @@ async fn setup_roles_scenario(
             client,
             Method::POST,
             format!("{base}/api/v1/tenants/{tenant}/substitutions"),
-            &admin,
+            admin,
             json!({"deputy": deputy, "principal": principal, "roles": [role]}),
         )
         .await?;

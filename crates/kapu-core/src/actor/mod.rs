@@ -72,6 +72,10 @@ pub struct Actor {
     pub csrf: String,
     /// An expired password: only changing it, reading oneself and logging out are allowed.
     pub restricted: bool,
+    /// The user must have a second factor and has none: only enrolling one is allowed.
+    pub enrol_only: bool,
+    /// How the session was opened (RFC 8176: `pwd`, `otp`, `mfa`, ...).
+    pub amr: Vec<String>,
     pub ctx: RequestCtx,
 }
 

@@ -97,6 +97,8 @@ mod tests {
             session_id: "s".into(),
             csrf: "c".into(),
             restricted: false,
+            enrol_only: false,
+            amr: vec!["pwd".into()],
             ctx: RequestCtx::default(),
         }
     }

@@ -57,7 +57,9 @@ impl Db {
             .max_connections(size)
             .acquire_timeout(Duration::from_secs(10));
         if backend == Backend::Sqlite {
-            options = options.after_connect(|conn, _| {
+            // A local file does not drop connections: checking each one before use only
+            // costs a round trip to its worker thread.
+            options = options.test_before_acquire(false).after_connect(|conn, _| {
                 Box::pin(async move {
                     sqlx::query("PRAGMA synchronous = NORMAL")
                         .execute(&mut *conn)

@@ -55,7 +55,7 @@ impl Lang {
 
 /// Every entry of every catalogue.
 fn entries() -> impl Iterator<Item = &'static Entry> {
-    CATALOGUE.iter().chain(MAILBOX.iter())
+    CATALOGUE.iter().chain(MAILBOX.iter()).chain(FACTORS.iter())
 }
 
 pub fn text(lang: Lang, key: &str) -> &'static str {
@@ -94,6 +94,7 @@ type Entry = (&'static str, &'static str, &'static str);
 
 include!("i18n_catalogue.rs");
 include!("i18n_mailbox.rs");
+include!("i18n_factors.rs");
 
 #[cfg(test)]
 mod tests {

@@ -2,6 +2,7 @@
 
 use serde_json::json;
 
+use super::factor_policy::FactorPolicy;
 use super::sessions::{self, SessionStart};
 use crate::Kapu;
 use crate::access::grants::effective_role_ids;
@@ -32,7 +33,22 @@ pub struct LoginResult {
     pub identity_pending: bool,
     /// `name@tenant` of the principal this session acts for.
     pub acting_for: Option<String>,
+    /// How the session was opened (RFC 8176 values).
+    pub amr: Vec<String>,
+    /// The user must have a second factor and has none: the session may only enrol one.
+    pub enrol_only: bool,
 }
+
+/// Where a correct password leads: a session, or a second step.
+#[derive(Debug)]
+pub enum LoginStep {
+    Session(LoginResult),
+    SecondFactor(super::second_step::SecondFactorChallenge),
+}
+
+/// How a session was opened, as its `amr` is written.
+pub(crate) const AMR_PASSWORD: &str = "pwd";
+pub(crate) const AMR_OTP: &str = "pwd otp mfa";
 
 /// Whose identity a login acts in.
 #[derive(Debug, Clone, Copy)]
@@ -44,7 +60,16 @@ pub enum Identity<'a> {
     ChooseLater,
 }
 
-fn user_actor(u: &UserRow) -> AuditActor {
+/// How a login goes on once its factors are proven.
+pub(crate) struct Opening<'a> {
+    pub mode: Mode,
+    pub identity: Identity<'a>,
+    pub own_roles: Vec<String>,
+    pub amr: &'static str,
+    pub enrol_only: bool,
+}
+
+pub(crate) fn user_actor(u: &UserRow) -> AuditActor {
     AuditActor {
         user_id: Some(u.id.clone()),
         login: Some(u.full_login()),
@@ -60,26 +85,10 @@ impl Kapu {
         password: &str,
         mode: Mode,
         identity: Identity<'_>,
-    ) -> Result<LoginResult> {
+    ) -> Result<LoginStep> {
         let now = self.now();
         let global = self.settings().snapshot("").await?;
-        let limit = global.number("login_throttle_per_minute");
-        let window = throttle_window(now);
-        let failures: Option<i64> = sqlx::query_scalar(
-            "SELECT failures FROM login_throttle WHERE addr = $1 AND window_start = $2",
-        )
-        .bind(&ctx.client_addr)
-        .bind(window)
-        .fetch_optional(self.db().pool())
-        .await?;
-        if failures.unwrap_or(0) >= limit {
-            metrics::counter!("kapu_throttled_requests_total", "what" => "login").increment(1);
-            metrics::counter!("kapu_logins_total", "outcome" => "throttled", "mode" => mode.as_str())
-                .increment(1);
-            return Err(Error::Throttled {
-                retry_after_secs: throttle_retry_after_secs(now),
-            });
-        }
+        self.check_login_throttle(ctx, &global, mode, now).await?;
 
         let full = FullLogin::parse(login).map_err(|k| Error::field("login", k))?;
         let user = self
@@ -149,12 +158,96 @@ impl Kapu {
             });
         }
 
-        let policy = PasswordPolicy::from_settings(&snapshot);
+        let factors = self.usable_factors(&user.id).await?;
+        if !factors.is_empty() {
+            return self
+                .open_challenge(ctx, &user, mode, identity, factors, now)
+                .await
+                .map(LoginStep::SecondFactor);
+        }
+        let own_roles = effective_role_ids(self.db(), &user.id, &user.tenant_id).await?;
+        let policy = FactorPolicy::from_settings(&snapshot);
+        let enrol_only = policy.requires(mode, &own_roles);
+        if enrol_only && !policy.self_enrolment {
+            self.record_login_failure(
+                ctx,
+                Some(&user),
+                "second_factor_missing",
+                mode,
+                json!({}),
+                now,
+            )
+            .await?;
+            return Err(Error::SecondFactorEnrolmentRequired);
+        }
+        let identity = if enrol_only { Identity::Own } else { identity };
+        self.finish_login(
+            ctx,
+            &user,
+            &snapshot,
+            Opening {
+                mode,
+                identity,
+                own_roles,
+                amr: AMR_PASSWORD,
+                enrol_only,
+            },
+            now,
+        )
+        .await
+        .map(LoginStep::Session)
+    }
+
+    /// A refusal when this address failed too often in the current minute.
+    pub(crate) async fn check_login_throttle(
+        &self,
+        ctx: &RequestCtx,
+        global: &Snapshot,
+        mode: Mode,
+        now: i64,
+    ) -> Result<()> {
+        let limit = global.number("login_throttle_per_minute");
+        let window = throttle_window(now);
+        let failures: Option<i64> = sqlx::query_scalar(
+            "SELECT failures FROM login_throttle WHERE addr = $1 AND window_start = $2",
+        )
+        .bind(&ctx.client_addr)
+        .bind(window)
+        .fetch_optional(self.db().pool())
+        .await?;
+        if failures.unwrap_or(0) >= limit {
+            metrics::counter!("kapu_throttled_requests_total", "what" => "login").increment(1);
+            metrics::counter!("kapu_logins_total", "outcome" => "throttled", "mode" => mode.as_str())
+                .increment(1);
+            return Err(Error::Throttled {
+                retry_after_secs: throttle_retry_after_secs(now),
+            });
+        }
+        Ok(())
+    }
+
+    /// Everything after the last factor: the password's expiry, whose identity the session
+    /// acts in, its roles, the session itself and its audit record.
+    pub(crate) async fn finish_login(
+        &self,
+        ctx: &RequestCtx,
+        user: &UserRow,
+        snapshot: &Snapshot,
+        opening: Opening<'_>,
+        now: i64,
+    ) -> Result<LoginResult> {
+        let Opening {
+            mode,
+            identity,
+            own_roles,
+            amr,
+            enrol_only,
+        } = opening;
+        let policy = PasswordPolicy::from_settings(snapshot);
         let changed_at = user.password_changed_at.unwrap_or(user.created_at);
         let silenced = user.warning_silenced_for == Some(changed_at);
         let expiry = policy.status(changed_at, silenced, now);
         let expired = expiry == ExpiryStatus::Expired;
-        let own_roles = effective_role_ids(self.db(), &user.id, &user.tenant_id).await?;
         let (principal, roles, identity_pending) = match identity {
             Identity::Own => (None, own_roles, false),
             Identity::ChooseLater => {
@@ -167,7 +260,7 @@ impl Kapu {
             }
             Identity::ActFor(_) if expired => return Err(Error::PasswordExpired),
             Identity::ActFor(name) => {
-                let principal = self.principal_in_tenant(&user, name).await?;
+                let principal = self.principal_in_tenant(user, name).await?;
                 let roles = self
                     .acting_roles(&user.id, &principal.id, &user.tenant_id)
                     .await?;
@@ -191,9 +284,11 @@ impl Kapu {
             roles: &roles,
             acting_for: principal.as_ref().map(|p| p.id.as_str()),
             identity_pending,
+            amr,
+            enrol_only,
         };
         let session = sessions::create(&mut tx, &start, &ctx.client_addr, now).await?;
-        let mut actor = user_actor(&user);
+        let mut actor = user_actor(user);
         actor.on_behalf_of = principal.as_ref().map(UserRow::full_login);
         audit::record(
             &mut tx,
@@ -210,7 +305,7 @@ impl Kapu {
             )
             .tenant(&user.tenant_id)
             .target("user", &user.id, &user.full_login())
-            .details(json!({"mode": mode.as_str(), "session": session.id})),
+            .details(json!({"mode": mode.as_str(), "session": session.id, "amr": amr})),
         )
         .await?;
         tx.commit().await?;
@@ -226,12 +321,14 @@ impl Kapu {
             csrf: session.csrf,
             session_id: session.id,
             full_login: user.full_login(),
-            full_name: user.full_name,
+            full_name: user.full_name.clone(),
             mode,
             expiry,
             password_change_required: expired,
             identity_pending,
             acting_for: principal.as_ref().map(UserRow::full_login),
+            amr: amr.split(' ').map(str::to_string).collect(),
+            enrol_only,
         })
     }
 
@@ -310,7 +407,7 @@ impl Kapu {
             .await
     }
 
-    async fn count_failure(
+    pub(crate) async fn count_failure(
         &self,
         tx: &mut crate::platform::db::WriteTx,
         addr: &str,
@@ -403,7 +500,7 @@ impl Kapu {
         })
     }
 
-    async fn record_login_failure(
+    pub(crate) async fn record_login_failure(
         &self,
         ctx: &RequestCtx,
         user: Option<&UserRow>,

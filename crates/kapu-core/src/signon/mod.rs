@@ -2,5 +2,10 @@
 //! It composes identity (who the user is, their password) and access (what their roles
 //! are, whom they may act for), so it stands above both.
 
+pub mod factor_policy;
+pub mod factors;
 pub mod login;
+pub mod recovery_codes;
+pub mod second_step;
 pub mod sessions;
+pub mod totp;

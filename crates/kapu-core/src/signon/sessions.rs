@@ -29,6 +29,9 @@ pub(crate) struct SessionStart<'a> {
     pub roles: &'a [String],
     pub acting_for: Option<&'a str>,
     pub identity_pending: bool,
+    /// RFC 8176 values, space-separated.
+    pub amr: &'a str,
+    pub enrol_only: bool,
 }
 
 pub(crate) async fn create(
@@ -42,7 +45,8 @@ pub(crate) async fn create(
     let csrf = random_token()?;
     sqlx::query(
         "INSERT INTO sessions (id, token_hash, user_id, mode, restricted, csrf, client_addr, roles_at_login, \
-         acting_for, identity_pending, created_at, last_seen_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)",
+         acting_for, identity_pending, amr, enrol_only, created_at, last_seen_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)",
     )
     .bind(&id)
     .bind(token_digest(&token))
@@ -54,6 +58,8 @@ pub(crate) async fn create(
     .bind(start.roles.join(","))
     .bind(start.acting_for)
     .bind(flag(start.identity_pending))
+    .bind(start.amr)
+    .bind(flag(start.enrol_only))
     .bind(now)
     .execute(tx.conn())
     .await?;
@@ -71,7 +77,7 @@ impl Kapu {
         }
         let row = sqlx::query(
             "SELECT s.id, s.user_id, s.mode, s.restricted, s.csrf, s.created_at, s.last_seen_at, s.roles_at_login, \
-             s.acting_for, s.identity_pending, u.login, u.full_name, u.admin_locked, u.deleted_at, \
+             s.acting_for, s.identity_pending, s.amr, s.enrol_only, u.login, u.full_name, u.admin_locked, u.deleted_at, \
              t.id AS tenant_id, t.code, t.name, t.is_central \
              FROM sessions s JOIN users u ON u.id = s.user_id JOIN tenants t ON t.id = u.tenant_id \
              WHERE s.token_hash = $1 AND s.revoked_at IS NULL",
@@ -153,6 +159,8 @@ impl Kapu {
         let restricted: i64 = row.try_get("restricted")?;
         let pending: i64 = row.try_get("identity_pending")?;
         let central: i64 = row.try_get("is_central")?;
+        let enrol_only: i64 = row.try_get("enrol_only")?;
+        let amr: String = row.try_get("amr")?;
         Ok(Actor {
             user_id,
             login,
@@ -169,6 +177,8 @@ impl Kapu {
             session_id,
             csrf: row.try_get("csrf")?,
             restricted: restricted != 0,
+            enrol_only: enrol_only != 0,
+            amr: amr.split(' ').map(str::to_string).collect(),
             ctx,
         })
     }

@@ -46,7 +46,26 @@ impl FromRequestParts<Kapu> for ApiActor {
         if actor.restricted {
             return Err(Error::PasswordExpired.into());
         }
+        if actor.enrol_only {
+            return Err(Error::SecondFactorEnrolmentRequired.into());
+        }
         Ok(ApiActor(actor))
+    }
+}
+
+/// A caller managing their own second factors: also a session that may do nothing else
+/// (its user must have a factor and has none), but not one whose password has expired.
+pub struct FactorActor(pub Actor);
+
+impl FromRequestParts<Kapu> for FactorActor {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, kapu: &Kapu) -> Result<Self, Self::Rejection> {
+        let AnyApiActor(actor) = AnyApiActor::from_request_parts(parts, kapu).await?;
+        if actor.restricted {
+            return Err(Error::PasswordExpired.into());
+        }
+        Ok(FactorActor(actor))
     }
 }
 

@@ -5,6 +5,7 @@ mod access;
 mod audit;
 pub mod contract;
 mod extract;
+mod factors;
 mod messages;
 mod offices;
 mod openapi;
@@ -19,7 +20,7 @@ use kapu_core::Kapu;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-pub use extract::{AnyApiActor, ApiActor, ApiJson, ApiQuery};
+pub use extract::{AnyApiActor, ApiActor, ApiJson, ApiQuery, FactorActor};
 pub use messages::envelope_schema;
 pub use openapi::{docs_router, document};
 
@@ -36,6 +37,12 @@ fn upload_parts() -> (Router<Kapu>, utoipa::openapi::OpenApi) {
 fn parts() -> (Router<Kapu>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(openapi::base())
         .routes(routes!(session::login, session::logout))
+        .routes(routes!(session::second_factor))
+        .routes(routes!(factors::mine))
+        .routes(routes!(factors::begin_totp))
+        .routes(routes!(factors::confirm_totp))
+        .routes(routes!(factors::remove))
+        .routes(routes!(factors::recovery_codes))
         .routes(routes!(session::logout_everywhere))
         .routes(routes!(session::me))
         .routes(routes!(session::change_password))

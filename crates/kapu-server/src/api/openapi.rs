@@ -24,6 +24,7 @@ use super::contract::{ErrorBody, ErrorCode, ErrorDetail, FieldProblem};
     modifiers(&Bearer),
     tags(
         (name = "session", description = "Login, logout and the caller"),
+        (name = "factors", description = "The caller's second factors: authenticator app and recovery codes"),
         (name = "password", description = "One-time links: activation and forgotten passwords"),
         (name = "tenants", description = "Tenants"),
         (name = "users", description = "Users of a tenant"),

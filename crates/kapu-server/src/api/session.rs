@@ -9,7 +9,8 @@ use kapu_core::access::substitutions::{MySubstitutions, Principal};
 use kapu_core::identity::links::Purpose;
 use kapu_core::identity::password_policy::ExpiryStatus;
 use kapu_core::identity::passwords::PasswordState;
-use kapu_core::signon::login::Identity;
+use kapu_core::signon::login::{Identity, LoginStep};
+use kapu_core::signon::second_step::SecondFactorChallenge;
 use kapu_core::{Error, Kapu, Mode};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -56,6 +57,39 @@ pub struct LoginResponse {
     password: ExpiryStatus,
     /// The password has expired: only `PUT /me/password` is open to this session.
     password_change_required: bool,
+    /// How the session was opened (RFC 8176: `pwd`, `otp`, `mfa`).
+    amr: Vec<String>,
+    /// The user must have a second factor and has none: only enrolling one
+    /// (`/me/factors/...`) is open to this session.
+    second_factor_enrolment_required: bool,
+}
+
+impl From<kapu_core::signon::login::LoginResult> for LoginResponse {
+    fn from(r: kapu_core::signon::login::LoginResult) -> Self {
+        LoginResponse {
+            token: r.token,
+            session_id: r.session_id,
+            login: r.full_login,
+            full_name: r.full_name,
+            mode: r.mode,
+            acting_for: r.acting_for,
+            password: r.expiry,
+            password_change_required: r.password_change_required,
+            amr: r.amr,
+            second_factor_enrolment_required: r.enrol_only,
+        }
+    }
+}
+
+/// A correct password of a user with a second factor: the login goes on at
+/// `POST /session/second-factor`.
+#[derive(Serialize, ToSchema)]
+pub struct SecondFactorRequired {
+    /// Always `second_factor_required`.
+    #[schema(pattern = "^second_factor_required$")]
+    status: &'static str,
+    #[serde(flatten)]
+    challenge: SecondFactorChallenge,
 }
 
 pub(super) fn parse_mode(mode: Option<&str>) -> Result<Mode, Error> {
@@ -65,12 +99,14 @@ pub(super) fn parse_mode(mode: Option<&str>) -> Result<Mode, Error> {
     }
 }
 
-/// Log in with `name@tenant` and a password; the answer carries a bearer token.
+/// Log in with `name@tenant` and a password; the answer carries a bearer token (201), or,
+/// for a user with a second factor, a challenge to complete at `/session/second-factor` (200).
 ///
 /// Every refusal looks the same whether or not the account exists.
 #[utoipa::path(post, path = "/session", tag = "session", security(()),
     request_body = LoginBody,
-    responses((status = 201, body = LoginResponse), Unauthorized, Forbidden, Unprocessable, Locked, TooManyRequests, Internal))]
+    responses((status = 201, body = LoginResponse), (status = 200, body = SecondFactorRequired),
+        Unauthorized, Forbidden, Unprocessable, Locked, TooManyRequests, Internal))]
 pub async fn login(
     State(kapu): State<Kapu>,
     Ctx(ctx, _): Ctx,
@@ -81,22 +117,54 @@ pub async fn login(
         Some(p) => Identity::ActFor(p),
         None => Identity::Own,
     };
-    let r = kapu
+    let step = kapu
         .login(&ctx, &body.login, &body.password, mode, identity)
         .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(LoginResponse {
-            token: r.token,
-            session_id: r.session_id,
-            login: r.full_login,
-            full_name: r.full_name,
-            mode: r.mode,
-            acting_for: r.acting_for,
-            password: r.expiry,
-            password_change_required: r.password_change_required,
-        }),
-    ))
+    Ok(match step {
+        LoginStep::Session(r) => {
+            (StatusCode::CREATED, Json(LoginResponse::from(r))).into_response()
+        }
+        LoginStep::SecondFactor(challenge) => (
+            StatusCode::OK,
+            Json(SecondFactorRequired {
+                status: "second_factor_required",
+                challenge,
+            }),
+        )
+            .into_response(),
+    })
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct SecondFactorBody {
+    /// The challenge `POST /session` gave.
+    #[schema(max_length = 100)]
+    challenge: String,
+    /// `totp` or `recovery_code`.
+    #[schema(pattern = "^(totp|recovery_code)$")]
+    method: String,
+    /// Six digits of the authenticator app, or a recovery code (`XXXX-XXXX-XXXX`).
+    #[schema(max_length = 100)]
+    code: String,
+}
+
+/// Complete a login with a second factor; the answer carries the bearer token.
+///
+/// A wrong code answers `second_factor_invalid`; after 5 in a row the challenge ends and the
+/// account's second step is locked for 10 minutes (`second_factor_locked`, with
+/// `Retry-After`), while its password login stays open.
+#[utoipa::path(post, path = "/session/second-factor", tag = "session", security(()),
+    request_body = SecondFactorBody,
+    responses((status = 201, body = LoginResponse), Unauthorized, Forbidden, Unprocessable, Locked, TooManyRequests, Internal))]
+pub async fn second_factor(
+    State(kapu): State<Kapu>,
+    Ctx(ctx, _): Ctx,
+    ApiJson(body): ApiJson<SecondFactorBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    let r = kapu
+        .second_factor(&ctx, &body.challenge, &body.method, &body.code)
+        .await?;
+    Ok((StatusCode::CREATED, Json(LoginResponse::from(r))))
 }
 
 /// Log out: end this session.
@@ -154,6 +222,10 @@ pub struct Me {
     deputy: Option<MeDeputy>,
     password: PasswordState,
     password_change_required: bool,
+    /// How this session was opened (RFC 8176: `pwd`, `otp`, `mfa`).
+    amr: Vec<String>,
+    /// Only enrolling a second factor is open to this session.
+    second_factor_enrolment_required: bool,
 }
 
 /// The caller: user, tenant, mode, roles and password expiry.
@@ -182,6 +254,8 @@ pub async fn me(
         roles: actor.role_ids,
         password,
         password_change_required: actor.restricted,
+        amr: actor.amr,
+        second_factor_enrolment_required: actor.enrol_only,
     }))
 }
 

@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use kapu_core::identity::password_policy::ExpiryStatus;
 use kapu_core::platform::i18n::Lang;
-use kapu_core::signon::login::Identity;
+use kapu_core::signon::login::{Identity, LoginResult, LoginStep};
 use kapu_core::{Actor, Error, Kapu, Mode};
 use serde::Deserialize;
 
@@ -90,22 +90,12 @@ pub async fn login_submit(
         )
         .await
     {
-        Ok(r) => {
-            let next = if r.password_change_required {
-                "/password/change"
-            } else if r.identity_pending {
-                "/login/identity"
-            } else if matches!(r.expiry, ExpiryStatus::Warning { .. }) {
-                "/password/warning"
-            } else {
-                "/"
-            };
-            (
-                [set_cookie(&kapu, SESSION_COOKIE, &r.token, None)],
-                Redirect::to(next),
-            )
-                .into_response()
-        }
+        Ok(LoginStep::Session(r)) => (
+            [set_cookie(&kapu, SESSION_COOKIE, &r.token, None)],
+            Redirect::to(next_after_login(&r)),
+        )
+            .into_response(),
+        Ok(LoginStep::SecondFactor(c)) => super::factor_pages::to_second_step(&kapu, &c),
         Err(e) => {
             let mut page = LoginPage {
                 f: frame_for(&ctx, None, form.csrf.clone()),
@@ -132,6 +122,21 @@ pub async fn login_submit(
             }
             resp
         }
+    }
+}
+
+/// The page a new session opens on: what it must do first, or the home page.
+pub(super) fn next_after_login(r: &LoginResult) -> &'static str {
+    if r.password_change_required {
+        "/password/change"
+    } else if r.enrol_only {
+        "/profile/factors"
+    } else if r.identity_pending {
+        "/login/identity"
+    } else if matches!(r.expiry, ExpiryStatus::Warning { .. }) {
+        "/password/warning"
+    } else {
+        "/"
     }
 }
 

@@ -2,6 +2,7 @@
 
 mod catalog_pages;
 mod compose_pages;
+mod factor_pages;
 mod form_values;
 mod frame;
 mod group_pages;
@@ -52,6 +53,21 @@ pub fn router() -> Router<Kapu> {
             "/login/identity",
             get(login_pages::identity_page).post(login_pages::identity_submit),
         )
+        .route(
+            "/login/second-factor",
+            get(factor_pages::second_step_page).post(factor_pages::second_step_submit),
+        )
+        .route("/profile/factors", get(factor_pages::factors))
+        .route("/profile/factors/totp", post(factor_pages::begin_totp))
+        .route(
+            "/profile/factors/totp/confirm",
+            post(factor_pages::confirm_totp),
+        )
+        .route(
+            "/profile/factors/recovery-codes",
+            post(factor_pages::recovery_codes),
+        )
+        .route("/profile/factors/{id}/remove", post(factor_pages::remove))
         .route("/logout", post(login_pages::logout))
         .route("/logout/everywhere", post(login_pages::logout_everywhere))
         .route("/profile", get(home_pages::profile))

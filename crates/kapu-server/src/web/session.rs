@@ -54,6 +54,9 @@ impl FromRequestParts<Kapu> for WebActor {
                 if actor.restricted && path != "/password/change" && path != "/logout" {
                     return Err(Redirect::to("/password/change").into_response());
                 }
+                if actor.enrol_only && !path.starts_with("/profile/factors") && path != "/logout" {
+                    return Err(Redirect::to("/profile/factors").into_response());
+                }
                 if actor.identity_pending && path != "/login/identity" && path != "/logout" {
                     return Err(Redirect::to("/login/identity").into_response());
                 }

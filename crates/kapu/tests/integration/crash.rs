@@ -118,6 +118,13 @@ async fn send(
     Some((status, body))
 }
 
+/// Recovery codes of each server's administrator, for logins after the first.
+static RECOVERY: std::sync::Mutex<Vec<(String, Vec<String>)>> = std::sync::Mutex::new(Vec::new());
+
+/// The bootstrapped administrator in secure mode. The first login meets the installation's
+/// default (secure mode needs a second factor) and enrols an authenticator app in its
+/// enrol-only session, as a new installation's administrator does; later logins answer the
+/// second step with a recovery code.
 async fn login(http: &reqwest::Client, base: &str) -> String {
     let r: Value = http
         .post(format!("{base}/api/v1/session"))
@@ -128,7 +135,63 @@ async fn login(http: &reqwest::Client, base: &str) -> String {
         .json()
         .await
         .unwrap();
-    r["token"].as_str().unwrap().to_string()
+    if r["status"] == "second_factor_required" {
+        let code = {
+            let mut all = RECOVERY.lock().unwrap();
+            let codes = &mut all.iter_mut().find(|(b, _)| b == base).unwrap().1;
+            codes.pop().unwrap()
+        };
+        let ok: Value = http
+            .post(format!("{base}/api/v1/session/second-factor"))
+            .json(&json!({"challenge": r["challenge"], "method": "recovery_code", "code": code}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        return ok["token"].as_str().unwrap().to_string();
+    }
+    assert_eq!(r["second_factor_enrolment_required"], true, "{r}");
+    let token = r["token"].as_str().unwrap().to_string();
+    let e: Value = http
+        .post(format!("{base}/api/v1/me/factors/totp"))
+        .bearer_auth(&token)
+        .json(&json!({"password": PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let secret = e["secret"].as_str().unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let raw = crate::second_factor::base32_decode(secret);
+    let code = kapu_core::signon::totp::code_at(&raw, now).unwrap();
+    let c: Value = http
+        .post(format!(
+            "{base}/api/v1/me/factors/totp/{}/confirm",
+            e["id"].as_str().unwrap()
+        ))
+        .bearer_auth(&token)
+        .json(&json!({"code": code}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let codes = c["recovery_codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_string())
+        .collect();
+    RECOVERY.lock().unwrap().push((base.to_string(), codes));
+    token
 }
 
 async fn every_sent(http: &reqwest::Client, base: &str, token: &str, folder: &str) -> Vec<Value> {

@@ -166,6 +166,9 @@ impl App {
         })
         .await
         .expect("bootstrap");
+        // Most tests log in in secure mode with a password alone; the second-factor tests
+        // turn the installation default (a factor for secure mode) back on.
+        set_global(&kapu, "second_factor_secure_mode", "false").await;
         let violations = crate::contract::Violations::default();
         let checked = violations.clone();
         let router =
@@ -356,6 +359,17 @@ impl App {
             .await;
         assert_eq!(s, StatusCode::OK, "{b}");
     }
+}
+
+/// Sets a system variable directly, as a test's starting point.
+pub async fn set_global(kapu: &Kapu, name: &str, value: &str) {
+    let mut tx = kapu.db().write().await.unwrap();
+    kapu.settings()
+        .set_global(&mut tx, name, value, kapu.now())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    kapu.settings().invalidate();
 }
 
 pub async fn split(r: Response) -> (StatusCode, Value) {

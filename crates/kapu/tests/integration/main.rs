@@ -22,6 +22,7 @@ mod mailbox_receipts;
 mod metrics;
 mod passwords;
 mod registration;
+mod second_factor;
 mod security;
 mod settings;
 mod smtp;

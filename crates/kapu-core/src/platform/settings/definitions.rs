@@ -195,6 +195,72 @@ pub const DEFINITIONS: &[Definition] = &[
         "A lock after wrong passwords lifts by itself after this time."
     ),
     var!(
+        "second_factor_secure_mode",
+        Bool,
+        "true",
+        true,
+        (0, 0),
+        "Biztonsági módhoz második faktor kell",
+        "Secure mode needs a second factor",
+        "Biztonsági módban csak az léphet be, akinek van második faktora (kulcs, tanúsítvány, TOTP), és azt a jelszó után igazolja.",
+        "Only a user with a second factor (key, certificate, TOTP) who proves it after the password may log in in secure mode."
+    ),
+    var!(
+        "second_factor_every_login",
+        Bool,
+        "false",
+        true,
+        (0, 0),
+        "Minden belépéshez második faktor kell",
+        "Every login needs a second factor",
+        "Normál módú belépéshez is kötelező a második faktor.",
+        "Normal-mode logins need a second factor as well."
+    ),
+    var!(
+        "second_factor_roles",
+        Text,
+        "",
+        true,
+        (0, 0),
+        "Második faktor e szerepkörökhöz",
+        "Second factor for these roles",
+        "Vesszővel elválasztott szerepkör-azonosítók (pl. kapu.user_maintainer): aki ezek bármelyikével rendelkezik, csak második faktorral léphet be.",
+        "Role ids separated by commas (e.g. kapu.user_maintainer): a user holding any of them logs in only with a second factor."
+    ),
+    var!(
+        "second_factor_self_enrolment",
+        Bool,
+        "true",
+        true,
+        (0, 0),
+        "Saját faktor felvétele",
+        "Users enrol their own factors",
+        "A felhasználók a profiljukon maguk vehetnek fel és törölhetnek második faktort; különben csak a felhasználókezelő.",
+        "Users add and remove their own second factors on their profile; otherwise only a user maintainer does."
+    ),
+    var!(
+        "second_factor_lockout_threshold",
+        Number,
+        "5",
+        false,
+        (1, 100),
+        "Hibás kódok a második lépés zárolásáig",
+        "Wrong codes before the second step locks",
+        "Ennyi egymást követő hibás második-faktor kód után a fiók második lépése zárolódik (a jelszavas belépést ez nem zárolja).",
+        "This many consecutive wrong second-factor codes lock the account's second step (the password login stays open)."
+    ),
+    var!(
+        "second_factor_lockout_duration",
+        Duration,
+        "10m",
+        false,
+        (60, DAY_S),
+        "A második lépés zárolásának ideje",
+        "Second-step lock duration",
+        "A hibás kódok miatti zárolás ennyi idő után magától feloldódik.",
+        "A lock after wrong codes lifts by itself after this time."
+    ),
+    var!(
         "password_reset_per_address_per_minute",
         Number,
         "5",

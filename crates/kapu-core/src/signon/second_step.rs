@@ -1,0 +1,343 @@
+//! The second step of a login: after a correct password, a short-lived challenge that a
+//! factor completes. Wrong codes count apart from wrong passwords: they end the challenge
+//! and lock the account's second step for a while, and never lock its password login.
+
+use serde::Serialize;
+use serde_json::json;
+
+use super::login::{AMR_OTP, Identity, LoginResult, Opening, user_actor};
+use super::{recovery_codes, totp};
+use crate::Kapu;
+use crate::access::grants::effective_role_ids;
+use crate::actor::{Mode, RequestCtx};
+use crate::error::{Error, Result};
+use crate::identity::lockout::{after_failure, lock_remaining_secs};
+use crate::identity::users::UserRow;
+use crate::platform::audit::{self, AuditEvent};
+use crate::platform::crypto::{random_token, token_digest};
+use crate::platform::db::flag;
+
+/// How long a challenge waits for its factor.
+const CHALLENGE_TTL_MS: i64 = 5 * 60_000;
+
+/// A factor a user can complete the second step with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FactorKind {
+    /// A code of an authenticator app (RFC 6238).
+    Totp,
+    /// One of the one-time recovery codes.
+    RecoveryCode,
+}
+
+impl FactorKind {
+    pub fn parse(s: &str) -> Option<FactorKind> {
+        match s {
+            "totp" => Some(FactorKind::Totp),
+            "recovery_code" => Some(FactorKind::RecoveryCode),
+            _ => None,
+        }
+    }
+}
+
+/// What a login needs next: the challenge to answer and the factors that can answer it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct SecondFactorChallenge {
+    /// Send back with the code; valid for 5 minutes, for one successful answer.
+    pub challenge: String,
+    pub factors: Vec<FactorKind>,
+    /// RFC 3339.
+    pub expires_at: String,
+}
+
+struct Pending {
+    user_id: String,
+    mode: String,
+    act_for: Option<String>,
+    choose_later: bool,
+    failures: i64,
+}
+
+impl Kapu {
+    /// The factors a user can complete a login with (only confirmed ones; recovery codes
+    /// only while some are unused).
+    pub(crate) async fn usable_factors(&self, user_id: &str) -> Result<Vec<FactorKind>> {
+        let (totp, codes): (i64, i64) = sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM second_factors WHERE user_id = $1 AND kind = 'totp' AND confirmed_at IS NOT NULL), \
+             (SELECT COUNT(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL)",
+        )
+        .bind(user_id)
+        .fetch_one(self.db().pool())
+        .await?;
+        let mut kinds = Vec::new();
+        if totp > 0 {
+            kinds.push(FactorKind::Totp);
+        }
+        if codes > 0 && !kinds.is_empty() {
+            kinds.push(FactorKind::RecoveryCode);
+        }
+        Ok(kinds)
+    }
+
+    /// Opens the second step after a correct password.
+    pub(crate) async fn open_challenge(
+        &self,
+        ctx: &RequestCtx,
+        user: &UserRow,
+        mode: Mode,
+        identity: Identity<'_>,
+        factors: Vec<FactorKind>,
+        now: i64,
+    ) -> Result<SecondFactorChallenge> {
+        let token = random_token()?;
+        let (act_for, choose_later) = match identity {
+            Identity::Own => (None, false),
+            Identity::ActFor(p) => (Some(p), false),
+            Identity::ChooseLater => (None, true),
+        };
+        let mut tx = self.db().write().await?;
+        // The password was right: its failure count starts again.
+        sqlx::query("UPDATE users SET failed_count = 0, locked_until = NULL WHERE id = $1")
+            .bind(&user.id)
+            .execute(tx.conn())
+            .await?;
+        sqlx::query("DELETE FROM login_challenges WHERE expires_at < $1")
+            .bind(now)
+            .execute(tx.conn())
+            .await?;
+        sqlx::query(
+            "INSERT INTO login_challenges (token_hash, user_id, mode, act_for, choose_later, client_addr, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(token_digest(&token))
+        .bind(&user.id)
+        .bind(mode.as_str())
+        .bind(act_for)
+        .bind(flag(choose_later))
+        .bind(&ctx.client_addr)
+        .bind(now)
+        .bind(now + CHALLENGE_TTL_MS)
+        .execute(tx.conn())
+        .await?;
+        audit::record(
+            &mut tx,
+            now,
+            &user_actor(user),
+            ctx,
+            AuditEvent::new("login", "second_factor_required")
+                .tenant(&user.tenant_id)
+                .target("user", &user.id, &user.full_login())
+                .details(json!({"mode": mode.as_str(), "factors": factors})),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(SecondFactorChallenge {
+            challenge: token,
+            factors,
+            expires_at: crate::platform::time_fmt::rfc3339(now + CHALLENGE_TTL_MS),
+        })
+    }
+
+    /// Completes a login's second step with a code of the given factor.
+    pub async fn second_factor(
+        &self,
+        ctx: &RequestCtx,
+        challenge: &str,
+        method: &str,
+        code: &str,
+    ) -> Result<LoginResult> {
+        let now = self.now();
+        let global = self.settings().snapshot("").await?;
+        let kind = FactorKind::parse(method)
+            .ok_or_else(|| Error::field("method", "factor.method_unknown"))?;
+        if challenge.is_empty() || challenge.len() > 100 || code.len() > 100 {
+            return Err(Error::ChallengeInvalid);
+        }
+        let digest = token_digest(challenge);
+        let row: Option<(String, String, Option<String>, i64, i64)> = sqlx::query_as(
+            "SELECT user_id, mode, act_for, choose_later, failures FROM login_challenges \
+             WHERE token_hash = $1 AND ended_at IS NULL AND expires_at > $2",
+        )
+        .bind(&digest)
+        .bind(now)
+        .fetch_optional(self.db().pool())
+        .await?;
+        let Some((user_id, mode, act_for, choose_later, failures)) = row else {
+            return Err(Error::ChallengeInvalid);
+        };
+        let pending = Pending {
+            user_id,
+            mode,
+            act_for,
+            choose_later: choose_later != 0,
+            failures,
+        };
+        let mode = Mode::parse(&pending.mode).unwrap_or(Mode::Normal);
+        self.check_login_throttle(ctx, &global, mode, now).await?;
+        let user = self.user_by_id(&pending.user_id).await?;
+        if user.admin_locked != 0 || user.deleted_at.is_some() {
+            return Err(Error::ChallengeInvalid);
+        }
+        let (factor_failures, locked_until): (i64, Option<i64>) = sqlx::query_as(
+            "SELECT factor_failed_count, factor_locked_until FROM users WHERE id = $1",
+        )
+        .bind(&user.id)
+        .fetch_one(self.db().pool())
+        .await?;
+        if let Some(secs) = lock_remaining_secs(locked_until, now) {
+            return Err(Error::SecondFactorLocked {
+                retry_after_secs: secs,
+            });
+        }
+        let snapshot = self.settings().snapshot(&user.tenant_id).await?;
+        let mut tx = self.db().write().await?;
+        let accepted = match kind {
+            FactorKind::Totp => self.accept_totp(&mut tx, &user.id, code, now).await?,
+            FactorKind::RecoveryCode => accept_recovery_code(&mut tx, &user.id, code, now).await?,
+        };
+        if !accepted {
+            let threshold = global.number("second_factor_lockout_threshold");
+            let after = after_failure(
+                factor_failures,
+                threshold,
+                global.duration_ms("second_factor_lockout_duration"),
+                now,
+            );
+            let ended = after.locked_until.is_some() || pending.failures + 1 >= threshold;
+            sqlx::query(
+                "UPDATE login_challenges SET failures = failures + 1, ended_at = $1 WHERE token_hash = $2",
+            )
+            .bind(ended.then_some(now))
+            .bind(&digest)
+            .execute(tx.conn())
+            .await?;
+            sqlx::query(
+                "UPDATE users SET factor_failed_count = $1, factor_locked_until = COALESCE($2, factor_locked_until) WHERE id = $3",
+            )
+            .bind(after.failed_count)
+            .bind(after.locked_until)
+            .bind(&user.id)
+            .execute(tx.conn())
+            .await?;
+            self.count_failure(&mut tx, &ctx.client_addr, now).await?;
+            let outcome = if after.locked_until.is_some() {
+                "second_factor_wrong_locked"
+            } else {
+                "second_factor_wrong"
+            };
+            audit::record(
+                &mut tx,
+                now,
+                &user_actor(&user),
+                ctx,
+                AuditEvent::new("login", outcome)
+                    .tenant(&user.tenant_id)
+                    .target("user", &user.id, &user.full_login())
+                    .details(json!({"mode": mode.as_str(), "method": kind, "consecutive_failures": after.failed_count})),
+            )
+            .await?;
+            tx.commit().await?;
+            metrics::counter!("kapu_logins_total", "outcome" => outcome, "mode" => mode.as_str())
+                .increment(1);
+            return Err(match after.locked_until {
+                Some(until) => Error::SecondFactorLocked {
+                    retry_after_secs: lock_remaining_secs(Some(until), now).unwrap_or(1),
+                },
+                None => Error::SecondFactorInvalid,
+            });
+        }
+        // One answer per challenge: a second, racing one finds it ended.
+        let ended = sqlx::query(
+            "UPDATE login_challenges SET ended_at = $1 WHERE token_hash = $2 AND ended_at IS NULL",
+        )
+        .bind(now)
+        .bind(&digest)
+        .execute(tx.conn())
+        .await?;
+        if ended.rows_affected() != 1 {
+            return Err(Error::ChallengeInvalid);
+        }
+        sqlx::query("UPDATE users SET factor_failed_count = 0 WHERE id = $1")
+            .bind(&user.id)
+            .execute(tx.conn())
+            .await?;
+        tx.commit().await?;
+        let identity = match (&pending.act_for, pending.choose_later) {
+            (Some(p), _) => Identity::ActFor(p),
+            (None, true) => Identity::ChooseLater,
+            (None, false) => Identity::Own,
+        };
+        let own_roles = effective_role_ids(self.db(), &user.id, &user.tenant_id).await?;
+        self.finish_login(
+            ctx,
+            &user,
+            &snapshot,
+            Opening {
+                mode,
+                identity,
+                own_roles,
+                amr: AMR_OTP,
+                enrol_only: false,
+            },
+            now,
+        )
+        .await
+    }
+
+    /// A TOTP code of the user's app, accepted once: the step it belongs to must be newer
+    /// than the last accepted one, checked and written in one statement.
+    async fn accept_totp(
+        &self,
+        tx: &mut crate::platform::db::WriteTx,
+        user_id: &str,
+        code: &str,
+        now: i64,
+    ) -> Result<bool> {
+        let rows: Vec<(String, String, Option<i64>)> = sqlx::query_as(
+            "SELECT id, secret, last_step FROM second_factors \
+             WHERE user_id = $1 AND kind = 'totp' AND confirmed_at IS NOT NULL",
+        )
+        .bind(user_id)
+        .fetch_all(tx.conn())
+        .await?;
+        let now_secs = u64::try_from(now / 1000).unwrap_or(0);
+        for (id, sealed, last_step) in rows {
+            let secret = self.master_key().open(&sealed, &id)?;
+            let last = last_step.and_then(|s| u64::try_from(s).ok());
+            if let Some(step) = totp::accept(&secret, code, now_secs, last) {
+                let step = i64::try_from(step).unwrap_or(i64::MAX);
+                let done = sqlx::query(
+                    "UPDATE second_factors SET last_step = $1, last_used_at = $2 \
+                     WHERE id = $3 AND (last_step IS NULL OR last_step < $1)",
+                )
+                .bind(step)
+                .bind(now)
+                .bind(&id)
+                .execute(tx.conn())
+                .await?;
+                return Ok(done.rows_affected() == 1);
+            }
+        }
+        Ok(false)
+    }
+}
+
+async fn accept_recovery_code(
+    tx: &mut crate::platform::db::WriteTx,
+    user_id: &str,
+    code: &str,
+    now: i64,
+) -> Result<bool> {
+    if !recovery_codes::well_formed(code) {
+        return Ok(false);
+    }
+    let used = sqlx::query(
+        "UPDATE recovery_codes SET used_at = $1 WHERE user_id = $2 AND digest = $3 AND used_at IS NULL",
+    )
+    .bind(now)
+    .bind(user_id)
+    .bind(recovery_codes::digest(code))
+    .execute(tx.conn())
+    .await?;
+    Ok(used.rows_affected() == 1)
+}
