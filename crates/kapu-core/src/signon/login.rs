@@ -169,15 +169,22 @@ impl Kapu {
         let policy = FactorPolicy::from_settings(&snapshot);
         let enrol_only = policy.requires(mode, &own_roles);
         if enrol_only && !policy.self_enrolment {
-            self.record_login_failure(
-                ctx,
-                Some(&user),
-                "second_factor_missing",
-                mode,
-                json!({}),
+            // The password was right: audited, but not counted as a guess.
+            let mut tx = self.db().write().await?;
+            audit::record(
+                &mut tx,
                 now,
+                &user_actor(&user),
+                ctx,
+                AuditEvent::new("login", "second_factor_missing")
+                    .tenant(&user.tenant_id)
+                    .target("user", &user.id, &user.full_login())
+                    .details(json!({"mode": mode.as_str()})),
             )
             .await?;
+            tx.commit().await?;
+            metrics::counter!("kapu_logins_total", "outcome" => "second_factor_missing", "mode" => mode.as_str())
+                .increment(1);
             return Err(Error::SecondFactorEnrolmentRequired);
         }
         let identity = if enrol_only { Identity::Own } else { identity };

@@ -379,6 +379,13 @@ async fn the_policy_makes_users_without_a_factor_enrol_first(app: App) {
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     let e: Value = r.json().await.unwrap();
     assert_eq!(code(&e), "second_factor_enrolment_required");
+    let (_, log) = app
+        .get(
+            &admin,
+            "/api/v1/audit?action=login&outcome=second_factor_missing",
+        )
+        .await;
+    assert_eq!(log["total"], 1, "{log}");
     // Users of given roles: olga holds none of them, the admin does.
     set_global(&app.kapu, "second_factor_secure_mode", "false").await;
     set_global(&app.kapu, "second_factor_self_enrolment", "true").await;
