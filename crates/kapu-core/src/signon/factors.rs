@@ -12,7 +12,6 @@ use super::{recovery_codes, totp};
 use crate::Kapu;
 use crate::actor::Actor;
 use crate::error::{Error, Result};
-use crate::identity::password_policy::ABSOLUTE_MAX_LEN;
 use crate::platform::audit::{self, AuditEvent};
 use crate::platform::db::WriteTx;
 use crate::platform::time_fmt;
@@ -102,11 +101,7 @@ impl Kapu {
     /// A fresh check of the session user's password before a factor changes.
     async fn recheck_password(&self, actor: &Actor, password: &str) -> Result<()> {
         let user = self.user_by_id(actor.session_user_id()).await?;
-        let ok = match (&user.password_hash, password.len() <= ABSOLUTE_MAX_LEN) {
-            (Some(hash), true) => self.hasher().verify(password, hash).await?,
-            _ => self.hasher().verify_dummy(password).await?,
-        };
-        if ok {
+        if self.password_matches(&user, password).await? {
             Ok(())
         } else {
             Err(Error::field("password", "password.current_wrong"))

@@ -13,7 +13,7 @@ use crate::identity::lockout::{
 };
 use crate::identity::names::FullLogin;
 use crate::identity::names::LoginName;
-use crate::identity::password_policy::{ABSOLUTE_MAX_LEN, ExpiryStatus, PasswordPolicy};
+use crate::identity::password_policy::{ExpiryStatus, PasswordPolicy};
 use crate::identity::users::UserRow;
 use crate::platform::audit::{self, AuditActor, AuditEvent};
 use crate::platform::settings::Snapshot;
@@ -108,10 +108,7 @@ impl Kapu {
             return Err(Error::AccountLocked);
         }
 
-        let ok = match (&user.password_hash, password.len() <= ABSOLUTE_MAX_LEN) {
-            (Some(hash), true) => self.hasher().verify(password, hash).await?,
-            _ => self.hasher().verify_dummy(password).await?,
-        };
+        let ok = self.password_matches(&user, password).await?;
         let snapshot = self.settings().snapshot(&user.tenant_id).await?;
         if !ok {
             let after = after_failure(

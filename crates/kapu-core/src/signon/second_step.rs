@@ -50,14 +50,6 @@ pub struct SecondFactorChallenge {
     pub expires_at: String,
 }
 
-struct Pending {
-    user_id: String,
-    mode: String,
-    act_for: Option<String>,
-    choose_later: bool,
-    failures: i64,
-}
-
 impl Kapu {
     /// The factors a user can complete a login with (only confirmed ones; recovery codes
     /// only while some are unused).
@@ -165,16 +157,9 @@ impl Kapu {
         let Some((user_id, mode, act_for, choose_later, failures)) = row else {
             return Err(Error::ChallengeInvalid);
         };
-        let pending = Pending {
-            user_id,
-            mode,
-            act_for,
-            choose_later: choose_later != 0,
-            failures,
-        };
-        let mode = Mode::parse(&pending.mode).unwrap_or(Mode::Normal);
+        let mode = Mode::parse(&mode).unwrap_or(Mode::Normal);
         self.check_login_throttle(ctx, &global, mode, now).await?;
-        let user = self.user_by_id(&pending.user_id).await?;
+        let user = self.user_by_id(&user_id).await?;
         if user.admin_locked != 0 || user.deleted_at.is_some() {
             return Err(Error::ChallengeInvalid);
         }
@@ -203,7 +188,7 @@ impl Kapu {
                 global.duration_ms("second_factor_lockout_duration"),
                 now,
             );
-            let ended = after.locked_until.is_some() || pending.failures + 1 >= threshold;
+            let ended = after.locked_until.is_some() || failures + 1 >= threshold;
             sqlx::query(
                 "UPDATE login_challenges SET failures = failures + 1, ended_at = $1 WHERE token_hash = $2",
             )
@@ -262,7 +247,7 @@ impl Kapu {
             .execute(tx.conn())
             .await?;
         tx.commit().await?;
-        let identity = match (&pending.act_for, pending.choose_later) {
+        let identity = match (&act_for, choose_later != 0) {
             (Some(p), _) => Identity::ActFor(p),
             (None, true) => Identity::ChooseLater,
             (None, false) => Identity::Own,

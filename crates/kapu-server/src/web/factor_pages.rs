@@ -13,12 +13,11 @@ use kapu_core::{Actor, Error, Kapu};
 use serde::Deserialize;
 
 use super::frame::{Frame, local_time, render};
-use super::login_pages::{frame_for, next_after_login};
+use super::login_pages::{frame_for, next_after_login, refused};
 use super::session::{
     SESSION_COOKIE, WebActor, anon_csrf, check_anon_csrf, check_csrf, set_cookie, with_cookie,
 };
 use crate::context::{Ctx, cookie};
-use crate::error::retry_after;
 
 /// Holds the second step's challenge between the two login pages.
 pub const CHALLENGE_COOKIE: &str = "kapu_challenge";
@@ -101,14 +100,7 @@ pub async fn second_step_submit(
             {
                 first.0 = "code".into();
             }
-            let mut resp = render(crate::error::status_of(&e), &page);
-            if let Some(secs) = retry_after(&e)
-                && let Ok(v) = secs.to_string().parse()
-            {
-                resp.headers_mut()
-                    .insert(axum::http::header::RETRY_AFTER, v);
-            }
-            resp
+            refused(&page, &e)
         }
     }
 }

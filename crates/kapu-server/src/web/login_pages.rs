@@ -112,17 +112,22 @@ pub async fn login_submit(
             } else {
                 page.f.fail(&e);
             }
-            let status = crate::error::status_of(&e);
-            let mut resp = render(status, &page);
-            if let Some(secs) = retry_after(&e)
-                && let Ok(v) = secs.to_string().parse()
-            {
-                resp.headers_mut()
-                    .insert(axum::http::header::RETRY_AFTER, v);
-            }
-            resp
+            refused(&page, &e)
         }
     }
+}
+
+/// A login page showing a refusal, with the refusal's status and, for a throttle or lock,
+/// its `Retry-After`.
+pub(super) fn refused(page: &impl Template, e: &Error) -> Response {
+    let mut resp = render(crate::error::status_of(e), page);
+    if let Some(secs) = retry_after(e)
+        && let Ok(v) = secs.to_string().parse()
+    {
+        resp.headers_mut()
+            .insert(axum::http::header::RETRY_AFTER, v);
+    }
+    resp
 }
 
 /// The page a new session opens on: what it must do first, or the home page.
