@@ -50,6 +50,9 @@ pub enum Error {
     /// The key names what collided (`conflict.login_taken`, …).
     #[error("conflict: {0}")]
     Conflict(&'static str),
+    /// One device, one user per tenant: the device is bound to the named user already.
+    #[error("device bound to another user")]
+    DeviceBound { holder: String },
     #[error("too many attempts")]
     Throttled { retry_after_secs: i64 },
     #[error("link invalid or expired")]
@@ -90,6 +93,7 @@ impl Error {
             Error::Forbidden => "forbidden",
             Error::NotFound => "not_found",
             Error::Conflict(_) => "conflict",
+            Error::DeviceBound { .. } => "device_bound",
             Error::Throttled { .. } => "too_many_requests",
             Error::LinkInvalid => "link_invalid",
             Error::Unauthenticated => "unauthenticated",
@@ -114,6 +118,7 @@ impl Error {
             Error::Forbidden => "error.forbidden",
             Error::NotFound => "error.not_found",
             Error::Conflict(key) => key,
+            Error::DeviceBound { .. } => "error.device_bound",
             Error::Throttled { .. } => "error.throttled",
             Error::LinkInvalid => "error.link_invalid",
             Error::Unauthenticated => "error.unauthenticated",

@@ -37,6 +37,8 @@ pub(crate) struct Inner {
     keys: KeyStore,
     blobs: BlobStore,
     master: MasterKey,
+    /// The WebAuthn relying party; none where the public address has no host name.
+    webauthn: Option<webauthn_rs::Webauthn>,
     /// Started on the first send (a runtime is needed for it).
     filer: std::sync::OnceLock<mailbox::filing::Filer>,
 }
@@ -57,6 +59,7 @@ impl Kapu {
         let keys = KeyStore::new(db.clone(), master.clone());
         keys.ensure(clock.now_ms()).await?;
         let blobs = BlobStore::open(&config, master.clone())?;
+        let webauthn = signon::webauthn::relying_party(&config.public_url);
         Ok(Kapu {
             inner: Arc::new(Inner {
                 db,
@@ -69,6 +72,7 @@ impl Kapu {
                 keys,
                 blobs,
                 master,
+                webauthn,
                 filer: std::sync::OnceLock::new(),
             }),
         })

@@ -23,7 +23,7 @@ pub fn status_of(e: &Error) -> StatusCode {
         | Error::SecondFactorEnrolmentRequired => StatusCode::FORBIDDEN,
         Error::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
         Error::NotFound => StatusCode::NOT_FOUND,
-        Error::Conflict(_) => StatusCode::CONFLICT,
+        Error::Conflict(_) | Error::DeviceBound { .. } => StatusCode::CONFLICT,
         Error::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
         Error::LinkInvalid | Error::Gone(_) => StatusCode::GONE,
         Error::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -47,6 +47,9 @@ pub fn retry_after(e: &Error) -> Option<i64> {
 pub fn message(e: &Error, lang: Lang, request_id: &str) -> String {
     match e {
         e if e.is_unexpected() => format!("{} ({request_id})", i18n::text(lang, "error.internal")),
+        Error::DeviceBound { holder } => {
+            i18n::text(lang, "error.device_bound").replace("{holder}", holder)
+        }
         e => i18n::text(lang, e.message_key()).to_string(),
     }
 }

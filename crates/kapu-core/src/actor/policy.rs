@@ -63,6 +63,17 @@ pub fn manage_catalog(actor: &Actor) -> Result<()> {
     secure(actor)
 }
 
+/// Temporary permits are the centre's word alone (manual 5.4): central user maintainers
+/// and framework administrators, in secure mode.
+pub fn issue_permits(actor: &Actor, tenant_id: &str) -> Result<()> {
+    same_tenant_or_central(actor, tenant_id)?;
+    if !actor.central {
+        return Err(Error::Forbidden);
+    }
+    any_role(actor, &[Role::UserMaintainer, Role::FrameworkAdmin])?;
+    secure(actor)
+}
+
 pub fn read_tenant(actor: &Actor, tenant_id: &str) -> Result<()> {
     same_tenant_or_central(actor, tenant_id)
 }

@@ -52,3 +52,21 @@ pub fn password_changed(full_name: &str, full_login: &str) -> MailText {
         ),
     }
 }
+
+pub fn temporary_permit(full_name: &str, full_login: &str, until: &str) -> MailText {
+    MailText {
+        subject: "Kapu – ideiglenes engedély / temporary permit".into(),
+        body: format!(
+            "Kedves {full_name}!\n\n\
+             A(z) {full_login} fiók ideiglenes engedélyt kapott: {until} (UTC) időpontig eszköz \
+             nélkül is bejelentkezhet. Az engedély az első, eszközzel történő bejelentkezéskor \
+             megszűnik.\n\n\
+             Ha nem Ön kérte, azonnal értesítse a rendszer üzemeltetőjét.\n\n\
+             ---\n\n\
+             Dear {full_name},\n\n\
+             {full_login} has been given a temporary permit: until {until} (UTC) you can log in \
+             without your device. The permit ends the first time you log in with a device.\n\n\
+             If you did not ask for this, tell the system's operator at once.\n"
+        ),
+    }
+}

@@ -3,7 +3,7 @@
 pub mod bootstrap;
 pub mod links;
 pub mod lockout;
-mod mail_text;
+pub(crate) mod mail_text;
 pub mod password_policy;
 pub mod passwords;
 pub mod registration;

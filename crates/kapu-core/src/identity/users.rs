@@ -184,7 +184,7 @@ impl Kapu {
 
     /// Finds the target of an administrative operation after the actor passes `check` for
     /// its tenant. Another tenant's user is "not found".
-    async fn target_user(
+    pub(crate) async fn target_user(
         &self,
         actor: &Actor,
         tenant_code: &str,

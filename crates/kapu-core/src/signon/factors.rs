@@ -7,11 +7,13 @@ use serde_json::json;
 
 use super::factor_policy::FactorPolicy;
 use super::login::AMR_OTP;
+use super::permits::TemporaryPermit;
 use super::second_step::FactorKind;
 use super::{recovery_codes, totp};
 use crate::Kapu;
 use crate::actor::Actor;
 use crate::error::{Error, Result};
+use crate::identity::users::UserRow;
 use crate::platform::audit::{self, AuditEvent};
 use crate::platform::db::WriteTx;
 use crate::platform::time_fmt;
@@ -24,8 +26,10 @@ pub struct FactorView {
     pub id: String,
     pub kind: FactorKind,
     pub name: String,
-    /// RFC 3339.
+    /// RFC 3339: when it was bound.
     pub created_at: String,
+    /// `name@tenant` of who bound it: the user, or a user maintainer.
+    pub bound_by: Option<String>,
     pub last_used_at: Option<String>,
 }
 
@@ -37,6 +41,8 @@ pub struct MyFactors {
     pub self_enrolment: bool,
     /// The tenant's policy makes a second factor necessary for this user in secure mode.
     pub required_for_secure_mode: bool,
+    /// A temporary permit in force, if any.
+    pub temporary_permit: Option<TemporaryPermit>,
 }
 
 /// A TOTP enrolment waiting for its first code: what the user's app needs.
@@ -62,26 +68,32 @@ pub struct Confirmed {
 impl Kapu {
     pub async fn my_factors(&self, actor: &Actor) -> Result<MyFactors> {
         let user_id = actor.session_user_id();
-        let rows: Vec<(String, String, String, i64, Option<i64>)> = sqlx::query_as(
-            "SELECT id, kind, name, created_at, last_used_at FROM second_factors \
-             WHERE user_id = $1 AND confirmed_at IS NOT NULL ORDER BY created_at",
+        let policy = self.factor_policy(actor).await?;
+        Ok(MyFactors {
+            factors: self.factor_views(user_id).await?,
+            recovery_codes_left: recovery_codes_left(self.db().pool(), user_id).await?,
+            self_enrolment: policy.self_enrolment,
+            required_for_secure_mode: policy.requires(crate::actor::Mode::Secure, &actor.role_ids),
+            temporary_permit: self
+                .permits_of(user_id)
+                .await?
+                .into_iter()
+                .find(|p| p.in_force),
+        })
+    }
+
+    /// A user's confirmed factors, oldest first.
+    pub(crate) async fn factor_views(&self, user_id: &str) -> Result<Vec<FactorView>> {
+        let rows: Vec<FactorRow> = sqlx::query_as(
+            "SELECT f.id, f.kind, f.name, f.created_at, b.login || '@' || bt.code, f.last_used_at \
+             FROM second_factors f LEFT JOIN users b ON b.id = f.created_by \
+             LEFT JOIN tenants bt ON bt.id = b.tenant_id \
+             WHERE f.user_id = $1 AND f.confirmed_at IS NOT NULL ORDER BY f.created_at",
         )
         .bind(user_id)
         .fetch_all(self.db().pool())
         .await?;
-        let left: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL",
-        )
-        .bind(user_id)
-        .fetch_one(self.db().pool())
-        .await?;
-        let policy = self.factor_policy(actor).await?;
-        Ok(MyFactors {
-            factors: rows.into_iter().filter_map(view).collect(),
-            recovery_codes_left: left,
-            self_enrolment: policy.self_enrolment,
-            required_for_secure_mode: policy.requires(crate::actor::Mode::Secure, &actor.role_ids),
-        })
+        Ok(rows.into_iter().filter_map(view).collect())
     }
 
     async fn factor_policy(&self, actor: &Actor) -> Result<FactorPolicy> {
@@ -90,7 +102,7 @@ impl Kapu {
     }
 
     /// Self-enrolment must be allowed, except for a session that may do nothing else.
-    async fn may_enrol(&self, actor: &Actor) -> Result<()> {
+    pub(crate) async fn may_enrol(&self, actor: &Actor) -> Result<()> {
         if actor.enrol_only || self.factor_policy(actor).await?.self_enrolment {
             Ok(())
         } else {
@@ -99,7 +111,7 @@ impl Kapu {
     }
 
     /// A fresh check of the session user's password before a factor changes.
-    async fn recheck_password(&self, actor: &Actor, password: &str) -> Result<()> {
+    pub(crate) async fn recheck_password(&self, actor: &Actor, password: &str) -> Result<()> {
         let user = self.user_by_id(actor.session_user_id()).await?;
         if self.password_matches(&user, password).await? {
             Ok(())
@@ -194,17 +206,7 @@ impl Kapu {
         if done.rows_affected() != 1 {
             return Err(Error::NotFound);
         }
-        let left: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL",
-        )
-        .bind(user_id)
-        .fetch_one(tx.conn())
-        .await?;
-        let codes = if left == 0 {
-            Some(replace_recovery_codes(&mut tx, user_id, now).await?)
-        } else {
-            None
-        };
+        let codes = issue_recovery_codes_if_none(&mut tx, user_id, now).await?;
         if actor.enrol_only {
             sqlx::query("UPDATE sessions SET enrol_only = 0, amr = $1 WHERE id = $2")
                 .bind(AMR_OTP)
@@ -230,6 +232,7 @@ impl Kapu {
                 kind: FactorKind::Totp,
                 name: "TOTP".into(),
                 created_at: time_fmt::rfc3339(created_at),
+                bound_by: Some(actor.full_login()),
                 last_used_at: Some(time_fmt::rfc3339(now)),
             },
             recovery_codes: codes,
@@ -243,29 +246,40 @@ impl Kapu {
         if !actor.amr.iter().any(|a| a == "mfa") {
             return Err(Error::Forbidden);
         }
-        let user_id = actor.session_user_id();
+        let user = self.user_by_id(actor.session_user_id()).await?;
+        self.remove_factor(actor, &user, id).await
+    }
+
+    /// Removes a confirmed factor of the user, with its record in the business log.
+    pub(crate) async fn remove_factor(
+        &self,
+        actor: &Actor,
+        user: &UserRow,
+        id: &str,
+    ) -> Result<()> {
         let now = self.now();
         let mut tx = self.db().write().await?;
-        let gone = sqlx::query(
-            "DELETE FROM second_factors WHERE id = $1 AND user_id = $2 AND confirmed_at IS NOT NULL",
+        let removed: Option<(String, String)> = sqlx::query_as(
+            "DELETE FROM second_factors WHERE id = $1 AND user_id = $2 AND confirmed_at IS NOT NULL \
+             RETURNING kind, name",
         )
         .bind(id)
-        .bind(user_id)
-        .execute(tx.conn())
+        .bind(&user.id)
+        .fetch_optional(tx.conn())
         .await?;
-        if gone.rows_affected() != 1 {
+        let Some((kind, name)) = removed else {
             return Err(Error::NotFound);
-        }
+        };
         let left: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM second_factors WHERE user_id = $1 AND confirmed_at IS NOT NULL",
         )
-        .bind(user_id)
+        .bind(&user.id)
         .fetch_one(tx.conn())
         .await?;
         if left == 0 {
             // Recovery codes stand in for a factor; without any they would be a factor alone.
             sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
-                .bind(user_id)
+                .bind(&user.id)
                 .execute(tx.conn())
                 .await?;
         }
@@ -275,9 +289,9 @@ impl Kapu {
             &actor.audit(),
             &actor.ctx,
             AuditEvent::new("factor.remove", "success")
-                .tenant(&actor.tenant_id)
-                .target("factor", id, "totp")
-                .details(json!({"user": user_id, "factors_left": left})),
+                .tenant(&user.tenant_id)
+                .target("factor", id, &name)
+                .details(json!({"kind": kind, "user": user.full_login(), "factors_left": left})),
         )
         .await?;
         tx.commit().await
@@ -319,15 +333,42 @@ impl Kapu {
     }
 }
 
-fn view(row: (String, String, String, i64, Option<i64>)) -> Option<FactorView> {
-    let (id, kind, name, created_at, last_used_at) = row;
+type FactorRow = (String, String, String, i64, Option<String>, Option<i64>);
+
+fn view(row: FactorRow) -> Option<FactorView> {
+    let (id, kind, name, created_at, bound_by, last_used_at) = row;
     Some(FactorView {
         id,
         kind: FactorKind::parse(&kind)?,
         name,
         created_at: time_fmt::rfc3339(created_at),
+        bound_by,
         last_used_at: last_used_at.map(time_fmt::rfc3339),
     })
+}
+
+pub(crate) async fn recovery_codes_left<'c, E>(conn: E, user_id: &str) -> Result<i64>
+where
+    E: sqlx::Executor<'c, Database = sqlx::Any>,
+{
+    Ok(sqlx::query_scalar(
+        "SELECT COUNT(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL",
+    )
+    .bind(user_id)
+    .fetch_one(conn)
+    .await?)
+}
+
+/// The first factor brings recovery codes; later ones keep those the user has.
+pub(crate) async fn issue_recovery_codes_if_none(
+    tx: &mut WriteTx,
+    user_id: &str,
+    now: i64,
+) -> Result<Option<Vec<String>>> {
+    if recovery_codes_left(tx.conn(), user_id).await? > 0 {
+        return Ok(None);
+    }
+    replace_recovery_codes(tx, user_id, now).await.map(Some)
 }
 
 async fn replace_recovery_codes(tx: &mut WriteTx, user_id: &str, now: i64) -> Result<Vec<String>> {

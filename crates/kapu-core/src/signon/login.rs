@@ -49,6 +49,9 @@ pub enum LoginStep {
 /// How a session was opened, as its `amr` is written.
 pub(crate) const AMR_PASSWORD: &str = "pwd";
 pub(crate) const AMR_OTP: &str = "pwd otp mfa";
+pub(crate) const AMR_HWK: &str = "pwd hwk mfa";
+/// A temporary permit stood in for the device: not a second factor.
+pub(crate) const AMR_PERMIT: &str = "pwd permit";
 
 /// Whose identity a login acts in.
 #[derive(Debug, Clone, Copy)]
@@ -155,7 +158,7 @@ impl Kapu {
             });
         }
 
-        let factors = self.usable_factors(&user.id).await?;
+        let factors = self.usable_factors(&user.id, now).await?;
         if !factors.is_empty() {
             return self
                 .open_challenge(ctx, &user, mode, identity, factors, now)

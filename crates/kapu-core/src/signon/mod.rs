@@ -5,7 +5,10 @@
 pub mod factor_policy;
 pub mod factors;
 pub mod login;
+pub mod permits;
 pub mod recovery_codes;
 pub mod second_step;
 pub mod sessions;
 pub mod totp;
+pub mod user_factors;
+pub mod webauthn;

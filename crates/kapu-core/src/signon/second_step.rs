@@ -3,10 +3,10 @@
 //! and lock the account's second step for a while, and never lock its password login.
 
 use serde::Serialize;
-use serde_json::json;
+use serde_json::{Value, json};
 
-use super::login::{AMR_OTP, Identity, LoginResult, Opening, user_actor};
-use super::{recovery_codes, totp};
+use super::login::{AMR_HWK, AMR_OTP, AMR_PERMIT, Identity, LoginResult, Opening, user_actor};
+use super::{permits, recovery_codes, totp};
 use crate::Kapu;
 use crate::access::grants::effective_role_ids;
 use crate::actor::{Mode, RequestCtx};
@@ -17,6 +17,8 @@ use crate::platform::audit::{self, AuditEvent};
 use crate::platform::crypto::{random_token, token_digest};
 use crate::platform::db::flag;
 
+type ChallengeRow = (String, String, Option<String>, i64, i64, Option<String>);
+
 /// How long a challenge waits for its factor.
 const CHALLENGE_TTL_MS: i64 = 5 * 60_000;
 
@@ -26,16 +28,78 @@ const CHALLENGE_TTL_MS: i64 = 5 * 60_000;
 pub enum FactorKind {
     /// A code of an authenticator app (RFC 6238).
     Totp,
+    /// A security key or passkey (WebAuthn).
+    Webauthn,
     /// One of the one-time recovery codes.
     RecoveryCode,
+    /// A central administrator's temporary permit, in place of a lost device.
+    TemporaryPermit,
 }
 
 impl FactorKind {
     pub fn parse(s: &str) -> Option<FactorKind> {
         match s {
             "totp" => Some(FactorKind::Totp),
+            "webauthn" => Some(FactorKind::Webauthn),
             "recovery_code" => Some(FactorKind::RecoveryCode),
+            "temporary_permit" => Some(FactorKind::TemporaryPermit),
             _ => None,
+        }
+    }
+
+    /// How a session opened with it is described (RFC 8176; `permit` is Kapu's own).
+    fn amr(self) -> &'static str {
+        match self {
+            FactorKind::Totp | FactorKind::RecoveryCode => AMR_OTP,
+            FactorKind::Webauthn => AMR_HWK,
+            FactorKind::TemporaryPermit => AMR_PERMIT,
+        }
+    }
+
+    /// A device proves possession; its first use ends a temporary permit.
+    fn is_device(self) -> bool {
+        matches!(self, FactorKind::Totp | FactorKind::Webauthn)
+    }
+}
+
+/// What answers a second step.
+#[derive(Debug, Clone)]
+pub enum FactorAnswer {
+    Totp(String),
+    RecoveryCode(String),
+    /// The `PublicKeyCredential` of `navigator.credentials.get()`, as JSON.
+    Webauthn(Value),
+    TemporaryPermit,
+}
+
+impl FactorAnswer {
+    /// Reads an answer as the doors receive it: a method with a code or a credential.
+    pub fn parse(method: &str, code: Option<&str>, credential: Option<&Value>) -> Result<Self> {
+        let kind = FactorKind::parse(method)
+            .ok_or_else(|| Error::field("method", "factor.method_unknown"))?;
+        let code = || {
+            code.filter(|c| !c.trim().is_empty())
+                .map(str::to_string)
+                .ok_or_else(|| Error::field("code", "factor.code_required"))
+        };
+        Ok(match kind {
+            FactorKind::Totp => FactorAnswer::Totp(code()?),
+            FactorKind::RecoveryCode => FactorAnswer::RecoveryCode(code()?),
+            FactorKind::Webauthn => FactorAnswer::Webauthn(
+                credential
+                    .cloned()
+                    .ok_or_else(|| Error::field("credential", "factor.credential_required"))?,
+            ),
+            FactorKind::TemporaryPermit => FactorAnswer::TemporaryPermit,
+        })
+    }
+
+    pub fn kind(&self) -> FactorKind {
+        match self {
+            FactorAnswer::Totp(_) => FactorKind::Totp,
+            FactorAnswer::RecoveryCode(_) => FactorKind::RecoveryCode,
+            FactorAnswer::Webauthn(_) => FactorKind::Webauthn,
+            FactorAnswer::TemporaryPermit => FactorKind::TemporaryPermit,
         }
     }
 }
@@ -48,25 +112,39 @@ pub struct SecondFactorChallenge {
     pub factors: Vec<FactorKind>,
     /// RFC 3339.
     pub expires_at: String,
+    /// For a security key: `CredentialRequestOptions` for `navigator.credentials.get()`
+    /// (WebAuthn Level 3 JSON), bound to this challenge.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub webauthn: Option<Value>,
 }
 
 impl Kapu {
     /// The factors a user can complete a login with (only confirmed ones; recovery codes
     /// only while some are unused).
-    pub(crate) async fn usable_factors(&self, user_id: &str) -> Result<Vec<FactorKind>> {
-        let (totp, codes): (i64, i64) = sqlx::query_as(
+    pub(crate) async fn usable_factors(&self, user_id: &str, now: i64) -> Result<Vec<FactorKind>> {
+        let (totp, keys, codes, permits): (i64, i64, i64, i64) = sqlx::query_as(
             "SELECT (SELECT COUNT(*) FROM second_factors WHERE user_id = $1 AND kind = 'totp' AND confirmed_at IS NOT NULL), \
-             (SELECT COUNT(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL)",
+             (SELECT COUNT(*) FROM second_factors WHERE user_id = $1 AND kind = 'webauthn'), \
+             (SELECT COUNT(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL), \
+             (SELECT COUNT(*) FROM temporary_permits WHERE user_id = $1 AND revoked_at IS NULL AND valid_until > $2)",
         )
         .bind(user_id)
+        .bind(now)
         .fetch_one(self.db().pool())
         .await?;
         let mut kinds = Vec::new();
+        if keys > 0 && self.inner.webauthn.is_some() {
+            kinds.push(FactorKind::Webauthn);
+        }
         if totp > 0 {
             kinds.push(FactorKind::Totp);
         }
         if codes > 0 && !kinds.is_empty() {
             kinds.push(FactorKind::RecoveryCode);
+        }
+        if permits > 0 {
+            kinds.push(FactorKind::TemporaryPermit);
         }
         Ok(kinds)
     }
@@ -82,6 +160,11 @@ impl Kapu {
         now: i64,
     ) -> Result<SecondFactorChallenge> {
         let token = random_token()?;
+        let webauthn = if factors.contains(&FactorKind::Webauthn) {
+            self.webauthn_request(&user.id).await?
+        } else {
+            None
+        };
         let (act_for, choose_later) = match identity {
             Identity::Own => (None, false),
             Identity::ActFor(p) => (Some(p), false),
@@ -98,8 +181,8 @@ impl Kapu {
             .execute(tx.conn())
             .await?;
         sqlx::query(
-            "INSERT INTO login_challenges (token_hash, user_id, mode, act_for, choose_later, client_addr, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "INSERT INTO login_challenges (token_hash, user_id, mode, act_for, choose_later, client_addr, created_at, expires_at, webauthn_state) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(token_digest(&token))
         .bind(&user.id)
@@ -109,6 +192,7 @@ impl Kapu {
         .bind(&ctx.client_addr)
         .bind(now)
         .bind(now + CHALLENGE_TTL_MS)
+        .bind(webauthn.as_ref().map(|w| &w.1))
         .execute(tx.conn())
         .await?;
         audit::record(
@@ -127,34 +211,33 @@ impl Kapu {
             challenge: token,
             factors,
             expires_at: crate::platform::time_fmt::rfc3339(now + CHALLENGE_TTL_MS),
+            webauthn: webauthn.map(|w| w.0),
         })
     }
 
-    /// Completes a login's second step with a code of the given factor.
+    /// Completes a login's second step with the answer of one of the user's factors.
     pub async fn second_factor(
         &self,
         ctx: &RequestCtx,
         challenge: &str,
-        method: &str,
-        code: &str,
+        answer: &FactorAnswer,
     ) -> Result<LoginResult> {
         let now = self.now();
         let global = self.settings().snapshot("").await?;
-        let kind = FactorKind::parse(method)
-            .ok_or_else(|| Error::field("method", "factor.method_unknown"))?;
-        if challenge.is_empty() || challenge.len() > 100 || code.len() > 100 {
+        let kind = answer.kind();
+        if challenge.is_empty() || challenge.len() > 100 {
             return Err(Error::ChallengeInvalid);
         }
         let digest = token_digest(challenge);
-        let row: Option<(String, String, Option<String>, i64, i64)> = sqlx::query_as(
-            "SELECT user_id, mode, act_for, choose_later, failures FROM login_challenges \
+        let row: Option<ChallengeRow> = sqlx::query_as(
+            "SELECT user_id, mode, act_for, choose_later, failures, webauthn_state FROM login_challenges \
              WHERE token_hash = $1 AND ended_at IS NULL AND expires_at > $2",
         )
         .bind(&digest)
         .bind(now)
         .fetch_optional(self.db().pool())
         .await?;
-        let Some((user_id, mode, act_for, choose_later, failures)) = row else {
+        let Some((user_id, mode, act_for, choose_later, failures, webauthn_state)) = row else {
             return Err(Error::ChallengeInvalid);
         };
         let mode = Mode::parse(&mode).unwrap_or(Mode::Normal);
@@ -176,9 +259,22 @@ impl Kapu {
         }
         let snapshot = self.settings().snapshot(&user.tenant_id).await?;
         let mut tx = self.db().write().await?;
-        let accepted = match kind {
-            FactorKind::Totp => self.accept_totp(&mut tx, &user.id, code, now).await?,
-            FactorKind::RecoveryCode => accept_recovery_code(&mut tx, &user.id, code, now).await?,
+        let accepted = match answer {
+            FactorAnswer::Totp(code) => self.accept_totp(&mut tx, &user.id, code, now).await?,
+            FactorAnswer::RecoveryCode(code) => {
+                accept_recovery_code(&mut tx, &user.id, code, now).await?
+            }
+            FactorAnswer::Webauthn(credential) => {
+                self.accept_webauthn(
+                    &mut tx,
+                    &user.id,
+                    webauthn_state.as_deref(),
+                    credential,
+                    now,
+                )
+                .await?
+            }
+            FactorAnswer::TemporaryPermit => permits::use_permit(&mut tx, ctx, &user, now).await?,
         };
         if !accepted {
             let threshold = global.number("second_factor_lockout_threshold");
@@ -246,6 +342,9 @@ impl Kapu {
             .bind(&user.id)
             .execute(tx.conn())
             .await?;
+        if kind.is_device() {
+            permits::end_permit_on_device_login(&mut tx, ctx, &user, now).await?;
+        }
         tx.commit().await?;
         let identity = match (&act_for, choose_later != 0) {
             (Some(p), _) => Identity::ActFor(p),
@@ -261,7 +360,7 @@ impl Kapu {
                 mode,
                 identity,
                 own_roles,
-                amr: AMR_OTP,
+                amr: kind.amr(),
                 enrol_only: false,
             },
             now,

@@ -54,6 +54,7 @@ pub enum ErrorCode {
     Forbidden,
     NotFound,
     Conflict,
+    DeviceBound,
     TooManyRequests,
     LinkInvalid,
     Unauthenticated,

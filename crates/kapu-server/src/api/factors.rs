@@ -1,10 +1,12 @@
-//! The caller's own second factors: an authenticator app (TOTP) and recovery codes.
+//! The caller's own second factors: an authenticator app (TOTP), security keys and
+//! passkeys (WebAuthn), and recovery codes.
 
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use kapu_core::Kapu;
 use kapu_core::signon::factors::{Confirmed, MyFactors, TotpEnrolment};
+use kapu_core::signon::webauthn::WebauthnEnrolment;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -97,4 +99,55 @@ pub async fn recovery_codes(
         .regenerate_recovery_codes(&actor, &body.password)
         .await?;
     Ok((StatusCode::CREATED, Json(RecoveryCodes { codes })))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct KeyBody {
+    /// The caller's password, checked again before a factor changes.
+    #[schema(max_length = 256, format = Password)]
+    password: String,
+    /// What the owner calls the device ("YubiKey 5", "laptop").
+    #[schema(min_length = 1, max_length = 64)]
+    name: String,
+}
+
+/// Start binding a security key or passkey: pass `options` to
+/// `navigator.credentials.create()` and send its answer to `.../finish` within 5 minutes.
+#[utoipa::path(post, path = "/me/factors/webauthn", tag = "factors",
+    request_body = KeyBody,
+    responses((status = 201, body = WebauthnEnrolment), Unauthorized, Forbidden, Conflict, Unprocessable, Internal))]
+pub async fn begin_webauthn(
+    State(kapu): State<Kapu>,
+    FactorActor(actor): FactorActor,
+    ApiJson(body): ApiJson<KeyBody>,
+) -> Result<(StatusCode, Json<WebauthnEnrolment>), ApiError> {
+    let enrolment = kapu
+        .begin_my_webauthn(&actor, &body.password, &body.name)
+        .await?;
+    Ok((StatusCode::CREATED, Json(enrolment)))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct CredentialBody {
+    /// The `PublicKeyCredential` the browser gave, as JSON (`toJSON()`).
+    #[schema(value_type = Object)]
+    credential: serde_json::Value,
+}
+
+/// Finish binding a key. A key bound to another user of the tenant is refused with
+/// `device_bound`, naming that user. The first factor also brings ten recovery codes.
+#[utoipa::path(post, path = "/me/factors/webauthn/{id}/finish", tag = "factors",
+    params(("id" = String, Path)),
+    request_body = CredentialBody,
+    responses((status = 201, body = Confirmed), Unauthorized, Forbidden, NotFound, Conflict, Gone, Unprocessable, Internal))]
+pub async fn finish_webauthn(
+    State(kapu): State<Kapu>,
+    FactorActor(actor): FactorActor,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<CredentialBody>,
+) -> Result<(StatusCode, Json<Confirmed>), ApiError> {
+    let confirmed = kapu
+        .finish_my_webauthn(&actor, &id, &body.credential)
+        .await?;
+    Ok((StatusCode::CREATED, Json(confirmed)))
 }

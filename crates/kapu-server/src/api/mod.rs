@@ -13,6 +13,7 @@ mod registration;
 mod session;
 mod settings;
 mod tenants;
+mod user_factors;
 mod users;
 
 use axum::Router;
@@ -43,6 +44,8 @@ fn parts() -> (Router<Kapu>, utoipa::openapi::OpenApi) {
         .routes(routes!(factors::confirm_totp))
         .routes(routes!(factors::remove))
         .routes(routes!(factors::recovery_codes))
+        .routes(routes!(factors::begin_webauthn))
+        .routes(routes!(factors::finish_webauthn))
         .routes(routes!(session::logout_everywhere))
         .routes(routes!(session::me))
         .routes(routes!(session::change_password))
@@ -62,6 +65,13 @@ fn parts() -> (Router<Kapu>, utoipa::openapi::OpenApi) {
         .routes(routes!(users::unlock))
         .routes(routes!(users::set_password))
         .routes(routes!(users::resend_activation))
+        .routes(routes!(user_factors::of_user))
+        .routes(routes!(user_factors::remove_of_user))
+        .routes(routes!(user_factors::begin_webauthn_for_user))
+        .routes(routes!(user_factors::finish_webauthn_for_user))
+        .routes(routes!(user_factors::issue_permit))
+        .routes(routes!(user_factors::revoke_permit))
+        .routes(routes!(user_factors::statistics))
         .routes(routes!(settings::list))
         .routes(routes!(settings::read, settings::set_global))
         .routes(routes!(settings::set_tenant, settings::clear_tenant))

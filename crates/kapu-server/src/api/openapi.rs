@@ -24,13 +24,14 @@ use super::contract::{ErrorBody, ErrorCode, ErrorDetail, FieldProblem};
     modifiers(&Bearer),
     tags(
         (name = "session", description = "Login, logout and the caller"),
-        (name = "factors", description = "The caller's second factors: authenticator app and recovery codes"),
+        (name = "factors", description = "Second factors: authenticator apps, security keys and passkeys, recovery codes, temporary permits"),
         (name = "password", description = "One-time links: activation and forgotten passwords"),
         (name = "tenants", description = "Tenants"),
         (name = "users", description = "Users of a tenant"),
         (name = "access", description = "Services, contracts, groups, rights and substitutions"),
         (name = "settings", description = "System variables"),
         (name = "audit", description = "The business log"),
+        (name = "statistics", description = "Statistics of the framework (manual chapter 12)"),
         (name = "mailbox", description = "Office and personal mailboxes, the office directory, messages and receipts"),
     )
 )]

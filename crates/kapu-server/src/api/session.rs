@@ -10,7 +10,7 @@ use kapu_core::identity::links::Purpose;
 use kapu_core::identity::password_policy::ExpiryStatus;
 use kapu_core::identity::passwords::PasswordState;
 use kapu_core::signon::login::{Identity, LoginStep};
-use kapu_core::signon::second_step::SecondFactorChallenge;
+use kapu_core::signon::second_step::{FactorAnswer, SecondFactorChallenge};
 use kapu_core::{Error, Kapu, Mode};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -140,17 +140,22 @@ pub struct SecondFactorBody {
     /// The challenge `POST /session` gave.
     #[schema(max_length = 100)]
     challenge: String,
-    /// `totp` or `recovery_code`.
-    #[schema(pattern = "^(totp|recovery_code)$")]
+    /// `totp`, `webauthn`, `recovery_code` or `temporary_permit`.
+    #[schema(pattern = "^(totp|webauthn|recovery_code|temporary_permit)$")]
     method: String,
-    /// Six digits of the authenticator app, or a recovery code (`XXXX-XXXX-XXXX`).
+    /// `totp`: six digits of the authenticator app; `recovery_code`: `XXXX-XXXX-XXXX`.
     #[schema(max_length = 100)]
-    code: String,
+    code: Option<String>,
+    /// `webauthn`: the `PublicKeyCredential` of `navigator.credentials.get()` for the
+    /// challenge's `webauthn` options, as JSON.
+    #[schema(value_type = Option<Object>)]
+    credential: Option<serde_json::Value>,
 }
 
 /// Complete a login with a second factor; the answer carries the bearer token.
 ///
-/// A wrong code answers `second_factor_invalid`; after 5 in a row the challenge ends and the
+/// A temporary permit in force passes without a code; the first login with a device ends
+/// it. A wrong code answers `second_factor_invalid`; after 5 in a row the challenge ends and the
 /// account's second step is locked for 10 minutes (`second_factor_locked`, with
 /// `Retry-After`), while its password login stays open.
 #[utoipa::path(post, path = "/session/second-factor", tag = "session", security(()),
@@ -161,9 +166,8 @@ pub async fn second_factor(
     Ctx(ctx, _): Ctx,
     ApiJson(body): ApiJson<SecondFactorBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let r = kapu
-        .second_factor(&ctx, &body.challenge, &body.method, &body.code)
-        .await?;
+    let answer = FactorAnswer::parse(&body.method, body.code.as_deref(), body.credential.as_ref())?;
+    let r = kapu.second_factor(&ctx, &body.challenge, &answer).await?;
     Ok((StatusCode::CREATED, Json(LoginResponse::from(r))))
 }
 

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use base64::Engine as _;
 use kapu_core::signon::factors::TotpEnrolment;
 use kapu_core::signon::login::LoginResult;
-use kapu_core::signon::second_step::{FactorKind, SecondFactorChallenge};
+use kapu_core::signon::second_step::{FactorAnswer, FactorKind, SecondFactorChallenge};
 use kapu_core::{Actor, Error, Kapu};
 use serde::Deserialize;
 
@@ -83,10 +83,12 @@ pub async fn second_step_submit(
     let Some((challenge, recovery)) = challenge_of(&headers) else {
         return Redirect::to("/login").into_response();
     };
-    match kapu
-        .second_factor(&ctx.0, challenge, &form.method, &form.code)
-        .await
-    {
+    let answer = FactorAnswer::parse(&form.method, Some(&form.code), None);
+    let result = match answer {
+        Ok(a) => kapu.second_factor(&ctx.0, challenge, &a).await,
+        Err(e) => Err(e),
+    };
+    match result {
         Ok(r) => logged_in(&kapu, &r),
         Err(e) => {
             let mut page = SecondStepPage {

@@ -150,7 +150,8 @@ impl App {
         let addr = listener.local_addr().unwrap();
         let mut config = Config::with_data_dir(dir.clone());
         config.listen = addr.to_string();
-        config.public_url = format!("http://{addr}");
+        // A host name, not an address: browsers take no IP address as a WebAuthn relying party.
+        config.public_url = format!("http://localhost:{}", addr.port());
         if let Backend::Postgres = backend {
             config.database_url = Some(fresh_schema(&postgres_url().unwrap()).await);
         }

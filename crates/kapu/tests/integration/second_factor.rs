@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use crate::both;
 use crate::harness::{App, code, set_global, skip};
 
-const PW: &str = "Masodik-Lepes1";
+pub const PW: &str = "Masodik-Lepes1";
 
 /// The TOTP code of `secret` (base32) at the server's present second, from `oathtool`; where
 /// it is missing, one skip line and Kapu's own generator (so the flow still runs).
