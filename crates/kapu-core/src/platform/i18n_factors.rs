@@ -85,4 +85,5 @@ pub static FACTORS: &[Entry] = &[
     ("stats.permits", "Érvényes ideiglenes engedély", "Temporary permits in force"),
     ("stats.from", "Időszak kezdete", "Period from"),
     ("stats.to", "Időszak vége", "Period to"),
+    ("factors.touch_key", "Érintse meg a kulcsot", "Touch your key"),
 ];

@@ -215,6 +215,45 @@ impl Kapu {
         })
     }
 
+    /// A challenge shown again (the browser's second page): its factors, and a fresh
+    /// security-key request whose state replaces the kept one.
+    pub async fn challenge_options(&self, challenge: &str) -> Result<SecondFactorChallenge> {
+        let now = self.now();
+        let digest = token_digest(challenge);
+        let row: Option<(String, i64)> = sqlx::query_as(
+            "SELECT user_id, expires_at FROM login_challenges \
+             WHERE token_hash = $1 AND ended_at IS NULL AND expires_at > $2",
+        )
+        .bind(&digest)
+        .bind(now)
+        .fetch_optional(self.db().pool())
+        .await?;
+        let Some((user_id, expires_at)) = row else {
+            return Err(Error::ChallengeInvalid);
+        };
+        let factors = self.usable_factors(&user_id, now).await?;
+        let webauthn = if factors.contains(&FactorKind::Webauthn) {
+            self.webauthn_request(&user_id).await?
+        } else {
+            None
+        };
+        if let Some((_, state)) = &webauthn {
+            let mut tx = self.db().write().await?;
+            sqlx::query("UPDATE login_challenges SET webauthn_state = $1 WHERE token_hash = $2")
+                .bind(state)
+                .bind(&digest)
+                .execute(tx.conn())
+                .await?;
+            tx.commit().await?;
+        }
+        Ok(SecondFactorChallenge {
+            challenge: challenge.to_string(),
+            factors,
+            expires_at: crate::platform::time_fmt::rfc3339(expires_at),
+            webauthn: webauthn.map(|w| w.0),
+        })
+    }
+
     /// Completes a login's second step with the answer of one of the user's factors.
     pub async fn second_factor(
         &self,

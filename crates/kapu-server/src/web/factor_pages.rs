@@ -1,129 +1,74 @@
-//! The second step of a browser login, and the profile's second factors.
+//! The profile's second factors: authenticator app, security keys, recovery codes.
 
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use base64::Engine as _;
-use kapu_core::signon::factors::TotpEnrolment;
-use kapu_core::signon::login::LoginResult;
-use kapu_core::signon::second_step::{FactorAnswer, FactorKind, SecondFactorChallenge};
+use kapu_core::signon::factors::{FactorView, TotpEnrolment};
+use kapu_core::signon::second_step::FactorKind;
+use kapu_core::signon::webauthn::WebauthnEnrolment;
 use kapu_core::{Actor, Error, Kapu};
 use serde::Deserialize;
 
-use super::frame::{Frame, local_time, render};
-use super::login_pages::{frame_for, next_after_login, refused};
-use super::session::{
-    SESSION_COOKIE, WebActor, anon_csrf, check_anon_csrf, check_csrf, set_cookie, with_cookie,
-};
-use crate::context::{Ctx, cookie};
+use super::frame::{Frame, Tr, local_time, render};
+use super::login_pages::frame_for;
+use super::session::{WebActor, check_csrf};
+use crate::context::Ctx;
 
-/// Holds the second step's challenge between the two login pages.
-pub const CHALLENGE_COOKIE: &str = "kapu_challenge";
-
-/// Where a correct password of a user with a factor goes: the second page, with the
-/// challenge in a short-lived cookie (and whether recovery codes are on offer).
-pub(super) fn to_second_step(kapu: &Kapu, c: &SecondFactorChallenge) -> Response {
-    let recovery = c.factors.contains(&FactorKind::RecoveryCode);
-    let value = format!("{}.{}", c.challenge, u8::from(recovery));
-    (
-        [set_cookie(kapu, CHALLENGE_COOKIE, &value, Some(300))],
-        Redirect::to("/login/second-factor"),
-    )
-        .into_response()
+pub(super) struct FactorRow {
+    pub id: String,
+    pub kind: String,
+    pub name: String,
+    pub added: String,
+    pub bound_by: String,
+    pub last_used: String,
 }
 
-fn challenge_of(headers: &HeaderMap) -> Option<(&str, bool)> {
-    let raw = cookie(headers, CHALLENGE_COOKIE)?;
-    let (token, recovery) = raw.rsplit_once('.')?;
-    Some((token, recovery == "1"))
-}
-
-#[derive(Template)]
-#[template(path = "second_step.html")]
-struct SecondStepPage {
-    f: Frame,
-    method: String,
-    recovery: bool,
-}
-
-pub async fn second_step_page(State(kapu): State<Kapu>, ctx: Ctx, headers: HeaderMap) -> Response {
-    let Some((_, recovery)) = challenge_of(&headers) else {
-        return Redirect::to("/login").into_response();
-    };
-    let (csrf, set) = anon_csrf(&kapu, &headers);
-    let page = SecondStepPage {
-        f: frame_for(&ctx, None, csrf),
-        method: String::new(),
-        recovery,
-    };
-    with_cookie(set, render(StatusCode::OK, &page))
-}
-
-#[derive(Deserialize)]
-pub struct SecondStepForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    method: String,
-    #[serde(default)]
-    code: String,
-}
-
-pub async fn second_step_submit(
-    State(kapu): State<Kapu>,
-    ctx: Ctx,
-    headers: HeaderMap,
-    Form(form): Form<SecondStepForm>,
-) -> Response {
-    if let Err(r) = check_anon_csrf(&kapu, &headers, &form.csrf) {
-        return r.into_response();
-    }
-    let Some((challenge, recovery)) = challenge_of(&headers) else {
-        return Redirect::to("/login").into_response();
-    };
-    let answer = FactorAnswer::parse(&form.method, Some(&form.code), None);
-    let result = match answer {
-        Ok(a) => kapu.second_factor(&ctx.0, challenge, &a).await,
-        Err(e) => Err(e),
-    };
-    match result {
-        Ok(r) => logged_in(&kapu, &r),
-        Err(e) => {
-            let mut page = SecondStepPage {
-                f: frame_for(&ctx, None, form.csrf.clone()),
-                method: form.method.clone(),
-                recovery,
-            };
-            page.f.fail(&e);
-            if matches!(e, Error::SecondFactorInvalid)
-                && let Some(first) = page.f.errors.items.first_mut()
-            {
-                first.0 = "code".into();
-            }
-            refused(&page, &e)
+impl FactorRow {
+    pub(super) fn new(t: Tr, x: FactorView) -> FactorRow {
+        FactorRow {
+            kind: t
+                .t(match x.kind {
+                    FactorKind::Webauthn => "factors.webauthn",
+                    _ => "factors.totp",
+                })
+                .to_string(),
+            added: local_time(&x.created_at),
+            bound_by: x.bound_by.unwrap_or_default(),
+            last_used: x
+                .last_used_at
+                .as_deref()
+                .map(local_time)
+                .unwrap_or_else(|| t.t("factors.never").to_string()),
+            name: x.name,
+            id: x.id,
         }
     }
 }
 
-/// The session cookie set, the challenge cookie dropped, on to the page the login leads to.
-fn logged_in(kapu: &Kapu, r: &LoginResult) -> Response {
-    let mut resp = (
-        [set_cookie(kapu, SESSION_COOKIE, &r.token, None)],
-        Redirect::to(next_after_login(r)),
-    )
-        .into_response();
-    let (name, value) = set_cookie(kapu, CHALLENGE_COOKIE, "", Some(0));
-    resp.headers_mut().append(name, value);
-    resp
+/// A security-key registration under way: its id and the options for the page's script.
+pub(super) struct KeyEnrolment {
+    pub id: String,
+    pub options: String,
 }
 
-struct FactorRow {
-    id: String,
-    kind: String,
-    added: String,
-    last_used: String,
+impl From<WebauthnEnrolment> for KeyEnrolment {
+    fn from(e: WebauthnEnrolment) -> Self {
+        KeyEnrolment {
+            id: e.id,
+            options: e.options.to_string(),
+        }
+    }
+}
+
+/// What the last action produced, shown once on the page.
+#[derive(Default)]
+struct Shown {
+    totp: Option<TotpEnrolment>,
+    key: Option<WebauthnEnrolment>,
+    codes: Vec<String>,
 }
 
 struct Enrolment {
@@ -145,7 +90,9 @@ struct FactorsPage {
     enrol_only: bool,
     can_remove: bool,
     enrolment: Option<Enrolment>,
+    key_enrolment: Option<KeyEnrolment>,
     new_codes: Vec<String>,
+    permit_until: Option<String>,
 }
 
 /// The profile's factor page, with what the last action produced, or its error.
@@ -153,8 +100,7 @@ async fn factors_page(
     kapu: &Kapu,
     ctx: &Ctx,
     actor: &Actor,
-    enrolment: Option<TotpEnrolment>,
-    new_codes: Vec<String>,
+    shown: Shown,
     error: Option<Error>,
 ) -> Response {
     let mut f = frame_for(ctx, Some(actor), actor.csrf.clone());
@@ -172,23 +118,14 @@ async fn factors_page(
         factors: mine
             .factors
             .into_iter()
-            .map(|x| FactorRow {
-                id: x.id,
-                kind: t.t("factors.totp").to_string(),
-                added: local_time(&x.created_at),
-                last_used: x
-                    .last_used_at
-                    .as_deref()
-                    .map(local_time)
-                    .unwrap_or_else(|| t.t("factors.never").to_string()),
-            })
+            .map(|x| FactorRow::new(t, x))
             .collect(),
         codes_left: mine.recovery_codes_left,
         self_enrolment: mine.self_enrolment || actor.enrol_only,
         required: mine.required_for_secure_mode,
         enrol_only: actor.enrol_only,
         can_remove: actor.amr.iter().any(|a| a == "mfa"),
-        enrolment: enrolment.map(|e| Enrolment {
+        enrolment: shown.totp.map(|e| Enrolment {
             qr: format!(
                 "data:image/svg+xml;base64,{}",
                 base64::engine::general_purpose::STANDARD.encode(e.qr_svg.as_bytes())
@@ -196,14 +133,16 @@ async fn factors_page(
             id: e.id,
             secret: e.secret,
         }),
-        new_codes,
+        key_enrolment: shown.key.map(KeyEnrolment::from),
+        new_codes: shown.codes,
+        permit_until: mine.temporary_permit.map(|p| local_time(&p.valid_until)),
         f,
     };
     render(status, &page)
 }
 
 pub async fn factors(State(kapu): State<Kapu>, ctx: Ctx, WebActor(actor): WebActor) -> Response {
-    factors_page(&kapu, &ctx, &actor, None, Vec::new(), None).await
+    factors_page(&kapu, &ctx, &actor, Shown::default(), None).await
 }
 
 #[derive(Deserialize)]
@@ -224,8 +163,20 @@ pub async fn begin_totp(
         return r.into_response();
     }
     match kapu.begin_totp(&actor, &form.password).await {
-        Ok(e) => factors_page(&kapu, &ctx, &actor, Some(e), Vec::new(), None).await,
-        Err(e) => factors_page(&kapu, &ctx, &actor, None, Vec::new(), Some(e)).await,
+        Ok(e) => {
+            factors_page(
+                &kapu,
+                &ctx,
+                &actor,
+                Shown {
+                    totp: Some(e),
+                    ..Shown::default()
+                },
+                None,
+            )
+            .await
+        }
+        Err(e) => factors_page(&kapu, &ctx, &actor, Shown::default(), Some(e)).await,
     }
 }
 
@@ -250,16 +201,21 @@ pub async fn confirm_totp(
     }
     match kapu.confirm_totp(&actor, &form.id, &form.code).await {
         Ok(c) => {
-            // The session may have become a full one: read it again for the page.
-            let mut actor = actor;
-            if actor.enrol_only {
-                actor.enrol_only = false;
-                actor.amr = vec!["pwd".into(), "otp".into(), "mfa".into()];
-            }
+            let actor = upgraded(actor, "otp");
             let codes = c.recovery_codes.unwrap_or_default();
-            factors_page(&kapu, &ctx, &actor, None, codes, None).await
+            factors_page(
+                &kapu,
+                &ctx,
+                &actor,
+                Shown {
+                    codes,
+                    ..Shown::default()
+                },
+                None,
+            )
+            .await
         }
-        Err(e) => factors_page(&kapu, &ctx, &actor, None, Vec::new(), Some(e)).await,
+        Err(e) => factors_page(&kapu, &ctx, &actor, Shown::default(), Some(e)).await,
     }
 }
 
@@ -273,8 +229,20 @@ pub async fn recovery_codes(
         return r.into_response();
     }
     match kapu.regenerate_recovery_codes(&actor, &form.password).await {
-        Ok(codes) => factors_page(&kapu, &ctx, &actor, None, codes, None).await,
-        Err(e) => factors_page(&kapu, &ctx, &actor, None, Vec::new(), Some(e)).await,
+        Ok(codes) => {
+            factors_page(
+                &kapu,
+                &ctx,
+                &actor,
+                Shown {
+                    codes,
+                    ..Shown::default()
+                },
+                None,
+            )
+            .await
+        }
+        Err(e) => factors_page(&kapu, &ctx, &actor, Shown::default(), Some(e)).await,
     }
 }
 
@@ -296,6 +264,105 @@ pub async fn remove(
     }
     match kapu.remove_my_factor(&actor, &id).await {
         Ok(()) => Redirect::to("/profile/factors").into_response(),
-        Err(e) => factors_page(&kapu, &ctx, &actor, None, Vec::new(), Some(e)).await,
+        Err(e) => factors_page(&kapu, &ctx, &actor, Shown::default(), Some(e)).await,
+    }
+}
+
+/// An enrol-only session became a full one with its first factor: the page shows it so.
+fn upgraded(mut actor: Actor, factor: &str) -> Actor {
+    if actor.enrol_only {
+        actor.enrol_only = false;
+        actor.amr = vec!["pwd".into(), factor.into(), "mfa".into()];
+    }
+    actor
+}
+
+#[derive(Deserialize)]
+pub struct KeyForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    name: String,
+}
+
+pub async fn begin_webauthn(
+    State(kapu): State<Kapu>,
+    ctx: Ctx,
+    WebActor(actor): WebActor,
+    Form(form): Form<KeyForm>,
+) -> Response {
+    if let Err(r) = check_csrf(&actor, &form.csrf) {
+        return r.into_response();
+    }
+    let (shown, error) = match kapu
+        .begin_my_webauthn(&actor, &form.password, &form.name)
+        .await
+    {
+        Ok(e) => (
+            Shown {
+                key: Some(e),
+                ..Shown::default()
+            },
+            None,
+        ),
+        Err(e) => (Shown::default(), Some(e)),
+    };
+    factors_page(&kapu, &ctx, &actor, shown, error).await
+}
+
+#[derive(Deserialize)]
+pub struct FinishForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    id: String,
+    #[serde(default)]
+    credential: String,
+}
+
+impl FinishForm {
+    /// The answer of the page's script; unreadable JSON is refused like a wrong answer.
+    pub(super) fn credential(&self) -> serde_json::Value {
+        serde_json::from_str(&self.credential).unwrap_or_default()
+    }
+    pub(super) fn csrf(&self) -> &str {
+        &self.csrf
+    }
+    pub(super) fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+pub async fn finish_webauthn(
+    State(kapu): State<Kapu>,
+    ctx: Ctx,
+    WebActor(actor): WebActor,
+    Form(form): Form<FinishForm>,
+) -> Response {
+    if let Err(r) = check_csrf(&actor, &form.csrf) {
+        return r.into_response();
+    }
+    match kapu
+        .finish_my_webauthn(&actor, &form.id, &form.credential())
+        .await
+    {
+        Ok(c) => {
+            let actor = upgraded(actor, "hwk");
+            let codes = c.recovery_codes.unwrap_or_default();
+            factors_page(
+                &kapu,
+                &ctx,
+                &actor,
+                Shown {
+                    codes,
+                    ..Shown::default()
+                },
+                None,
+            )
+            .await
+        }
+        Err(e) => factors_page(&kapu, &ctx, &actor, Shown::default(), Some(e)).await,
     }
 }

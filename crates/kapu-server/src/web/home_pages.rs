@@ -56,6 +56,7 @@ pub async fn home(State(kapu): State<Kapu>, ctx: Ctx, WebActor(actor): WebActor)
     if actor.has(Role::FrameworkAdmin) {
         blocks.push(("/admin/settings", t.t("admin.settings")));
         blocks.push(("/admin/statistics", t.t("admin.statistics")));
+        blocks.push(("/admin/statistics/second-factors", t.t("stats.factors")));
     }
     if actor.central && (actor.has(Role::FrameworkAdmin) || actor.has(Role::UserMaintainer)) {
         blocks.push(("/admin/tenants", t.t("admin.tenants")));

@@ -95,7 +95,7 @@ pub async fn login_submit(
             Redirect::to(next_after_login(&r)),
         )
             .into_response(),
-        Ok(LoginStep::SecondFactor(c)) => super::factor_pages::to_second_step(&kapu, &c),
+        Ok(LoginStep::SecondFactor(c)) => super::second_step_pages::to_second_step(&kapu, &c),
         Err(e) => {
             let mut page = LoginPage {
                 f: frame_for(&ctx, None, form.csrf.clone()),

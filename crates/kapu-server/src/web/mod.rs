@@ -13,11 +13,13 @@ mod office_pages;
 mod password_pages;
 mod registration_pages;
 mod rights_page;
+mod second_step_pages;
 mod session;
 mod substitution_pages;
 mod system_pages;
 mod table;
 mod tenant_pages;
+mod user_factor_pages;
 mod user_pages;
 
 use axum::Router;
@@ -29,6 +31,8 @@ use kapu_core::Kapu;
 pub use frame::Tr;
 
 const CSS: &str = include_str!("../../static/kapu.css");
+/// The pages' only script: the WebAuthn ceremonies of security keys.
+const WEBAUTHN_JS: &str = include_str!("../../static/webauthn.js");
 
 async fn stylesheet() -> impl IntoResponse {
     (
@@ -40,9 +44,20 @@ async fn stylesheet() -> impl IntoResponse {
     )
 }
 
+async fn webauthn_script() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        WEBAUTHN_JS,
+    )
+}
+
 pub fn router() -> Router<Kapu> {
     Router::new()
         .route("/static/kapu.css", get(stylesheet))
+        .route("/static/webauthn.js", get(webauthn_script))
         .route("/", get(home_pages::home))
         .route("/lang", get(login_pages::switch_language))
         .route(
@@ -55,7 +70,7 @@ pub fn router() -> Router<Kapu> {
         )
         .route(
             "/login/second-factor",
-            get(factor_pages::second_step_page).post(factor_pages::second_step_submit),
+            get(second_step_pages::second_step_page).post(second_step_pages::second_step_submit),
         )
         .route("/profile/factors", get(factor_pages::factors))
         .route("/profile/factors/totp", post(factor_pages::begin_totp))
@@ -66,6 +81,14 @@ pub fn router() -> Router<Kapu> {
         .route(
             "/profile/factors/recovery-codes",
             post(factor_pages::recovery_codes),
+        )
+        .route(
+            "/profile/factors/webauthn",
+            post(factor_pages::begin_webauthn),
+        )
+        .route(
+            "/profile/factors/webauthn/finish",
+            post(factor_pages::finish_webauthn),
         )
         .route("/profile/factors/{id}/remove", post(factor_pages::remove))
         .route("/logout", post(login_pages::logout))
@@ -159,6 +182,30 @@ pub fn router() -> Router<Kapu> {
             get(user_pages::user_delete_page).post(user_pages::user_delete),
         )
         .route(
+            "/admin/users/{tenant}/{login}/factors",
+            get(user_factor_pages::page),
+        )
+        .route(
+            "/admin/users/{tenant}/{login}/factors/webauthn",
+            post(user_factor_pages::begin_webauthn),
+        )
+        .route(
+            "/admin/users/{tenant}/{login}/factors/webauthn/finish",
+            post(user_factor_pages::finish_webauthn),
+        )
+        .route(
+            "/admin/users/{tenant}/{login}/factors/{id}/remove",
+            post(user_factor_pages::remove),
+        )
+        .route(
+            "/admin/users/{tenant}/{login}/permits",
+            post(user_factor_pages::issue_permit),
+        )
+        .route(
+            "/admin/users/{tenant}/{login}/permits/{id}/revoke",
+            post(user_factor_pages::revoke_permit),
+        )
+        .route(
             "/admin/users/{tenant}/{login}/rights",
             get(rights_page::rights).post(rights_page::rights_submit),
         )
@@ -215,6 +262,10 @@ pub fn router() -> Router<Kapu> {
             get(system_pages::setting_page).post(system_pages::setting_submit),
         )
         .route("/admin/statistics", get(system_pages::statistics))
+        .route(
+            "/admin/statistics/second-factors",
+            get(system_pages::factor_statistics),
+        )
         .route("/admin/tenants", get(tenant_pages::tenants))
         .route(
             "/admin/tenants/new",

@@ -450,3 +450,70 @@ pub async fn statistics(State(kapu): State<Kapu>, ctx: Ctx, WebActor(actor): Web
         ),
     )
 }
+
+#[derive(Deserialize, Default)]
+pub struct PeriodParams {
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
+}
+
+/// FW-08: second factors per tenant, logins with them in a period (`?from=&to=`, local
+/// dates; the last 30 days by default), temporary permits in force.
+pub async fn factor_statistics(
+    State(kapu): State<Kapu>,
+    ctx: Ctx,
+    WebActor(actor): WebActor,
+    Query(p): Query<PeriodParams>,
+) -> Response {
+    let f = frame(&ctx, &actor);
+    let t = f.t;
+    let period = typed_time("from", &p.from).and_then(|from| Ok((from, typed_time("to", &p.to)?)));
+    let stats = match period {
+        Ok((from, to)) => kapu.factor_statistics(&actor, from, to).await,
+        Err(e) => Err(e),
+    };
+    let stats = match stats {
+        Ok(s) => s,
+        Err(e) => return error_page(f, &e),
+    };
+    let rows = stats
+        .tenants
+        .into_iter()
+        .map(|s| Row {
+            href: String::new(),
+            cells: vec![
+                format!("{} ({})", s.name, s.tenant),
+                s.users.to_string(),
+                s.with_any_factor.to_string(),
+                s.with_totp.to_string(),
+                s.with_webauthn.to_string(),
+                s.logins_with_totp.to_string(),
+                s.logins_with_webauthn.to_string(),
+                s.logins_with_permit.to_string(),
+                s.permits_in_force.to_string(),
+            ],
+        })
+        .collect();
+    let labels = [
+        t.t("tenant.tenant"),
+        t.t("stats.users"),
+        t.t("stats.with_any"),
+        t.t("stats.with_totp"),
+        t.t("stats.with_webauthn"),
+        t.t("stats.logins_totp"),
+        t.t("stats.logins_webauthn"),
+        t.t("stats.logins_permit"),
+        t.t("stats.permits"),
+    ];
+    let title = format!(
+        "{} ({} – {})",
+        t.t("stats.factors"),
+        super::frame::local_time(&stats.from),
+        super::frame::local_time(&stats.to)
+    );
+    let mut page = table(f, &title, "/admin/statistics/second-factors", &labels, rows);
+    page.title = t.t("stats.factors").into();
+    render(StatusCode::OK, &page)
+}

@@ -252,3 +252,62 @@ async fn a_real_browser_sends_a_file_to_an_office_and_sees_its_receipt() {
     );
     assert!(browser.url().await.contains("/mail/me/messages/"));
 }
+
+/// A security key in a real browser: Chromium's virtual authenticator (WebDriver's WebAuthn
+/// extension) is bound from the profile page and then answers the login's second page,
+/// through the pages' own script.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_real_browser_binds_a_security_key_and_logs_in_with_it() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let app = App::spawn(Backend::Sqlite).await;
+    let admin = app.admin().await;
+    app.user(&admin, "kozpont", "kulcsos", "Kulcsos-Jelszo1")
+        .await;
+    let authenticator = browser
+        .cmd(
+            reqwest::Method::POST,
+            "/webauthn/authenticator",
+            json!({"protocol": "ctap2", "transport": "usb", "hasResidentKey": true,
+                   "hasUserVerification": true, "isUserVerified": true}),
+        )
+        .await;
+    assert!(authenticator.is_string(), "{authenticator}");
+    // The relying party is the public address's host name.
+    let public = app.kapu.config().public_url.clone();
+    let log_in = || async {
+        browser.goto(&format!("{public}/login")).await;
+        browser.wait_for("Bejelentkezési név").await;
+        browser.type_into("#login", "kulcsos@kozpont").await;
+        browser.type_into("#password", "Kulcsos-Jelszo1").await;
+        browser.click("main form button").await;
+    };
+    log_in().await;
+    browser.wait_for("Indítópult").await;
+    browser.goto(&format!("{public}/profile/factors")).await;
+    browser.wait_for("Biztonsági kulcs felvétele").await;
+    browser.type_into("#key-name", "Virtuális kulcs").await;
+    browser.type_into("#key-password", "Kulcsos-Jelszo1").await;
+    browser
+        .click("form[action='/profile/factors/webauthn'] button")
+        .await;
+    browser.wait_for("Érintse meg a kulcsot").await;
+    browser.click("form[data-webauthn] button").await;
+    let html = browser.wait_for("Virtuális kulcs").await;
+    assert!(
+        html.contains("class=\"codes\""),
+        "recovery codes shown once"
+    );
+
+    browser.click("form[action='/logout'] button").await;
+    browser.wait_for("Bejelentkezési név").await;
+    log_in().await;
+    browser.wait_for("Belépés biztonsági kulccsal").await;
+    browser.click("form[data-webauthn] button").await;
+    browser.wait_for("Indítópult").await;
+    let (_, log) = app
+        .get(&admin, "/api/v1/audit?per_page=5&action=login")
+        .await;
+    assert!(log.to_string().contains("pwd hwk mfa"), "{log}");
+}
