@@ -250,7 +250,85 @@ async fn the_statistics_count_factors_logins_and_permits(app: App) {
     assert_eq!(s, StatusCode::FORBIDDEN);
 }
 
+/// The maintainer's page of a user's devices: central administrators issue and revoke
+/// permits there; a tenant's own maintainer sees the devices but no permit form.
+async fn the_devices_page_issues_and_revokes_permits(app: App) {
+    use crate::forms::{browser, csrf_of, log_in, page, post};
+    let admin = app.admin().await;
+    app.user(&admin, "kozpont", "lapos", PW).await;
+    let b = browser();
+    log_in(
+        &b,
+        &app,
+        crate::harness::ADMIN,
+        crate::harness::ADMIN_PW,
+        "secure",
+    )
+    .await;
+    let path = "/admin/users/kozpont/lapos/factors";
+    let (s, html) = page(&b, &app, path).await;
+    assert_eq!(s, StatusCode::OK, "{html}");
+    assert!(html.contains("action=\"/admin/users/kozpont/lapos/permits\""));
+    let csrf = csrf_of(&html);
+    let permits = "/admin/users/kozpont/lapos/permits";
+    let (s, _, html) = post(
+        &b,
+        &app,
+        permits,
+        &[("csrf", &csrf), ("days", "9"), ("reason", "Elvesztette")],
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("id=\"days-error\""), "{html}");
+    let (s, to, _) = post(
+        &b,
+        &app,
+        permits,
+        &[("csrf", &csrf), ("days", "3"), ("reason", "Elvesztette")],
+    )
+    .await;
+    assert_eq!((s, to.as_str()), (StatusCode::SEE_OTHER, path));
+    let (_, html) = page(&b, &app, path).await;
+    assert!(
+        html.contains("Elvesztette") && html.contains("érvényes"),
+        "{html}"
+    );
+    let id: String = html
+        .split("/permits/")
+        .nth(1)
+        .unwrap()
+        .chars()
+        .take_while(|c| *c != '/')
+        .collect();
+    let (s, to, _) = post(
+        &b,
+        &app,
+        &format!("{permits}/{id}/revoke"),
+        &[("csrf", &csrf)],
+    )
+    .await;
+    assert_eq!((s, to.as_str()), (StatusCode::SEE_OTHER, path));
+    let (_, html) = page(&b, &app, path).await;
+    assert!(html.contains("visszavonva"), "{html}");
+    // The statistics page counts per tenant.
+    let (s, html) = page(&b, &app, "/admin/statistics/second-factors").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("Kétlépcsős azonosítás statisztikája"));
+
+    // A tenant's maintainer: the devices, but no permits to issue.
+    app.tenant_with_admin("lapfalva").await;
+    app.user(&admin, "lapfalva", "helyi", PW).await;
+    let t = browser();
+    log_in(&t, &app, "fo.admin@lapfalva", "Tenant-Admin1", "secure").await;
+    let (s, html) = page(&t, &app, "/admin/users/lapfalva/helyi/factors").await;
+    assert_eq!(s, StatusCode::OK, "{html}");
+    assert!(!html.contains("/permits\""), "{html}");
+    let (s, _) = page(&t, &app, path).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+}
+
 both!(
     a_permit_stands_in_for_a_lost_device_until_the_device_is_back,
     the_statistics_count_factors_logins_and_permits,
+    the_devices_page_issues_and_revokes_permits,
 );
