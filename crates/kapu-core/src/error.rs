@@ -36,6 +36,9 @@ pub enum Error {
     /// Too many wrong codes: the account's second step is locked for a while.
     #[error("second factor locked")]
     SecondFactorLocked { retry_after_secs: i64 },
+    /// The tenant accepts a password only with a bound certificate on the connection.
+    #[error("client certificate required")]
+    ClientCertificateRequired,
     /// The user must have a second factor and has none.
     #[error("second factor enrolment required")]
     SecondFactorEnrolmentRequired,
@@ -88,6 +91,7 @@ impl Error {
             Error::ChallengeInvalid => "challenge_invalid",
             Error::SecondFactorLocked { .. } => "second_factor_locked",
             Error::SecondFactorEnrolmentRequired => "second_factor_enrolment_required",
+            Error::ClientCertificateRequired => "client_certificate_required",
             Error::Validation(_) => "validation_failed",
             Error::SecureModeRequired => "secure_mode_required",
             Error::Forbidden => "forbidden",
@@ -113,6 +117,7 @@ impl Error {
             Error::ChallengeInvalid => "error.challenge_invalid",
             Error::SecondFactorLocked { .. } => "error.second_factor_locked",
             Error::SecondFactorEnrolmentRequired => "error.second_factor_enrolment_required",
+            Error::ClientCertificateRequired => "error.client_certificate_required",
             Error::Validation(_) => "error.validation_failed",
             Error::SecureModeRequired => "error.secure_mode_required",
             Error::Forbidden => "error.forbidden",

@@ -24,6 +24,8 @@ pub struct RequestInfo {
     pub writer: WriterSlot,
     /// The installation's time zone, for times on pages.
     pub zone: chrono_tz::Tz,
+    /// The client certificate the connection (or a trusted proxy) presented.
+    pub client_cert: Option<kapu_core::actor::ClientCert>,
 }
 
 /// Filled by the session guards on writes only, so reads pay nothing for it.
@@ -57,6 +59,7 @@ pub(crate) fn current() -> RequestInfo {
         path: "/".into(),
         writer: WriterSlot::default(),
         zone: kapu_core::platform::time_fmt::DEFAULT_ZONE,
+        client_cert: None,
     })
 }
 
@@ -76,6 +79,22 @@ pub(crate) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> 
         .filter_map(|pair| pair.trim().split_once('='))
         .find(|(k, _)| *k == name)
         .map(|(_, v)| v)
+}
+
+/// Behind a proxy only the configured header counts (and only then); otherwise what the
+/// TLS connection presented.
+fn client_cert(kapu: &Kapu, req: &Request) -> Option<kapu_core::actor::ClientCert> {
+    match &kapu.config().trust_client_cert_header {
+        Some(name) => req
+            .headers()
+            .get(name.as_str())
+            .and_then(|v| v.to_str().ok())
+            .and_then(kapu_core::signon::certificates::from_proxy_header),
+        None => req
+            .extensions()
+            .get::<crate::tls::PresentedCert>()
+            .map(|c| c.0.clone()),
+    }
 }
 
 fn client_addr(kapu: &Kapu, req: &Request) -> String {
@@ -110,6 +129,7 @@ pub(crate) async fn stamp(State(kapu): State<Kapu>, mut req: Request, next: Next
     let info = RequestInfo {
         id: id.clone(),
         client_addr: client_addr(&kapu, &req),
+        client_cert: client_cert(&kapu, &req),
         lang,
         // A server sees origin-form targets: the path and the query.
         path: req.uri().to_string(),
@@ -205,6 +225,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Ctx {
             RequestCtx {
                 client_addr: info.client_addr,
                 request_id: info.id,
+                client_cert: info.client_cert,
             },
             info.lang,
         ))

@@ -20,7 +20,8 @@ pub fn status_of(e: &Error) -> StatusCode {
         Error::PasswordExpired
         | Error::SecureModeRequired
         | Error::Forbidden
-        | Error::SecondFactorEnrolmentRequired => StatusCode::FORBIDDEN,
+        | Error::SecondFactorEnrolmentRequired
+        | Error::ClientCertificateRequired => StatusCode::FORBIDDEN,
         Error::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
         Error::NotFound => StatusCode::NOT_FOUND,
         Error::Conflict(_) | Error::DeviceBound { .. } => StatusCode::CONFLICT,

@@ -7,6 +7,7 @@ mod error;
 mod exports;
 mod mailbox_exports;
 pub mod metrics;
+pub mod tls;
 mod transfer;
 mod web;
 
@@ -42,6 +43,12 @@ pub fn router(kapu: Kapu) -> Router {
         .with_state(kapu)
 }
 
+/// The mail and mailbox workers, which run beside either listener.
+pub(crate) fn start_workers(kapu: &Kapu) {
+    tokio::spawn(kapu.clone().run_mail_worker());
+    tokio::spawn(kapu.clone().run_mailbox_worker());
+}
+
 /// Serves until the listener fails; the mail worker runs alongside.
 pub async fn serve(kapu: Kapu, listener: tokio::net::TcpListener) -> std::io::Result<()> {
     serve_router(kapu.clone(), router(kapu), listener).await
@@ -53,8 +60,7 @@ pub async fn serve_router(
     router: Router,
     listener: tokio::net::TcpListener,
 ) -> std::io::Result<()> {
-    tokio::spawn(kapu.clone().run_mail_worker());
-    tokio::spawn(kapu.clone().run_mailbox_worker());
+    start_workers(&kapu);
     axum::serve(
         listener,
         router.into_make_service_with_connect_info::<SocketAddr>(),

@@ -107,6 +107,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let config = cli.common.load()?;
             let listen = config.listen.clone();
             let metrics_listen = config.metrics_listen.clone();
+            let tls = match (&config.tls_cert, &config.tls_key) {
+                (Some(cert), Some(key)) => Some(kapu_server::tls::server_config(
+                    cert,
+                    key,
+                    config.tls_client_ca.as_deref(),
+                )?),
+                _ => None,
+            };
             let kapu = open(config).await?;
             let first = kapu
                 .first_start()
@@ -121,7 +129,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let listener = tokio::net::TcpListener::bind(&listen)
                 .await
                 .with_context(|| format!("cannot listen on {listen}"))?;
-            tracing::info!(address = %listener.local_addr()?, "Kapu listening");
+            tracing::info!(address = %listener.local_addr()?, tls = tls.is_some(), "Kapu listening");
             if let Some(addr) = metrics_listen {
                 let metrics = tokio::net::TcpListener::bind(&addr)
                     .await
@@ -129,7 +137,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 tracing::info!(address = %metrics.local_addr()?, "metrics at /metrics");
                 tokio::spawn(kapu_server::metrics::serve(kapu.clone(), metrics));
             }
-            kapu_server::serve(kapu, listener).await?;
+            match tls {
+                Some(tls) => {
+                    let router = kapu_server::router(kapu.clone());
+                    kapu_server::tls::serve_tls(kapu, router, listener, tls).await?
+                }
+                None => kapu_server::serve(kapu, listener).await?,
+            }
             Ok(())
         }
         Command::Admin(AdminCommand::Bootstrap(a)) => {

@@ -41,6 +41,16 @@ pub struct Common {
     /// The master key file [default: <data-dir>/master.key].
     #[arg(long, env = "KAPU_MASTER_KEY_FILE", global = true)]
     master_key_file: Option<PathBuf>,
+    /// Serve HTTPS with this certificate chain (PEM); needs --tls-key.
+    #[arg(long, env = "KAPU_TLS_CERT", global = true, requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of --tls-cert.
+    #[arg(long, env = "KAPU_TLS_KEY", global = true, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Client certificates must chain to these CAs (PEM) [default: any certificate; its
+    /// binding to a user is what counts].
+    #[arg(long, env = "KAPU_TLS_CLIENT_CA", global = true)]
+    tls_client_ca: Option<PathBuf>,
 }
 
 #[derive(Deserialize, Default)]
@@ -57,6 +67,11 @@ struct FileConfig {
     smtp: Option<FileSmtp>,
     blob_url: Option<String>,
     master_key_file: Option<PathBuf>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
+    tls_client_ca: Option<PathBuf>,
+    /// Behind a reverse proxy: the header carrying the verified client certificate.
+    trust_client_cert_header: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -94,11 +109,25 @@ impl Common {
             .clone()
             .or(file.metrics_listen)
             .filter(|l| !l.is_empty());
+        config.tls_cert = self.tls_cert.clone().or(file.tls_cert);
+        config.tls_key = self.tls_key.clone().or(file.tls_key);
+        config.tls_client_ca = self.tls_client_ca.clone().or(file.tls_client_ca);
+        if config.tls_cert.is_some() != config.tls_key.is_some() {
+            anyhow::bail!("TLS needs both a certificate and its key (tls_cert, tls_key)");
+        }
+        config.trust_client_cert_header = file
+            .trust_client_cert_header
+            .filter(|h| !h.trim().is_empty());
+        let scheme = if config.tls_cert.is_some() {
+            "https"
+        } else {
+            "http"
+        };
         config.public_url = self
             .public_url
             .clone()
             .or(file.public_url)
-            .unwrap_or_else(|| format!("http://{}", config.listen));
+            .unwrap_or_else(|| format!("{scheme}://{}", config.listen));
         config.database_url = self
             .database_url
             .clone()

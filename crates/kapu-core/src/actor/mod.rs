@@ -20,6 +20,19 @@ pub struct AuditActor {
 pub struct RequestCtx {
     pub client_addr: String,
     pub request_id: String,
+    /// The client certificate the connection presented (TLS, or a trusted proxy's header).
+    pub client_cert: Option<ClientCert>,
+}
+
+/// A client certificate as the connection presented it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientCert {
+    /// SHA-256 of the DER encoding, lower-case hex: what a binding keeps.
+    pub fingerprint: String,
+    pub subject: String,
+    /// Its validity, UTC milliseconds.
+    pub not_before: i64,
+    pub not_after: i64,
 }
 
 /// Normal mode reads administrative data; writes need a secure-mode login.

@@ -20,9 +20,11 @@ pub struct TenantFactorStatistics {
     pub with_any_factor: i64,
     pub with_totp: i64,
     pub with_webauthn: i64,
+    pub with_certificate: i64,
     /// Distinct users who logged in within the period with each kind.
     pub logins_with_totp: i64,
     pub logins_with_webauthn: i64,
+    pub logins_with_certificate: i64,
     pub logins_with_permit: i64,
     pub permits_in_force: i64,
 }
@@ -35,11 +37,15 @@ pub struct FactorStatistics {
     pub tenants: Vec<TenantFactorStatistics>,
 }
 
+/// Tenant id, code, name; users; holders of any factor, of TOTP, keys, certificates.
+type HolderRow = (String, String, String, i64, i64, i64, i64, i64);
+
 /// The amr a login was opened with, as its audit record's details hold it.
-const LOGIN_AMR: [(&str, &str); 3] = [
-    ("totp", "%\"amr\":\"pwd otp mfa\"%"),
-    ("webauthn", "%\"amr\":\"pwd hwk mfa\"%"),
-    ("permit", "%\"amr\":\"pwd permit\"%"),
+const LOGIN_AMR: [&str; 4] = [
+    "%\"amr\":\"pwd otp mfa\"%",
+    "%\"amr\":\"pwd hwk mfa\"%",
+    "%\"amr\":\"pwd swk mfa\"%",
+    "%\"amr\":\"pwd permit\"%",
 ];
 
 impl Kapu {
@@ -59,10 +65,11 @@ impl Kapu {
             return Err(Error::field("from", "stats.period_invalid"));
         }
         let only: Option<&str> = (!actor.central).then_some(actor.tenant_id.as_str());
-        let holders: Vec<(String, String, String, i64, i64, i64, i64)> = sqlx::query_as(
+        let holders: Vec<HolderRow> = sqlx::query_as(
             "SELECT t.id, t.code, t.name, COUNT(DISTINCT u.id), COUNT(DISTINCT f.user_id), \
              COUNT(DISTINCT CASE WHEN f.kind = 'totp' THEN f.user_id END), \
-             COUNT(DISTINCT CASE WHEN f.kind = 'webauthn' THEN f.user_id END) \
+             COUNT(DISTINCT CASE WHEN f.kind = 'webauthn' THEN f.user_id END), \
+             COUNT(DISTINCT CASE WHEN f.kind = 'certificate' THEN f.user_id END) \
              FROM tenants t LEFT JOIN users u ON u.tenant_id = t.id AND u.deleted_at IS NULL \
              LEFT JOIN second_factors f ON f.user_id = u.id AND f.confirmed_at IS NOT NULL \
              WHERE ($1 IS NULL OR t.id = $1) GROUP BY t.id, t.code, t.name ORDER BY t.code",
@@ -70,11 +77,12 @@ impl Kapu {
         .bind(only)
         .fetch_all(self.db().pool())
         .await?;
-        let logins: Vec<(String, i64, i64, i64)> = sqlx::query_as(
+        let logins: Vec<(String, i64, i64, i64, i64)> = sqlx::query_as(
             "SELECT tenant_id, \
              COUNT(DISTINCT CASE WHEN details LIKE $4 THEN actor_id END), \
              COUNT(DISTINCT CASE WHEN details LIKE $5 THEN actor_id END), \
-             COUNT(DISTINCT CASE WHEN details LIKE $6 THEN actor_id END) \
+             COUNT(DISTINCT CASE WHEN details LIKE $6 THEN actor_id END), \
+             COUNT(DISTINCT CASE WHEN details LIKE $7 THEN actor_id END) \
              FROM audit_log WHERE action = 'login' AND outcome IN ('success', 'password_expired') \
              AND at >= $1 AND at < $2 AND tenant_id IS NOT NULL AND ($3 IS NULL OR tenant_id = $3) \
              GROUP BY tenant_id",
@@ -82,9 +90,10 @@ impl Kapu {
         .bind(from)
         .bind(to)
         .bind(only)
-        .bind(LOGIN_AMR[0].1)
-        .bind(LOGIN_AMR[1].1)
-        .bind(LOGIN_AMR[2].1)
+        .bind(LOGIN_AMR[0])
+        .bind(LOGIN_AMR[1])
+        .bind(LOGIN_AMR[2])
+        .bind(LOGIN_AMR[3])
         .fetch_all(self.db().pool())
         .await?;
         let permits: Vec<(String, i64)> = sqlx::query_as(
@@ -94,28 +103,33 @@ impl Kapu {
         .bind(now)
         .fetch_all(self.db().pool())
         .await?;
-        let logins: HashMap<String, (i64, i64, i64)> = logins
+        let logins: HashMap<String, [i64; 4]> = logins
             .into_iter()
-            .map(|(t, a, b, c)| (t, (a, b, c)))
+            .map(|(t, a, b, c, d)| (t, [a, b, c, d]))
             .collect();
         let permits: HashMap<String, i64> = permits.into_iter().collect();
         let tenants = holders
             .into_iter()
-            .map(|(id, code, name, users, any, totp, webauthn)| {
-                let (l_totp, l_webauthn, l_permit) = logins.get(&id).copied().unwrap_or_default();
-                TenantFactorStatistics {
-                    tenant: code,
-                    name,
-                    users,
-                    with_any_factor: any,
-                    with_totp: totp,
-                    with_webauthn: webauthn,
-                    logins_with_totp: l_totp,
-                    logins_with_webauthn: l_webauthn,
-                    logins_with_permit: l_permit,
-                    permits_in_force: permits.get(&id).copied().unwrap_or(0),
-                }
-            })
+            .map(
+                |(id, code, name, users, any, totp, webauthn, certificate)| {
+                    let [l_totp, l_webauthn, l_certificate, l_permit] =
+                        logins.get(&id).copied().unwrap_or_default();
+                    TenantFactorStatistics {
+                        tenant: code,
+                        name,
+                        users,
+                        with_any_factor: any,
+                        with_totp: totp,
+                        with_webauthn: webauthn,
+                        with_certificate: certificate,
+                        logins_with_totp: l_totp,
+                        logins_with_webauthn: l_webauthn,
+                        logins_with_certificate: l_certificate,
+                        logins_with_permit: l_permit,
+                        permits_in_force: permits.get(&id).copied().unwrap_or(0),
+                    }
+                },
+            )
             .collect();
         Ok(FactorStatistics {
             from: time_fmt::rfc3339(from),

@@ -20,6 +20,7 @@ impl Kapu {
             &RequestCtx {
                 client_addr: "console".into(),
                 request_id: uuid::Uuid::now_v7().to_string(),
+                client_cert: None,
             },
             AuditEvent::new("keys.rotate", "success")
                 .target("signing_key", &kid, &kid)

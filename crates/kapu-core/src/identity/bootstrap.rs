@@ -52,6 +52,7 @@ impl Kapu {
         let ctx = RequestCtx {
             client_addr: "console".into(),
             request_id: uuid::Uuid::now_v7().to_string(),
+            client_cert: None,
         };
         let mut tx = self.db().write().await?;
         let tenant = insert_tenant(&mut tx, &code, "Központ", true, now).await?;
@@ -140,6 +141,7 @@ impl Kapu {
                 &RequestCtx {
                     client_addr: "system".into(),
                     request_id: uuid::Uuid::now_v7().to_string(),
+                    client_cert: None,
                 },
                 AuditEvent::new("system.citizen_tenant", "success")
                     .details(json!({"tenant": super::registration::CITIZEN_CODE})),
@@ -162,6 +164,7 @@ impl Kapu {
         let ctx = RequestCtx {
             client_addr: "console".into(),
             request_id: uuid::Uuid::now_v7().to_string(),
+            client_cert: None,
         };
         let mut tx = self.db().write().await?;
         let (link, kind) = if user.password_hash.is_none() {

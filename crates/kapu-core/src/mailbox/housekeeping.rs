@@ -32,6 +32,7 @@ fn system_ctx() -> RequestCtx {
     RequestCtx {
         client_addr: "system".into(),
         request_id: uuid::Uuid::now_v7().to_string(),
+        client_cert: None,
     }
 }
 

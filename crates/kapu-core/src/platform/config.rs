@@ -36,6 +36,16 @@ pub struct Config {
     /// S3 settings on top of the usual `AWS_*` environment (`endpoint`, `region`,
     /// `access_key_id`, `secret_access_key`, `allow_http`, …).
     pub blob_options: Vec<(String, String)>,
+    /// Kapu serves TLS itself with this certificate chain and key (PEM), and asks browsers
+    /// for a client certificate, optionally.
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    /// Client certificates must chain to these CAs (PEM); without, any certificate is taken
+    /// and only its binding to a user gives it meaning.
+    pub tls_client_ca: Option<PathBuf>,
+    /// Behind a reverse proxy: the header carrying the client certificate the proxy
+    /// verified (URL-encoded PEM or base64 DER). Off when none: the header is then ignored.
+    pub trust_client_cert_header: Option<String>,
 }
 
 impl Config {
@@ -56,6 +66,10 @@ impl Config {
             master_key_file: None,
             blob_url: None,
             blob_options: Vec::new(),
+            tls_cert: None,
+            tls_key: None,
+            tls_client_ca: None,
+            trust_client_cert_header: None,
         }
     }
 

@@ -86,4 +86,13 @@ pub static FACTORS: &[Entry] = &[
     ("stats.from", "Időszak kezdete", "Period from"),
     ("stats.to", "Időszak vége", "Period to"),
     ("factors.touch_key", "Érintse meg a kulcsot", "Touch your key"),
+    ("error.client_certificate_required", "Ebbe a szervezetbe csak a felhasználóhoz rendelt, érvényes tanúsítvánnyal lehet belépni.", "This tenant accepts logins only with a valid certificate bound to the user."),
+    ("certificate.invalid", "Ez nem olvasható X.509 tanúsítvány.", "This is not a readable X.509 certificate."),
+    ("certificate.not_valid_now", "A tanúsítvány most nem érvényes.", "The certificate is not valid now."),
+    ("conflict.no_client_certificate", "A kapcsolaton nincs bemutatott tanúsítvány.", "The connection presents no certificate."),
+    ("factors.certificate", "Tanúsítvány", "Certificate"),
+    ("factors.add_certificate", "A bemutatott tanúsítvány hozzárendelése", "Bind the certificate presented"),
+    ("second_step.certificate", "Belépés a bemutatott tanúsítvánnyal", "Log in with the certificate presented"),
+    ("stats.with_certificate", "Tanúsítvány", "Certificate"),
+    ("stats.logins_certificate", "Belépett tanúsítvánnyal", "Logged in with certificate"),
 ];

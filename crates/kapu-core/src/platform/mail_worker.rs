@@ -20,6 +20,7 @@ impl Kapu {
         let ctx = RequestCtx {
             client_addr: "mail-worker".into(),
             request_id: uuid::Uuid::now_v7().to_string(),
+            client_cert: None,
         };
         let now = self.now();
         let mut tx = self.db().write().await?;

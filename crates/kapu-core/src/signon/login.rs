@@ -50,6 +50,7 @@ pub enum LoginStep {
 pub(crate) const AMR_PASSWORD: &str = "pwd";
 pub(crate) const AMR_OTP: &str = "pwd otp mfa";
 pub(crate) const AMR_HWK: &str = "pwd hwk mfa";
+pub(crate) const AMR_CERT: &str = "pwd swk mfa";
 /// A temporary permit stood in for the device: not a second factor.
 pub(crate) const AMR_PERMIT: &str = "pwd permit";
 
@@ -158,6 +159,36 @@ impl Kapu {
             });
         }
 
+        // A certificate bound to the user, presented on the connection, is the factor
+        // already; a tenant may accept no password without one.
+        if self.presents_bound_certificate(ctx, &user.id, now).await? {
+            let mut tx = self.db().write().await?;
+            super::certificates::accept_certificate(&mut tx, ctx, &user.id, now).await?;
+            super::permits::end_permit_on_device_login(&mut tx, ctx, &user, now).await?;
+            tx.commit().await?;
+            let own_roles = effective_role_ids(self.db(), &user.id, &user.tenant_id).await?;
+            return self
+                .finish_login(
+                    ctx,
+                    &user,
+                    &snapshot,
+                    Opening {
+                        mode,
+                        identity,
+                        own_roles,
+                        amr: AMR_CERT,
+                        enrol_only: false,
+                    },
+                    now,
+                )
+                .await
+                .map(LoginStep::Session);
+        }
+        if snapshot.flag("client_certificate_required") {
+            self.refuse_correct_password(ctx, &user, mode, "certificate_missing", now)
+                .await?;
+            return Err(Error::ClientCertificateRequired);
+        }
         let factors = self.usable_factors(&user.id, now).await?;
         if !factors.is_empty() {
             return self
@@ -169,22 +200,8 @@ impl Kapu {
         let policy = FactorPolicy::from_settings(&snapshot);
         let enrol_only = policy.requires(mode, &own_roles);
         if enrol_only && !policy.self_enrolment {
-            // The password was right: audited, but not counted as a guess.
-            let mut tx = self.db().write().await?;
-            audit::record(
-                &mut tx,
-                now,
-                &user_actor(&user),
-                ctx,
-                AuditEvent::new("login", "second_factor_missing")
-                    .tenant(&user.tenant_id)
-                    .target("user", &user.id, &user.full_login())
-                    .details(json!({"mode": mode.as_str()})),
-            )
-            .await?;
-            tx.commit().await?;
-            metrics::counter!("kapu_logins_total", "outcome" => "second_factor_missing", "mode" => mode.as_str())
-                .increment(1);
+            self.refuse_correct_password(ctx, &user, mode, "second_factor_missing", now)
+                .await?;
             return Err(Error::SecondFactorEnrolmentRequired);
         }
         let identity = if enrol_only { Identity::Own } else { identity };
@@ -203,6 +220,33 @@ impl Kapu {
         )
         .await
         .map(LoginStep::Session)
+    }
+
+    /// A login refused although its password was right: audited, but not counted as a guess.
+    async fn refuse_correct_password(
+        &self,
+        ctx: &RequestCtx,
+        user: &UserRow,
+        mode: Mode,
+        outcome: &'static str,
+        now: i64,
+    ) -> Result<()> {
+        let mut tx = self.db().write().await?;
+        audit::record(
+            &mut tx,
+            now,
+            &user_actor(user),
+            ctx,
+            AuditEvent::new("login", outcome)
+                .tenant(&user.tenant_id)
+                .target("user", &user.id, &user.full_login())
+                .details(json!({"mode": mode.as_str()})),
+        )
+        .await?;
+        tx.commit().await?;
+        metrics::counter!("kapu_logins_total", "outcome" => outcome, "mode" => mode.as_str())
+            .increment(1);
+        Ok(())
     }
 
     /// A refusal when this address failed too often in the current minute.

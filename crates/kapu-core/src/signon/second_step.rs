@@ -5,8 +5,10 @@
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::login::{AMR_HWK, AMR_OTP, AMR_PERMIT, Identity, LoginResult, Opening, user_actor};
-use super::{permits, recovery_codes, totp};
+use super::login::{
+    AMR_CERT, AMR_HWK, AMR_OTP, AMR_PERMIT, Identity, LoginResult, Opening, user_actor,
+};
+use super::{certificates, permits, recovery_codes, totp};
 use crate::Kapu;
 use crate::access::grants::effective_role_ids;
 use crate::actor::{Mode, RequestCtx};
@@ -30,6 +32,8 @@ pub enum FactorKind {
     Totp,
     /// A security key or passkey (WebAuthn).
     Webauthn,
+    /// A client certificate bound to the user, presented on the connection.
+    Certificate,
     /// One of the one-time recovery codes.
     RecoveryCode,
     /// A central administrator's temporary permit, in place of a lost device.
@@ -41,6 +45,7 @@ impl FactorKind {
         match s {
             "totp" => Some(FactorKind::Totp),
             "webauthn" => Some(FactorKind::Webauthn),
+            "certificate" => Some(FactorKind::Certificate),
             "recovery_code" => Some(FactorKind::RecoveryCode),
             "temporary_permit" => Some(FactorKind::TemporaryPermit),
             _ => None,
@@ -52,13 +57,17 @@ impl FactorKind {
         match self {
             FactorKind::Totp | FactorKind::RecoveryCode => AMR_OTP,
             FactorKind::Webauthn => AMR_HWK,
+            FactorKind::Certificate => AMR_CERT,
             FactorKind::TemporaryPermit => AMR_PERMIT,
         }
     }
 
     /// A device proves possession; its first use ends a temporary permit.
     fn is_device(self) -> bool {
-        matches!(self, FactorKind::Totp | FactorKind::Webauthn)
+        matches!(
+            self,
+            FactorKind::Totp | FactorKind::Webauthn | FactorKind::Certificate
+        )
     }
 }
 
@@ -69,6 +78,8 @@ pub enum FactorAnswer {
     RecoveryCode(String),
     /// The `PublicKeyCredential` of `navigator.credentials.get()`, as JSON.
     Webauthn(Value),
+    /// The certificate the connection presents.
+    Certificate,
     TemporaryPermit,
 }
 
@@ -90,6 +101,7 @@ impl FactorAnswer {
                     .cloned()
                     .ok_or_else(|| Error::field("credential", "factor.credential_required"))?,
             ),
+            FactorKind::Certificate => FactorAnswer::Certificate,
             FactorKind::TemporaryPermit => FactorAnswer::TemporaryPermit,
         })
     }
@@ -99,6 +111,7 @@ impl FactorAnswer {
             FactorAnswer::Totp(_) => FactorKind::Totp,
             FactorAnswer::RecoveryCode(_) => FactorKind::RecoveryCode,
             FactorAnswer::Webauthn(_) => FactorKind::Webauthn,
+            FactorAnswer::Certificate => FactorKind::Certificate,
             FactorAnswer::TemporaryPermit => FactorKind::TemporaryPermit,
         }
     }
@@ -123,9 +136,10 @@ impl Kapu {
     /// The factors a user can complete a login with (only confirmed ones; recovery codes
     /// only while some are unused).
     pub(crate) async fn usable_factors(&self, user_id: &str, now: i64) -> Result<Vec<FactorKind>> {
-        let (totp, keys, codes, permits): (i64, i64, i64, i64) = sqlx::query_as(
+        let (totp, keys, certs, codes, permits): (i64, i64, i64, i64, i64) = sqlx::query_as(
             "SELECT (SELECT COUNT(*) FROM second_factors WHERE user_id = $1 AND kind = 'totp' AND confirmed_at IS NOT NULL), \
              (SELECT COUNT(*) FROM second_factors WHERE user_id = $1 AND kind = 'webauthn'), \
+             (SELECT COUNT(*) FROM second_factors WHERE user_id = $1 AND kind = 'certificate'), \
              (SELECT COUNT(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL), \
              (SELECT COUNT(*) FROM temporary_permits WHERE user_id = $1 AND revoked_at IS NULL AND valid_until > $2)",
         )
@@ -136,6 +150,9 @@ impl Kapu {
         let mut kinds = Vec::new();
         if keys > 0 && self.inner.webauthn.is_some() {
             kinds.push(FactorKind::Webauthn);
+        }
+        if certs > 0 {
+            kinds.push(FactorKind::Certificate);
         }
         if totp > 0 {
             kinds.push(FactorKind::Totp);
@@ -312,6 +329,9 @@ impl Kapu {
                     now,
                 )
                 .await?
+            }
+            FactorAnswer::Certificate => {
+                certificates::accept_certificate(&mut tx, ctx, &user.id, now).await?
             }
             FactorAnswer::TemporaryPermit => permits::use_permit(&mut tx, ctx, &user, now).await?,
         };

@@ -49,6 +49,7 @@ pub enum ErrorCode {
     ChallengeInvalid,
     SecondFactorLocked,
     SecondFactorEnrolmentRequired,
+    ClientCertificateRequired,
     ValidationFailed,
     SecureModeRequired,
     Forbidden,

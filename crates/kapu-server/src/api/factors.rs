@@ -151,3 +151,30 @@ pub async fn finish_webauthn(
         .await?;
     Ok((StatusCode::CREATED, Json(confirmed)))
 }
+
+#[derive(Deserialize, ToSchema)]
+pub struct CertificateBody {
+    /// The caller's password, checked again before a factor changes.
+    #[schema(max_length = 256, format = Password)]
+    password: String,
+    /// What the certificate will be called in lists [default: its subject].
+    #[schema(max_length = 64)]
+    name: Option<String>,
+}
+
+/// Bind the client certificate this connection presents (Kapu's own TLS listener, or a
+/// trusted proxy's header). A certificate bound to another user of the tenant is refused
+/// with `device_bound`, naming that user.
+#[utoipa::path(post, path = "/me/factors/certificate", tag = "factors",
+    request_body = CertificateBody,
+    responses((status = 201, body = Confirmed), Unauthorized, Forbidden, Conflict, Unprocessable, Internal))]
+pub async fn bind_certificate(
+    State(kapu): State<Kapu>,
+    FactorActor(actor): FactorActor,
+    ApiJson(body): ApiJson<CertificateBody>,
+) -> Result<(StatusCode, Json<Confirmed>), ApiError> {
+    let confirmed = kapu
+        .bind_my_certificate(&actor, &body.password, body.name.as_deref())
+        .await?;
+    Ok((StatusCode::CREATED, Json(confirmed)))
+}

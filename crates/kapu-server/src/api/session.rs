@@ -140,8 +140,9 @@ pub struct SecondFactorBody {
     /// The challenge `POST /session` gave.
     #[schema(max_length = 100)]
     challenge: String,
-    /// `totp`, `webauthn`, `recovery_code` or `temporary_permit`.
-    #[schema(pattern = "^(totp|webauthn|recovery_code|temporary_permit)$")]
+    /// `totp`, `webauthn`, `certificate` (the one this connection presents),
+    /// `recovery_code` or `temporary_permit`.
+    #[schema(pattern = "^(totp|webauthn|certificate|recovery_code|temporary_permit)$")]
     method: String,
     /// `totp`: six digits of the authenticator app; `recovery_code`: `XXXX-XXXX-XXXX`.
     #[schema(max_length = 100)]

@@ -97,6 +97,40 @@ pub async fn finish_webauthn_for_user(
 }
 
 #[derive(Deserialize, ToSchema)]
+pub struct CertificateBody {
+    /// The user's certificate, PEM.
+    #[schema(max_length = 20000)]
+    certificate: String,
+    /// What it will be called in lists [default: its subject].
+    #[schema(max_length = 64)]
+    name: Option<String>,
+}
+
+/// Bind a user's client certificate (PEM). User maintainers, in secure mode. A certificate
+/// bound to another user of the tenant is refused with `device_bound`.
+#[utoipa::path(post, path = "/tenants/{tenant}/users/{login}/factors/certificate", tag = "factors",
+    params(("tenant" = String, Path), ("login" = String, Path)),
+    request_body = CertificateBody,
+    responses((status = 201, body = Confirmed), Unauthorized, Forbidden, NotFound, Conflict, Unprocessable, Internal))]
+pub async fn bind_certificate_for_user(
+    State(kapu): State<Kapu>,
+    ApiActor(actor): ApiActor,
+    Path((tenant, login)): UserPath,
+    ApiJson(body): ApiJson<CertificateBody>,
+) -> Result<(StatusCode, Json<Confirmed>), ApiError> {
+    let confirmed = kapu
+        .bind_user_certificate(
+            &actor,
+            &tenant,
+            &login,
+            &body.certificate,
+            body.name.as_deref(),
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(confirmed)))
+}
+
+#[derive(Deserialize, ToSchema)]
 pub struct PermitBody {
     /// 1 to 5, counted from now.
     #[schema(minimum = 1, maximum = 5)]

@@ -32,6 +32,7 @@ impl FactorRow {
             kind: t
                 .t(match x.kind {
                     FactorKind::Webauthn => "factors.webauthn",
+                    FactorKind::Certificate => "factors.certificate",
                     _ => "factors.totp",
                 })
                 .to_string(),

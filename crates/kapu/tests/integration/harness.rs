@@ -40,6 +40,25 @@ macro_rules! both {
     )*};
 }
 
+/// As `both!`, over Kapu's own TLS listener.
+#[macro_export]
+macro_rules! both_tls {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name($crate::harness::App::spawn_tls($crate::harness::Backend::Sqlite).await).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if $crate::harness::postgres_url().is_some() {
+                    super::$name($crate::harness::App::spawn_tls($crate::harness::Backend::Postgres).await).await
+                }
+            }
+        }
+    )*};
+}
+
 /// HTTP clients (the tests' own and the S3 blob store's) take TLS from the process-wide
 /// provider, as the binary does.
 pub fn install_tls_provider() {
@@ -89,6 +108,8 @@ pub struct App {
     pub clock: Arc<ShiftedClock>,
     pub dir: PathBuf,
     pub http: Client,
+    /// Over Kapu's own TLS listener: the CA its server certificate chains to (PEM).
+    pub tls_root: Option<String>,
 }
 
 impl Drop for App {
@@ -143,6 +164,51 @@ impl App {
     }
 
     pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> App {
+        Self::spawn_full(backend, tweak, None).await
+    }
+
+    /// Kapu serving HTTPS itself, with a server certificate for `localhost` from a test CA.
+    pub async fn spawn_tls(backend: Backend) -> App {
+        install_tls_provider();
+        let ca = crate::certs::TestCa::new();
+        let (cert, key) = ca.server_cert();
+        let dir = std::env::temp_dir().join(format!("kapu-tls-{}", uuid_simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (cert_path, key_path) = (dir.join("server.pem"), dir.join("server.key"));
+        std::fs::write(&cert_path, cert).unwrap();
+        std::fs::write(&key_path, key).unwrap();
+        let tls = kapu_server::tls::server_config(&cert_path, &key_path, None).unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        let mut app = Self::spawn_full(backend, |_| {}, Some(tls)).await;
+        app.tls_root = Some(ca.pem());
+        app.http = app.client(None);
+        app
+    }
+
+    /// A client of this server, presenting `identity` (certificate and key, PEM) if given.
+    pub fn client(&self, identity: Option<&str>) -> Client {
+        let mut b = Client::builder().redirect(reqwest::redirect::Policy::none());
+        if let Some(root) = &self.tls_root {
+            let addr: std::net::SocketAddr = self
+                .base
+                .replace("https://localhost", "127.0.0.1")
+                .parse()
+                .unwrap();
+            b = b
+                .tls_certs_only([reqwest::Certificate::from_pem(root.as_bytes()).unwrap()])
+                .resolve("localhost", addr);
+        }
+        if let Some(pem) = identity {
+            b = b.identity(reqwest::Identity::from_pem(pem.as_bytes()).unwrap());
+        }
+        b.build().unwrap()
+    }
+
+    async fn spawn_full(
+        backend: Backend,
+        tweak: impl FnOnce(&mut Config),
+        tls: Option<Arc<rustls::ServerConfig>>,
+    ) -> App {
         install_tls_provider();
         let dir = std::env::temp_dir().join(format!("kapu-test-{}", uuid_simple()));
         std::fs::create_dir_all(&dir).unwrap();
@@ -151,7 +217,8 @@ impl App {
         let mut config = Config::with_data_dir(dir.clone());
         config.listen = addr.to_string();
         // A host name, not an address: browsers take no IP address as a WebAuthn relying party.
-        config.public_url = format!("http://localhost:{}", addr.port());
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        config.public_url = format!("{scheme}://localhost:{}", addr.port());
         if let Backend::Postgres = backend {
             config.database_url = Some(fresh_schema(&postgres_url().unwrap()).await);
         }
@@ -176,7 +243,23 @@ impl App {
             kapu_server::router(kapu.clone()).layer(axum::middleware::from_fn(move |req, next| {
                 crate::contract::layer(checked.clone(), req, next)
             }));
-        tokio::spawn(kapu_server::serve_router(kapu.clone(), router, listener));
+        let base = match &tls {
+            Some(_) => format!("https://localhost:{}", addr.port()),
+            None => format!("http://{addr}"),
+        };
+        match tls {
+            Some(tls) => {
+                tokio::spawn(kapu_server::tls::serve_tls(
+                    kapu.clone(),
+                    router,
+                    listener,
+                    tls,
+                ));
+            }
+            None => {
+                tokio::spawn(kapu_server::serve_router(kapu.clone(), router, listener));
+            }
+        }
         let metrics = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let metrics_base = format!("http://{}", metrics.local_addr().unwrap());
         tokio::spawn(kapu_server::metrics::serve(kapu.clone(), metrics));
@@ -187,11 +270,12 @@ impl App {
         App {
             metrics_base,
             violations,
-            base: format!("http://{addr}"),
+            base,
             kapu,
             clock,
             dir,
             http,
+            tls_root: None,
         }
     }
 

@@ -239,6 +239,17 @@ pub const DEFINITIONS: &[Definition] = &[
         "Users add and remove their own second factors on their profile; otherwise only a user maintainer does."
     ),
     var!(
+        "client_certificate_required",
+        Bool,
+        "false",
+        true,
+        (0, 0),
+        "Belépés csak tanúsítvánnyal",
+        "Login only with a certificate",
+        "A bejelentkezés csak akkor fogad el jelszót, ha a kapcsolaton a felhasználóhoz rendelt, érvényes tanúsítványt mutattak be.",
+        "A login accepts a password only when the connection presents a valid certificate bound to the user."
+    ),
+    var!(
         "second_factor_lockout_threshold",
         Number,
         "5",
