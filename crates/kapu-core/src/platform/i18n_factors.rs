@@ -95,4 +95,7 @@ pub static FACTORS: &[Entry] = &[
     ("second_step.certificate", "Belépés a bemutatott tanúsítvánnyal", "Log in with the certificate presented"),
     ("stats.with_certificate", "Tanúsítvány", "Certificate"),
     ("stats.logins_certificate", "Belépett tanúsítvánnyal", "Logged in with certificate"),
+    ("user_factors.bind_certificate", "Tanúsítvány hozzárendelése", "Bind a certificate"),
+    ("user_factors.certificate_pem", "A felhasználó tanúsítványa (PEM)", "The user's certificate (PEM)"),
+    ("user_factors.bind", "Hozzárendelés", "Bind"),
 ];

@@ -101,6 +101,8 @@ pub(super) fn parse_mode(mode: Option<&str>) -> Result<Mode, Error> {
 
 /// Log in with `name@tenant` and a password; the answer carries a bearer token (201), or,
 /// for a user with a second factor, a challenge to complete at `/session/second-factor` (200).
+/// A connection presenting a valid client certificate bound to the user needs no second
+/// step; a tenant may refuse a correct password without one (`client_certificate_required`).
 ///
 /// Every refusal looks the same whether or not the account exists.
 #[utoipa::path(post, path = "/session", tag = "session", security(()),

@@ -94,6 +94,8 @@ struct FactorsPage {
     key_enrolment: Option<KeyEnrolment>,
     new_codes: Vec<String>,
     permit_until: Option<String>,
+    /// The subject of the certificate this connection presents, which could be bound.
+    presented: Option<String>,
 }
 
 /// The profile's factor page, with what the last action produced, or its error.
@@ -137,6 +139,7 @@ async fn factors_page(
         key_enrolment: shown.key.map(KeyEnrolment::from),
         new_codes: shown.codes,
         permit_until: mine.temporary_permit.map(|p| local_time(&p.valid_until)),
+        presented: actor.ctx.client_cert.as_ref().map(|c| c.subject.clone()),
         f,
     };
     render(status, &page)
@@ -351,6 +354,35 @@ pub async fn finish_webauthn(
     {
         Ok(c) => {
             let actor = upgraded(actor, "hwk");
+            let codes = c.recovery_codes.unwrap_or_default();
+            factors_page(
+                &kapu,
+                &ctx,
+                &actor,
+                Shown {
+                    codes,
+                    ..Shown::default()
+                },
+                None,
+            )
+            .await
+        }
+        Err(e) => factors_page(&kapu, &ctx, &actor, Shown::default(), Some(e)).await,
+    }
+}
+
+pub async fn bind_certificate(
+    State(kapu): State<Kapu>,
+    ctx: Ctx,
+    WebActor(actor): WebActor,
+    Form(form): Form<PasswordForm>,
+) -> Response {
+    if let Err(r) = check_csrf(&actor, &form.csrf) {
+        return r.into_response();
+    }
+    match kapu.bind_my_certificate(&actor, &form.password, None).await {
+        Ok(c) => {
+            let actor = upgraded(actor, "swk");
             let codes = c.recovery_codes.unwrap_or_default();
             factors_page(
                 &kapu,

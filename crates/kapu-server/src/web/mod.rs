@@ -90,6 +90,10 @@ pub fn router() -> Router<Kapu> {
             "/profile/factors/webauthn/finish",
             post(factor_pages::finish_webauthn),
         )
+        .route(
+            "/profile/factors/certificate",
+            post(factor_pages::bind_certificate),
+        )
         .route("/profile/factors/{id}/remove", post(factor_pages::remove))
         .route("/logout", post(login_pages::logout))
         .route("/logout/everywhere", post(login_pages::logout_everywhere))
@@ -192,6 +196,10 @@ pub fn router() -> Router<Kapu> {
         .route(
             "/admin/users/{tenant}/{login}/factors/webauthn/finish",
             post(user_factor_pages::finish_webauthn),
+        )
+        .route(
+            "/admin/users/{tenant}/{login}/factors/certificate",
+            post(user_factor_pages::bind_certificate),
         )
         .route(
             "/admin/users/{tenant}/{login}/factors/{id}/remove",

@@ -37,6 +37,7 @@ struct SecondStepPage {
     totp: bool,
     recovery: bool,
     permit: bool,
+    certificate: bool,
     /// The security key's request options (JSON), for the page's script.
     webauthn: Option<String>,
 }
@@ -48,6 +49,7 @@ impl SecondStepPage {
             totp: has(FactorKind::Totp),
             recovery: has(FactorKind::RecoveryCode),
             permit: has(FactorKind::TemporaryPermit),
+            certificate: has(FactorKind::Certificate),
             webauthn: options
                 .as_ref()
                 .and_then(|c| c.webauthn.as_ref())

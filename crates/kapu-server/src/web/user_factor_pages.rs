@@ -244,3 +244,35 @@ pub async fn revoke_permit(
         }
     }
 }
+
+#[derive(Deserialize)]
+pub struct CertificateForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    certificate: String,
+    #[serde(default)]
+    name: String,
+}
+
+pub async fn bind_certificate(
+    State(kapu): State<Kapu>,
+    ctx: Ctx,
+    WebActor(actor): WebActor,
+    Path((tenant, login)): UserPath,
+    Form(form): Form<CertificateForm>,
+) -> Response {
+    if let Err(r) = check_csrf(&actor, &form.csrf) {
+        return r.into_response();
+    }
+    match kapu
+        .bind_user_certificate(&actor, &tenant, &login, &form.certificate, Some(&form.name))
+        .await
+    {
+        Ok(_) => back_to(&tenant, &login),
+        Err(e) => {
+            let f = frame(&ctx, &actor);
+            show(&kapu, f, &actor, (&tenant, &login), None, Some(e)).await
+        }
+    }
+}

@@ -310,6 +310,35 @@ async fn the_devices_page_issues_and_revokes_permits(app: App) {
     assert_eq!((s, to.as_str()), (StatusCode::SEE_OTHER, path));
     let (_, html) = page(&b, &app, path).await;
     assert!(html.contains("visszavonva"), "{html}");
+    // A certificate bound from its PEM shows among the devices; junk is refused.
+    let certificate = "/admin/users/kozpont/lapos/factors/certificate";
+    let (s, _, html) = post(
+        &b,
+        &app,
+        certificate,
+        &[
+            ("csrf", &csrf),
+            ("certificate", "nem tanúsítvány"),
+            ("name", ""),
+        ],
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("id=\"certificate-error\""), "{html}");
+    let pem = crate::certs::ClientCertificate::new("Lapos Lajos", false).cert;
+    let (s, to, _) = post(
+        &b,
+        &app,
+        certificate,
+        &[("csrf", &csrf), ("certificate", &pem), ("name", "Kártya")],
+    )
+    .await;
+    assert_eq!((s, to.as_str()), (StatusCode::SEE_OTHER, path));
+    let (_, html) = page(&b, &app, path).await;
+    assert!(
+        html.contains("Tanúsítvány") && html.contains("Kártya"),
+        "{html}"
+    );
     // The statistics page counts per tenant.
     let (s, html) = page(&b, &app, "/admin/statistics/second-factors").await;
     assert_eq!(s, StatusCode::OK);
