@@ -327,15 +327,22 @@ pub enum ChainCheck {
     Broken { seq: i64, reason: &'static str },
 }
 
-/// Walks the whole chain in pages and reports the first record that does not fit.
+/// Walks the whole chain in pages and reports the first record that does not fit. The head
+/// is read first: writers commit records and head together, so every record up to it must be
+/// there, and records committed while the walk runs (beyond it) are left for the next check.
 pub async fn verify_chain(db: &Db) -> Result<ChainCheck> {
+    let (head_seq, head_hash): (i64, String) =
+        sqlx::query_as("SELECT seq, hash FROM audit_head WHERE id = 1")
+            .fetch_one(db.pool())
+            .await?;
     let mut prev = "0".repeat(64);
     let mut expected_seq = 1;
     loop {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM audit_log WHERE seq >= $1 ORDER BY seq LIMIT 1000"
+            "SELECT {COLUMNS} FROM audit_log WHERE seq >= $1 AND seq <= $2 ORDER BY seq LIMIT 1000"
         )))
         .bind(expected_seq)
+        .bind(head_seq)
         .fetch_all(db.pool())
         .await?;
         if rows.is_empty() {
@@ -365,10 +372,6 @@ pub async fn verify_chain(db: &Db) -> Result<ChainCheck> {
             expected_seq += 1;
         }
     }
-    let (head_seq, head_hash): (i64, String) =
-        sqlx::query_as("SELECT seq, hash FROM audit_head WHERE id = 1")
-            .fetch_one(db.pool())
-            .await?;
     if head_seq != expected_seq - 1 || head_hash != prev {
         return Ok(ChainCheck::Broken {
             seq: expected_seq,
