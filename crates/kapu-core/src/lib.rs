@@ -8,6 +8,7 @@ pub mod identity;
 pub mod mailbox;
 pub mod platform;
 pub mod signon;
+pub mod sso;
 
 pub use actor::{Actor, Mode, RequestCtx, Role};
 pub use error::{Error, FieldError, Result};

@@ -7,6 +7,7 @@ mod error;
 mod exports;
 mod mailbox_exports;
 pub mod metrics;
+mod oidc;
 pub mod tls;
 mod transfer;
 mod web;
@@ -27,6 +28,9 @@ pub fn router(kapu: Kapu) -> Router {
         .nest("/api/v1", api::router())
         .merge(api::docs_router())
         .route("/.well-known/jwks.json", get(api::jwks))
+        .route("/.well-known/openid-configuration", get(oidc::discovery))
+        .route("/oauth2/token", axum::routing::post(oidc::token))
+        .route("/oauth2/userinfo", get(oidc::userinfo).post(oidc::userinfo))
         .route("/schemas/boritek.xsd", get(api::envelope_schema))
         .merge(web::router())
         .layer(tower_http::limit::RequestBodyLimitLayer::new(256 * 1024))

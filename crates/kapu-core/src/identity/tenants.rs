@@ -18,6 +18,7 @@ pub struct TenantRow {
     pub code: String,
     pub name: String,
     pub is_central: i64,
+    pub is_test: i64,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -29,6 +30,8 @@ pub struct Tenant {
     pub code: String,
     pub name: String,
     pub central: bool,
+    /// A test tenant: services in their test state take its users' logins.
+    pub test: bool,
     pub created_at: String,
 }
 
@@ -39,6 +42,7 @@ impl From<TenantRow> for Tenant {
             code: r.code,
             name: r.name,
             central: r.is_central != 0,
+            test: r.is_test != 0,
             created_at: time_fmt::rfc3339(r.created_at),
         }
     }
@@ -60,7 +64,7 @@ pub struct CreatedTenant {
     pub admin: User,
 }
 
-const TENANT_COLUMNS: &str = "id, code, name, is_central, created_at, updated_at";
+const TENANT_COLUMNS: &str = "id, code, name, is_central, is_test, created_at, updated_at";
 
 fn sort_column(key: Option<&str>) -> Result<&'static str> {
     Ok(match key.unwrap_or("code") {
@@ -203,6 +207,33 @@ impl Kapu {
         tx.commit().await?;
         Ok(Tenant { name, ..tenant })
     }
+
+    /// Marks a tenant as a test tenant (or not): central administrators only.
+    pub async fn set_tenant_test(&self, actor: &Actor, code: &str, test: bool) -> Result<Tenant> {
+        policy::manage_tenants(actor)?;
+        let tenant = self.tenant_by_code(code).await?;
+        let now = self.now();
+        let mut tx = self.db().write().await?;
+        sqlx::query("UPDATE tenants SET is_test = $1, updated_at = $2 WHERE id = $3")
+            .bind(i64::from(test))
+            .bind(now)
+            .bind(&tenant.id)
+            .execute(tx.conn())
+            .await?;
+        audit::record(
+            &mut tx,
+            now,
+            &actor.audit(),
+            &actor.ctx,
+            AuditEvent::new("tenant.test", "success")
+                .tenant(&tenant.id)
+                .target("tenant", &tenant.id, &tenant.code)
+                .details(json!({"test": test})),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Tenant { test, ..tenant })
+    }
 }
 
 fn admin_field(field: &'static str) -> &'static str {
@@ -239,6 +270,7 @@ pub(crate) async fn insert_tenant(
         code: code.as_str().to_string(),
         name: name.to_string(),
         central,
+        test: false,
         created_at: time_fmt::rfc3339(now),
     })
 }

@@ -12,6 +12,7 @@ mod openapi;
 mod registration;
 mod session;
 mod settings;
+mod sso_clients;
 mod tenants;
 mod user_factors;
 mod users;
@@ -60,6 +61,7 @@ fn parts() -> (Router<Kapu>, utoipa::openapi::OpenApi) {
         .routes(routes!(session::complete_reset))
         .routes(routes!(tenants::list, tenants::create))
         .routes(routes!(tenants::read, tenants::rename))
+        .routes(routes!(tenants::set_test))
         .routes(routes!(users::list, users::create))
         .routes(routes!(users::read, users::update, users::remove))
         .routes(routes!(users::lock))
@@ -81,6 +83,9 @@ fn parts() -> (Router<Kapu>, utoipa::openapi::OpenApi) {
         .routes(routes!(access::services, access::create_service))
         .routes(routes!(access::service, access::update_service))
         .routes(routes!(access::roles))
+        .routes(routes!(sso_clients::read, sso_clients::register))
+        .routes(routes!(sso_clients::rotate_secret))
+        .routes(routes!(sso_clients::set_state))
         .routes(routes!(access::contract, access::set_contract))
         .routes(routes!(access::grantable))
         .routes(routes!(access::groups, access::create_group))

@@ -107,3 +107,22 @@ pub async fn rename(
 ) -> Result<impl IntoResponse, ApiError> {
     Ok(Json(kapu.rename_tenant(&actor, &code, &b.name).await?))
 }
+
+#[derive(Deserialize, ToSchema)]
+pub struct TestBody {
+    /// A test tenant's users may log in to services still in their test state.
+    test: bool,
+}
+
+/// Mark a tenant as a test tenant, or not. Central administrators, in secure mode.
+#[utoipa::path(put, path = "/tenants/{tenant}/test", tag = "tenants", params(("tenant" = String, Path)),
+    request_body = TestBody,
+    responses((status = 200, body = Tenant), Unauthorized, Forbidden, NotFound, Unprocessable, Internal))]
+pub async fn set_test(
+    State(kapu): State<Kapu>,
+    ApiActor(actor): ApiActor,
+    Path(code): Path<String>,
+    ApiJson(b): ApiJson<TestBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    Ok(Json(kapu.set_tenant_test(&actor, &code, b.test).await?))
+}

@@ -15,7 +15,7 @@ use super::frame::{Frame, MessagePage, render};
 use super::session::{
     SESSION_COOKIE, WebActor, anon_csrf, check_anon_csrf, check_csrf, set_cookie, with_cookie,
 };
-use crate::context::Ctx;
+use crate::context::{Ctx, cookie};
 use crate::error::retry_after;
 
 pub(super) fn frame_for(ctx: &Ctx, actor: Option<&Actor>, csrf: String) -> Frame {
@@ -34,6 +34,35 @@ struct LoginPage {
 #[derive(Deserialize, Default)]
 pub struct LoginQuery {
     mode: Option<String>,
+    /// Where a service's login goes on after Kapu's (`/oauth2/authorize?…` only).
+    next: Option<String>,
+}
+
+/// Holds where a login goes on (a service's authorization request) across the login pages.
+pub const NEXT_COOKIE: &str = "kapu_next";
+
+/// Only an authorization request of Kapu's own: never a way out to another site.
+fn safe_next(next: &str) -> bool {
+    next.starts_with("/oauth2/authorize?") && !next.contains('\\') && next.len() <= 4000
+}
+
+/// The response of a finished login: the session cookie, and on to the page it must see
+/// first, else to the service's request it came for, else home.
+pub(super) fn logged_in(kapu: &Kapu, headers: &HeaderMap, r: &LoginResult) -> Response {
+    let first = next_after_login(r);
+    // A page the login must see first (a new password, the identity choice) keeps the
+    // service's request for after it.
+    let next = cookie(headers, NEXT_COOKIE).filter(|n| first == "/" && safe_next(n));
+    let mut resp = (
+        [set_cookie(kapu, SESSION_COOKIE, &r.token, None)],
+        Redirect::to(next.unwrap_or(first)),
+    )
+        .into_response();
+    if next.is_some() {
+        let (name, value) = set_cookie(kapu, NEXT_COOKIE, "", Some(0));
+        resp.headers_mut().append(name, value);
+    }
+    resp
 }
 
 pub async fn login_page(
@@ -55,7 +84,12 @@ pub async fn login_page(
         mode: q.mode.unwrap_or_default(),
         notice_text: notice,
     };
-    with_cookie(set, render(StatusCode::OK, &page))
+    let mut resp = with_cookie(set, render(StatusCode::OK, &page));
+    if let Some(next) = q.next.as_deref().filter(|n| safe_next(n)) {
+        let (name, value) = set_cookie(&kapu, NEXT_COOKIE, next, Some(600));
+        resp.headers_mut().append(name, value);
+    }
+    resp
 }
 
 #[derive(Deserialize)]
@@ -90,11 +124,7 @@ pub async fn login_submit(
         )
         .await
     {
-        Ok(LoginStep::Session(r)) => (
-            [set_cookie(&kapu, SESSION_COOKIE, &r.token, None)],
-            Redirect::to(next_after_login(&r)),
-        )
-            .into_response(),
+        Ok(LoginStep::Session(r)) => logged_in(&kapu, &headers, &r),
         Ok(LoginStep::SecondFactor(c)) => super::second_step_pages::to_second_step(&kapu, &c),
         Err(e) => {
             let mut page = LoginPage {
@@ -268,6 +298,7 @@ pub struct IdentityForm {
 pub async fn identity_submit(
     State(kapu): State<Kapu>,
     ctx: Ctx,
+    headers: HeaderMap,
     WebActor(actor): WebActor,
     Form(form): Form<IdentityForm>,
 ) -> Response {
@@ -276,7 +307,16 @@ pub async fn identity_submit(
     }
     let choice = Some(form.act_for.as_str()).filter(|p| !p.is_empty() && *p != "-");
     match kapu.choose_identity(&actor, choice).await {
-        Ok(()) => Redirect::to("/").into_response(),
+        // On to the service's request the login came for, if any.
+        Ok(()) => {
+            let target = cookie(&headers, NEXT_COOKIE)
+                .filter(|n| safe_next(n))
+                .unwrap_or("/");
+            let mut resp = Redirect::to(target).into_response();
+            let (name, value) = set_cookie(&kapu, NEXT_COOKIE, "", Some(0));
+            resp.headers_mut().append(name, value);
+            resp
+        }
         Err(e) => {
             let mut f = frame_for(&ctx, Some(&actor), actor.csrf.clone());
             let status = f.fail(&e);

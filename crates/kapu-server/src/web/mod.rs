@@ -1,5 +1,6 @@
 //! Server-rendered pages: Hungarian by default, English by switch; work without JavaScript.
 
+mod authorize_pages;
 mod catalog_pages;
 mod compose_pages;
 mod factor_pages;
@@ -60,6 +61,8 @@ pub fn router() -> Router<Kapu> {
         .route("/static/webauthn.js", get(webauthn_script))
         .route("/", get(home_pages::home))
         .route("/lang", get(login_pages::switch_language))
+        .route("/oauth2/authorize", get(authorize_pages::authorize))
+        .route("/oauth2/authorize/consent", post(authorize_pages::consent))
         .route(
             "/login",
             get(login_pages::login_page).post(login_pages::login_submit),

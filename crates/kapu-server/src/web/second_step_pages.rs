@@ -6,14 +6,13 @@ use axum::Form;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use kapu_core::signon::login::LoginResult;
 use kapu_core::signon::second_step::{FactorAnswer, FactorKind, SecondFactorChallenge};
 use kapu_core::{Error, Kapu};
 use serde::Deserialize;
 
 use super::frame::{Frame, render};
-use super::login_pages::{frame_for, next_after_login, refused};
-use super::session::{SESSION_COOKIE, anon_csrf, check_anon_csrf, set_cookie, with_cookie};
+use super::login_pages::{frame_for, refused};
+use super::session::{anon_csrf, check_anon_csrf, set_cookie, with_cookie};
 use crate::context::{Ctx, cookie};
 
 /// Holds the second step's challenge between the two login pages.
@@ -106,7 +105,12 @@ pub async fn second_step_submit(
         Err(e) => Err(e),
     };
     match result {
-        Ok(r) => logged_in(&kapu, &r),
+        Ok(r) => {
+            let mut resp = super::login_pages::logged_in(&kapu, &headers, &r);
+            let (name, value) = set_cookie(&kapu, CHALLENGE_COOKIE, "", Some(0));
+            resp.headers_mut().append(name, value);
+            resp
+        }
         Err(e) => {
             let options = kapu.challenge_options(challenge).await.ok();
             let mut page = SecondStepPage::new(
@@ -124,16 +128,4 @@ pub async fn second_step_submit(
             refused(&page, &e)
         }
     }
-}
-
-/// The session cookie set, the challenge cookie dropped, on to the page the login leads to.
-fn logged_in(kapu: &Kapu, r: &LoginResult) -> Response {
-    let mut resp = (
-        [set_cookie(kapu, SESSION_COOKIE, &r.token, None)],
-        Redirect::to(next_after_login(r)),
-    )
-        .into_response();
-    let (name, value) = set_cookie(kapu, CHALLENGE_COOKIE, "", Some(0));
-    resp.headers_mut().append(name, value);
-    resp
 }

@@ -31,6 +31,7 @@ mod security;
 mod security_keys;
 mod settings;
 mod smtp;
+mod sso;
 mod substitutions;
 mod tenants;
 mod users;

@@ -1,0 +1,9 @@
+//! Single sign-on for outside services: Kapu as an OpenID Connect provider. Services of the
+//! access model are its clients; a login at Kapu ends in a one-time code that the service's
+//! back end exchanges for tokens carrying the user, the service's roles and, for a deputy,
+//! whom they act for. It stands above signing on, identity and access.
+
+pub mod authorize;
+pub mod clients;
+pub mod pkce;
+pub mod tokens;

@@ -1,0 +1,429 @@
+//! The token endpoint (authorization code with PKCE, rotating refresh tokens) and userinfo.
+//! Tokens are JWTs signed by Kapu's key store. A code used twice, or a refresh token used
+//! twice, revokes everything its grant gave; so does the end of a deputy's substitution.
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use super::clients::ClientRecord;
+use super::pkce;
+use crate::Kapu;
+use crate::error::Error;
+use crate::platform::crypto::{random_token, sha256_hex, token_digest};
+use crate::platform::db::WriteTx;
+
+const ACCESS_TTL_SECS: i64 = 300;
+const REFRESH_TTL_MS: i64 = 30 * 24 * 3_600_000;
+
+/// A token request as the door read it (form fields, with the client's credentials from
+/// the `Authorization` header or the form).
+#[derive(Debug, Clone, Default)]
+pub struct TokenRequest {
+    pub grant_type: String,
+    pub code: Option<String>,
+    pub redirect_uri: Option<String>,
+    pub code_verifier: Option<String>,
+    pub refresh_token: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+}
+
+/// An OAuth error answer (RFC 6749 section 5.2).
+#[derive(Debug)]
+pub struct OAuthError {
+    pub error: &'static str,
+    pub description: &'static str,
+    /// 401 for a client that failed to authenticate, else 400.
+    pub status: u16,
+}
+
+impl OAuthError {
+    fn new(error: &'static str, description: &'static str) -> Self {
+        OAuthError {
+            error,
+            description,
+            status: 400,
+        }
+    }
+    fn grant(description: &'static str) -> Self {
+        Self::new("invalid_grant", description)
+    }
+}
+
+impl From<Error> for OAuthError {
+    fn from(e: Error) -> Self {
+        tracing::error!(error = %e, "token endpoint failed");
+        OAuthError {
+            error: "server_error",
+            description: "internal error",
+            status: 500,
+        }
+    }
+}
+
+impl From<sqlx::Error> for OAuthError {
+    fn from(e: sqlx::Error) -> Self {
+        Error::from(e).into()
+    }
+}
+
+type Outcome<T> = std::result::Result<T, OAuthError>;
+
+#[derive(Debug, Serialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: i64,
+    pub id_token: String,
+    pub refresh_token: String,
+    pub scope: String,
+}
+
+/// A grant as stored: who, for which client, with what.
+#[derive(Debug, sqlx::FromRow)]
+struct Grant {
+    id: String,
+    client_id: String,
+    user_id: String,
+    deputy_id: Option<String>,
+    session_id: String,
+    scope: String,
+    roles: String,
+    auth_time: i64,
+    amr: String,
+    acr: String,
+    revoked_at: Option<i64>,
+}
+
+/// Client, grant, redirect address, nonce, PKCE challenge, expiry, use.
+type CodeRow = (
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    i64,
+    Option<i64>,
+);
+
+const GRANT_COLUMNS: &str =
+    "id, client_id, user_id, deputy_id, session_id, scope, roles, auth_time, amr, acr, revoked_at";
+
+impl Kapu {
+    /// `POST /oauth2/token`.
+    pub async fn token(&self, req: &TokenRequest) -> Outcome<TokenResponse> {
+        let client = self.authenticate_client(req).await?;
+        match req.grant_type.as_str() {
+            "authorization_code" => self.exchange_code(&client, req).await,
+            "refresh_token" => self.refresh(&client, req).await,
+            _ => Err(OAuthError::new(
+                "unsupported_grant_type",
+                "authorization_code or refresh_token",
+            )),
+        }
+    }
+
+    async fn authenticate_client(&self, req: &TokenRequest) -> Outcome<ClientRecord> {
+        let unauthenticated = OAuthError {
+            error: "invalid_client",
+            description: "client authentication failed",
+            status: 401,
+        };
+        let Some(client_id) = req.client_id.as_deref() else {
+            return Err(unauthenticated);
+        };
+        let Some(client) = self.client_record(client_id).await? else {
+            return Err(unauthenticated);
+        };
+        if client.confidential {
+            let given = req.client_secret.as_deref().map(token_digest);
+            if given.is_none() || given != client.secret_digest {
+                return Err(unauthenticated);
+            }
+        }
+        if !client.state.serves() {
+            return Err(OAuthError::new(
+                "unauthorized_client",
+                "the service takes no logins",
+            ));
+        }
+        Ok(client)
+    }
+
+    async fn exchange_code(
+        &self,
+        client: &ClientRecord,
+        req: &TokenRequest,
+    ) -> Outcome<TokenResponse> {
+        let code = req.code.as_deref().unwrap_or("");
+        let now = self.now();
+        let mut tx = self.db().write().await?;
+        let row: Option<CodeRow> = sqlx::query_as(
+            "SELECT client_id, grant_id, redirect_uri, nonce, code_challenge, expires_at, used_at \
+                 FROM sso_codes WHERE code_hash = $1",
+        )
+        .bind(token_digest(code))
+        .fetch_optional(tx.conn())
+        .await?;
+        let Some((code_client, grant_id, redirect_uri, nonce, challenge, expires_at, used_at)) =
+            row
+        else {
+            return Err(OAuthError::grant("unknown code"));
+        };
+        if code_client != client.client_id {
+            return Err(OAuthError::grant("the code was issued to another client"));
+        }
+        if used_at.is_some() {
+            // A code seen twice was stolen or replayed: what it gave is taken back.
+            revoke_grant(&mut tx, &grant_id, now).await?;
+            tx.commit().await?;
+            return Err(OAuthError::grant("the code was used already"));
+        }
+        if expires_at <= now {
+            return Err(OAuthError::grant("the code has expired"));
+        }
+        if req.redirect_uri.as_deref() != Some(redirect_uri.as_str()) {
+            return Err(OAuthError::grant("redirect_uri does not match"));
+        }
+        if let Some(challenge) = challenge {
+            let verifier = req.code_verifier.as_deref().unwrap_or("");
+            if !pkce::verify_s256(verifier, &challenge) {
+                return Err(OAuthError::grant("the PKCE verifier does not match"));
+            }
+        }
+        let used = sqlx::query(
+            "UPDATE sso_codes SET used_at = $1 WHERE code_hash = $2 AND used_at IS NULL",
+        )
+        .bind(now)
+        .bind(token_digest(code))
+        .execute(tx.conn())
+        .await?;
+        if used.rows_affected() != 1 {
+            return Err(OAuthError::grant("the code was used already"));
+        }
+        let grant = self.load_grant(&grant_id).await?;
+        if grant.revoked_at.is_some() {
+            return Err(OAuthError::grant("the grant was revoked"));
+        }
+        let response = self
+            .issue_tokens(&mut tx, client, &grant, nonce.as_deref(), now)
+            .await?;
+        tx.commit().await?;
+        Ok(response)
+    }
+
+    async fn refresh(&self, client: &ClientRecord, req: &TokenRequest) -> Outcome<TokenResponse> {
+        let token = req.refresh_token.as_deref().unwrap_or("");
+        let now = self.now();
+        let mut tx = self.db().write().await?;
+        let row: Option<(String, i64, Option<i64>)> = sqlx::query_as(
+            "SELECT grant_id, expires_at, used_at FROM sso_refresh_tokens WHERE token_hash = $1",
+        )
+        .bind(token_digest(token))
+        .fetch_optional(tx.conn())
+        .await?;
+        let Some((grant_id, expires_at, used_at)) = row else {
+            return Err(OAuthError::grant("unknown refresh token"));
+        };
+        let grant = self.load_grant(&grant_id).await?;
+        if grant.client_id != client.client_id {
+            return Err(OAuthError::grant("the token was issued to another client"));
+        }
+        if grant.revoked_at.is_some() {
+            return Err(OAuthError::grant("the grant was revoked"));
+        }
+        if used_at.is_some() {
+            // Rotation: a spent token back again means two holders. End the family.
+            revoke_grant(&mut tx, &grant_id, now).await?;
+            tx.commit().await?;
+            return Err(OAuthError::grant("the refresh token was used already"));
+        }
+        if expires_at <= now {
+            return Err(OAuthError::grant("the refresh token has expired"));
+        }
+        if let Some(deputy) = &grant.deputy_id
+            && !self
+                .substitution_active(deputy, &grant.user_id, now)
+                .await?
+        {
+            revoke_grant(&mut tx, &grant_id, now).await?;
+            tx.commit().await?;
+            return Err(OAuthError::grant("the substitution has ended"));
+        }
+        sqlx::query("UPDATE sso_refresh_tokens SET used_at = $1 WHERE token_hash = $2")
+            .bind(now)
+            .bind(token_digest(token))
+            .execute(tx.conn())
+            .await?;
+        let response = self
+            .issue_tokens(&mut tx, client, &grant, None, now)
+            .await?;
+        tx.commit().await?;
+        Ok(response)
+    }
+
+    async fn issue_tokens(
+        &self,
+        tx: &mut WriteTx,
+        client: &ClientRecord,
+        grant: &Grant,
+        nonce: Option<&str>,
+        now: i64,
+    ) -> Outcome<TokenResponse> {
+        let profile = self.claims(client, grant).await?;
+        let iss = self.config().public_url.trim_end_matches('/').to_string();
+        let secs = now / 1000;
+        let access = json!({
+            "iss": iss, "sub": profile["sub"], "aud": client.client_id, "client_id": client.client_id,
+            "iat": secs, "exp": secs + ACCESS_TTL_SECS, "scope": grant.scope, "gid": grant.id,
+            "act": profile.get("act"),
+        });
+        let mut id = profile.clone();
+        if let Some(map) = id.as_object_mut() {
+            map.insert("iss".into(), json!(iss));
+            map.insert("aud".into(), json!(client.client_id));
+            map.insert("iat".into(), json!(secs));
+            map.insert("exp".into(), json!(secs + ACCESS_TTL_SECS));
+            map.insert("auth_time".into(), json!(grant.auth_time / 1000));
+            map.insert(
+                "amr".into(),
+                json!(grant.amr.split(' ').collect::<Vec<_>>()),
+            );
+            map.insert("acr".into(), json!(grant.acr));
+            map.insert("sid".into(), json!(grant.session_id));
+            if let Some(n) = nonce {
+                map.insert("nonce".into(), json!(n));
+            }
+        }
+        let refresh = random_token()?;
+        sqlx::query(
+            "INSERT INTO sso_refresh_tokens (token_hash, grant_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(token_digest(&refresh))
+        .bind(&grant.id)
+        .bind(now)
+        .bind(now + REFRESH_TTL_MS)
+        .execute(tx.conn())
+        .await?;
+        Ok(TokenResponse {
+            access_token: self.keys().sign_jws("at+jwt", &access, now).await?,
+            token_type: "Bearer",
+            expires_in: ACCESS_TTL_SECS,
+            id_token: self.keys().sign_jws("JWT", &id, now).await?,
+            refresh_token: refresh,
+            scope: grant.scope.clone(),
+        })
+    }
+
+    /// What the service learns of the subject: the roles of this service only, and for a
+    /// deputy, whom it is (`act`, RFC 8693).
+    async fn claims(&self, client: &ClientRecord, grant: &Grant) -> Outcome<Value> {
+        let user: Option<(String, String, String, String)> = sqlx::query_as(
+            "SELECT u.login, t.code, u.full_name, u.email FROM users u JOIN tenants t ON t.id = u.tenant_id \
+             WHERE u.id = $1 AND u.deleted_at IS NULL AND u.admin_locked = 0",
+        )
+        .bind(&grant.user_id)
+        .fetch_optional(self.db().pool())
+        .await?;
+        let Some((login, tenant, name, email)) = user else {
+            return Err(OAuthError::grant("the user is gone or locked"));
+        };
+        let subject = |user_id: &str| {
+            if client.pairwise {
+                sha256_hex(format!("{}:{user_id}", client.client_id).as_bytes())
+            } else {
+                user_id.to_string()
+            }
+        };
+        let mut claims = json!({
+            "sub": subject(&grant.user_id),
+            "preferred_username": format!("{login}@{tenant}"),
+            "tenant": tenant,
+        });
+        let scope: Vec<&str> = grant.scope.split(' ').collect();
+        if let Some(map) = claims.as_object_mut() {
+            if scope.contains(&"profile") {
+                map.insert("name".into(), json!(name));
+            }
+            if scope.contains(&"email") {
+                map.insert("email".into(), json!(email));
+            }
+            if scope.contains(&"roles") || scope.contains(&"profile") {
+                let roles: Vec<&str> = grant.roles.split(' ').filter(|r| !r.is_empty()).collect();
+                map.insert("roles".into(), json!(roles));
+            }
+            if let Some(deputy) = &grant.deputy_id {
+                let name: Option<String> =
+                    sqlx::query_scalar("SELECT full_name FROM users WHERE id = $1")
+                        .bind(deputy)
+                        .fetch_optional(self.db().pool())
+                        .await?;
+                map.insert("act".into(), json!({"sub": subject(deputy), "name": name}));
+            }
+        }
+        Ok(claims)
+    }
+
+    /// `GET /oauth2/userinfo` with an access token.
+    pub async fn userinfo(&self, bearer: &str) -> Outcome<Value> {
+        let invalid = OAuthError {
+            error: "invalid_token",
+            description: "the access token is not valid",
+            status: 401,
+        };
+        let jwks = self.keys().jwks().await?;
+        let Ok(claims) = crate::platform::keys::verify_jws(bearer, &jwks) else {
+            return Err(invalid);
+        };
+        let now = self.now();
+        let (Some(exp), Some(gid), Some(client_id)) = (
+            claims["exp"].as_i64(),
+            claims["gid"].as_str(),
+            claims["client_id"].as_str(),
+        ) else {
+            return Err(invalid);
+        };
+        if exp * 1000 <= now {
+            return Err(invalid);
+        }
+        let Some(client) = self.client_record(client_id).await? else {
+            return Err(invalid);
+        };
+        let grant = self.load_grant(gid).await?;
+        if grant.revoked_at.is_some() || grant.client_id != client.client_id {
+            return Err(invalid);
+        }
+        self.claims(&client, &grant).await
+    }
+
+    async fn load_grant(&self, id: &str) -> Outcome<Grant> {
+        let sql = format!("SELECT {GRANT_COLUMNS} FROM sso_grants WHERE id = $1");
+        sqlx::query_as::<_, Grant>(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(self.db().pool())
+            .await?
+            .ok_or_else(|| OAuthError::grant("unknown grant"))
+    }
+
+    async fn substitution_active(&self, deputy: &str, principal: &str, now: i64) -> Outcome<bool> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM substitutions WHERE deputy_id = $1 AND principal_id = $2 \
+             AND deleted_at IS NULL AND starts_at <= $3 AND (ends_at IS NULL OR ends_at > $3)",
+        )
+        .bind(deputy)
+        .bind(principal)
+        .bind(now)
+        .fetch_one(self.db().pool())
+        .await?;
+        Ok(n > 0)
+    }
+}
+
+async fn revoke_grant(tx: &mut WriteTx, id: &str, now: i64) -> Outcome<()> {
+    sqlx::query("UPDATE sso_grants SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+        .bind(now)
+        .bind(id)
+        .execute(tx.conn())
+        .await?;
+    Ok(())
+}

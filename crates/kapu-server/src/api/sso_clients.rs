@@ -1,0 +1,100 @@
+//! Services as OpenID Connect clients: their registration, secret and lifecycle. Central
+//! framework administrators, in secure mode.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use kapu_core::Kapu;
+use kapu_core::sso::clients::{ClientInput, ClientState, RegisteredClient, SsoClient};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::contract::{Conflict, Forbidden, Internal, NotFound, Unauthorized, Unprocessable};
+use super::{ApiActor, ApiJson};
+use crate::error::ApiError;
+
+/// A service's client registration.
+#[utoipa::path(get, path = "/services/{code}/client", tag = "access",
+    params(("code" = String, Path)),
+    responses((status = 200, body = SsoClient), Unauthorized, Forbidden, NotFound, Internal))]
+pub async fn read(
+    State(kapu): State<Kapu>,
+    ApiActor(actor): ApiActor,
+    Path(code): Path<String>,
+) -> Result<Json<SsoClient>, ApiError> {
+    Ok(Json(kapu.get_client(&actor, &code).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct ClientBody {
+    /// `confidential` (authenticates with a secret) or `public` (PKCE alone).
+    #[schema(pattern = "^(confidential|public)$")]
+    client_type: String,
+    /// Exact addresses the browser may be sent back to: `https://`, or `http://` on the
+    /// local machine for development.
+    redirect_uris: Vec<String>,
+    #[serde(default)]
+    post_logout_redirect_uris: Vec<String>,
+    /// `public` (one identifier everywhere) or `pairwise` (one per service).
+    #[serde(default = "public")]
+    #[schema(pattern = "^(public|pairwise)$")]
+    subject_type: String,
+    /// Who to reach at the service.
+    #[schema(min_length = 1, max_length = 200)]
+    contact: String,
+}
+
+fn public() -> String {
+    "public".into()
+}
+
+/// Register a catalogue service as a client, or change its registration. A new
+/// registration starts in `test`; a confidential client's secret is in this answer only.
+#[utoipa::path(put, path = "/services/{code}/client", tag = "access",
+    params(("code" = String, Path)), request_body = ClientBody,
+    responses((status = 200, body = RegisteredClient), Unauthorized, Forbidden, NotFound, Unprocessable, Internal))]
+pub async fn register(
+    State(kapu): State<Kapu>,
+    ApiActor(actor): ApiActor,
+    Path(code): Path<String>,
+    ApiJson(b): ApiJson<ClientBody>,
+) -> Result<Json<RegisteredClient>, ApiError> {
+    let input = ClientInput {
+        client_type: b.client_type,
+        redirect_uris: b.redirect_uris,
+        post_logout_redirect_uris: b.post_logout_redirect_uris,
+        subject_type: b.subject_type,
+        contact: b.contact,
+    };
+    Ok(Json(kapu.register_client(&actor, &code, &input).await?))
+}
+
+/// A new client secret in place of the old one, shown only in this answer.
+#[utoipa::path(post, path = "/services/{code}/client/secret", tag = "access",
+    params(("code" = String, Path)),
+    responses((status = 200, body = RegisteredClient), Unauthorized, Forbidden, NotFound, Conflict, Internal))]
+pub async fn rotate_secret(
+    State(kapu): State<Kapu>,
+    ApiActor(actor): ApiActor,
+    Path(code): Path<String>,
+) -> Result<Json<RegisteredClient>, ApiError> {
+    Ok(Json(kapu.rotate_client_secret(&actor, &code).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct StateBody {
+    state: ClientState,
+}
+
+/// Move a client along its lifecycle: requested → test → production, or rejected,
+/// suspended (and back from suspended).
+#[utoipa::path(post, path = "/services/{code}/client/state", tag = "access",
+    params(("code" = String, Path)), request_body = StateBody,
+    responses((status = 200, body = SsoClient), Unauthorized, Forbidden, NotFound, Conflict, Unprocessable, Internal))]
+pub async fn set_state(
+    State(kapu): State<Kapu>,
+    ApiActor(actor): ApiActor,
+    Path(code): Path<String>,
+    ApiJson(b): ApiJson<StateBody>,
+) -> Result<Json<SsoClient>, ApiError> {
+    Ok(Json(kapu.set_client_state(&actor, &code, b.state).await?))
+}
