@@ -30,6 +30,8 @@ pub fn router(kapu: Kapu) -> Router {
         .route("/.well-known/jwks.json", get(api::jwks))
         .route("/.well-known/openid-configuration", get(oidc::discovery))
         .route("/oauth2/token", axum::routing::post(oidc::token))
+        .route("/oauth2/revoke", axum::routing::post(oidc::revoke))
+        .route("/oauth2/introspect", axum::routing::post(oidc::introspect))
         .route("/oauth2/userinfo", get(oidc::userinfo).post(oidc::userinfo))
         .route("/schemas/boritek.xsd", get(api::envelope_schema))
         .merge(web::router())

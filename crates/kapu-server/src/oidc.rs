@@ -20,6 +20,11 @@ pub async fn discovery(State(kapu): State<Kapu>) -> Response {
         "authorization_endpoint": format!("{iss}/oauth2/authorize"),
         "token_endpoint": format!("{iss}/oauth2/token"),
         "userinfo_endpoint": format!("{iss}/oauth2/userinfo"),
+        "revocation_endpoint": format!("{iss}/oauth2/revoke"),
+        "introspection_endpoint": format!("{iss}/oauth2/introspect"),
+        "end_session_endpoint": format!("{iss}/oauth2/logout"),
+        "backchannel_logout_supported": true,
+        "backchannel_logout_session_supported": true,
         "jwks_uri": format!("{iss}/.well-known/jwks.json"),
         "response_types_supported": ["code"],
         "grant_types_supported": ["authorization_code", "refresh_token"],
@@ -67,6 +72,8 @@ fn oauth_error(e: OAuthError) -> Response {
 
 #[derive(Deserialize, Default)]
 pub struct TokenForm {
+    /// Revocation and introspection: the token asked about.
+    token: Option<String>,
     #[serde(default)]
     grant_type: String,
     code: Option<String>,
@@ -95,17 +102,13 @@ fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
     Some((unescape(id)?, unescape(secret)?))
 }
 
-/// `POST /oauth2/token`.
-pub async fn token(
-    State(kapu): State<Kapu>,
-    headers: HeaderMap,
-    axum::Form(form): axum::Form<TokenForm>,
-) -> Response {
-    let (client_id, client_secret) = match basic_credentials(&headers) {
+/// The request with the client's credentials from Basic authentication or the form.
+fn client_request(headers: &HeaderMap, form: TokenForm) -> TokenRequest {
+    let (client_id, client_secret) = match basic_credentials(headers) {
         Some((id, secret)) => (Some(id), Some(secret)),
         None => (form.client_id, form.client_secret),
     };
-    let req = TokenRequest {
+    TokenRequest {
         grant_type: form.grant_type,
         code: form.code,
         redirect_uri: form.redirect_uri,
@@ -113,7 +116,16 @@ pub async fn token(
         refresh_token: form.refresh_token,
         client_id,
         client_secret,
-    };
+    }
+}
+
+/// `POST /oauth2/token`.
+pub async fn token(
+    State(kapu): State<Kapu>,
+    headers: HeaderMap,
+    axum::Form(form): axum::Form<TokenForm>,
+) -> Response {
+    let req = client_request(&headers, form);
     match kapu.token(&req).await {
         Ok(t) => (
             [
@@ -136,6 +148,38 @@ pub async fn userinfo(State(kapu): State<Kapu>, headers: HeaderMap) -> Response 
         .unwrap_or("");
     match kapu.userinfo(bearer.trim()).await {
         Ok(claims) => Json(claims).into_response(),
+        Err(e) => oauth_error(e),
+    }
+}
+
+/// `POST /oauth2/revoke` (RFC 7009): 200 whether or not the token was known.
+pub async fn revoke(
+    State(kapu): State<Kapu>,
+    headers: HeaderMap,
+    axum::Form(mut form): axum::Form<TokenForm>,
+) -> Response {
+    let token = form.token.take().unwrap_or_default();
+    let req = client_request(&headers, form);
+    match kapu.revoke_token(&req, &token).await {
+        Ok(()) => StatusCode::OK.into_response(),
+        Err(e) => oauth_error(e),
+    }
+}
+
+/// `POST /oauth2/introspect` (RFC 7662).
+pub async fn introspect(
+    State(kapu): State<Kapu>,
+    headers: HeaderMap,
+    axum::Form(mut form): axum::Form<TokenForm>,
+) -> Response {
+    let token = form.token.take().unwrap_or_default();
+    let req = client_request(&headers, form);
+    match kapu.introspect(&req, &token).await {
+        Ok(v) => (
+            [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))],
+            Json(v),
+        )
+            .into_response(),
         Err(e) => oauth_error(e),
     }
 }

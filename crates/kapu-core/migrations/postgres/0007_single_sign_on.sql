@@ -13,6 +13,8 @@ CREATE TABLE sso_clients (
     -- One exact address per line.
     redirect_uris TEXT NOT NULL,
     post_logout_redirect_uris TEXT NOT NULL DEFAULT '',
+    -- Where Kapu tells the service that a session it was used for has ended.
+    backchannel_logout_uri TEXT,
     -- 'public' or 'pairwise' subject identifiers.
     subject_type TEXT NOT NULL DEFAULT 'public',
     -- requested -> test -> production; or rejected, suspended.

@@ -115,4 +115,7 @@ pub static FACTORS: &[Entry] = &[
     ("sso.contact_required", "Adja meg a kapcsolattartót (legfeljebb 200 karakter).", "Give a contact (at most 200 characters)."),
     ("conflict.public_client_has_no_secret", "Nyilvános kliensnek nincs titka.", "A public client has no secret."),
     ("conflict.client_state_move", "Ebből az állapotból ide nem léptethető.", "It cannot move from this state to that one."),
+    ("sso.logout_title", "Kijelentkezés", "Log out"),
+    ("sso.logout_question", "Kijelentkezik a Kapuból és az azon át elért szolgáltatásokból?", "Log out of Kapu and of the services reached through it?"),
+    ("sso.logout_confirm", "Kijelentkezés", "Log out"),
 ];

@@ -75,6 +75,8 @@ pub struct SsoClient {
     pub client_type: String,
     pub redirect_uris: Vec<String>,
     pub post_logout_redirect_uris: Vec<String>,
+    /// Where Kapu posts logout tokens when a session the service was used for ends.
+    pub backchannel_logout_uri: Option<String>,
     /// `public` or `pairwise`.
     pub subject_type: String,
     pub state: ClientState,
@@ -94,6 +96,7 @@ pub struct ClientInput {
     pub client_type: String,
     pub redirect_uris: Vec<String>,
     pub post_logout_redirect_uris: Vec<String>,
+    pub backchannel_logout_uri: Option<String>,
     pub subject_type: String,
     pub contact: String,
 }
@@ -139,6 +142,17 @@ pub fn check_input(input: &ClientInput) -> Result<ClientInput> {
         "post_logout_redirect_uris",
         false,
     );
+    let backchannel = input
+        .backchannel_logout_uri
+        .as_deref()
+        .filter(|u| !u.trim().is_empty())
+        .and_then(|u| match parse_redirect_uri(u) {
+            Ok(u) => Some(u),
+            Err(k) => {
+                errors.push(FieldError::new("backchannel_logout_uri", k));
+                None
+            }
+        });
     let contact = input.contact.trim();
     if contact.is_empty() || contact.chars().count() > 200 {
         errors.push(FieldError::new("contact", "sso.contact_required"));
@@ -150,6 +164,7 @@ pub fn check_input(input: &ClientInput) -> Result<ClientInput> {
         client_type: input.client_type.clone(),
         redirect_uris,
         post_logout_redirect_uris: post_logout,
+        backchannel_logout_uri: backchannel,
         subject_type: input.subject_type.clone(),
         contact: contact.to_string(),
     })
@@ -164,6 +179,7 @@ pub(crate) struct ClientRecord {
     pub secret_digest: Option<String>,
     pub redirect_uris: Vec<String>,
     pub post_logout_redirect_uris: Vec<String>,
+    pub backchannel_logout_uri: Option<String>,
     pub pairwise: bool,
     pub state: ClientState,
 }
@@ -175,6 +191,7 @@ type ClientRow = (
     Option<String>,
     String,
     String,
+    Option<String>,
     String,
     String,
     String,
@@ -182,7 +199,7 @@ type ClientRow = (
 );
 
 const CLIENT_COLUMNS: &str = "c.client_id, s.name, c.client_type, c.secret_digest, c.redirect_uris, \
-     c.post_logout_redirect_uris, c.subject_type, c.state, c.contact, c.updated_at \
+     c.post_logout_redirect_uris, c.backchannel_logout_uri, c.subject_type, c.state, c.contact, c.updated_at \
      FROM sso_clients c JOIN services s ON s.id = c.service_id";
 
 fn lines(s: &str) -> Vec<String> {
@@ -200,6 +217,7 @@ fn record(row: ClientRow) -> (ClientRecord, String, i64) {
         secret_digest,
         redirects,
         post_logout,
+        backchannel,
         subject,
         state,
         contact,
@@ -213,6 +231,7 @@ fn record(row: ClientRow) -> (ClientRecord, String, i64) {
             secret_digest,
             redirect_uris: lines(&redirects),
             post_logout_redirect_uris: lines(&post_logout),
+            backchannel_logout_uri: backchannel,
             pairwise: subject == "pairwise",
             state: ClientState::parse(&state).unwrap_or(ClientState::Suspended),
         },
@@ -234,6 +253,7 @@ fn view(r: ClientRecord, contact: String, updated: i64) -> SsoClient {
         name: r.name,
         redirect_uris: r.redirect_uris,
         post_logout_redirect_uris: r.post_logout_redirect_uris,
+        backchannel_logout_uri: r.backchannel_logout_uri,
         state: r.state,
         contact,
         updated_at: time_fmt::rfc3339(updated),
@@ -293,8 +313,8 @@ impl Kapu {
             sqlx::query(
                 "UPDATE sso_clients SET client_type = $1, redirect_uris = $2, post_logout_redirect_uris = $3, \
                  subject_type = $4, contact = $5, updated_at = $6, \
-                 secret_digest = CASE WHEN $1 = 'public' THEN NULL ELSE COALESCE($7, secret_digest) END \
-                 WHERE service_id = $8",
+                 secret_digest = CASE WHEN $1 = 'public' THEN NULL ELSE COALESCE($7, secret_digest) END, \
+                 backchannel_logout_uri = $9 WHERE service_id = $8",
             )
             .bind(&input.client_type)
             .bind(input.redirect_uris.join("\n"))
@@ -304,13 +324,14 @@ impl Kapu {
             .bind(now)
             .bind(secret.as_deref().map(token_digest))
             .bind(&service_id)
+            .bind(input.backchannel_logout_uri.as_deref())
             .execute(tx.conn())
             .await?;
         } else {
             sqlx::query(
                 "INSERT INTO sso_clients (service_id, client_id, client_type, secret_digest, redirect_uris, \
-                 post_logout_redirect_uris, subject_type, state, contact, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, 'test', $8, $9, $9)",
+                 post_logout_redirect_uris, subject_type, state, contact, created_at, updated_at, backchannel_logout_uri) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, 'test', $8, $9, $9, $10)",
             )
             .bind(&service_id)
             .bind(service_code)
@@ -321,6 +342,7 @@ impl Kapu {
             .bind(&input.subject_type)
             .bind(&input.contact)
             .bind(now)
+            .bind(input.backchannel_logout_uri.as_deref())
             .execute(tx.conn())
             .await?;
         }

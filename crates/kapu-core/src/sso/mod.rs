@@ -5,5 +5,7 @@
 
 pub mod authorize;
 pub mod clients;
+pub mod logout;
 pub mod pkce;
+pub mod revocation;
 pub mod tokens;

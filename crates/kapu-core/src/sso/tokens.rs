@@ -81,18 +81,18 @@ pub struct TokenResponse {
 
 /// A grant as stored: who, for which client, with what.
 #[derive(Debug, sqlx::FromRow)]
-struct Grant {
-    id: String,
-    client_id: String,
-    user_id: String,
-    deputy_id: Option<String>,
-    session_id: String,
-    scope: String,
-    roles: String,
-    auth_time: i64,
-    amr: String,
-    acr: String,
-    revoked_at: Option<i64>,
+pub(super) struct Grant {
+    pub(super) id: String,
+    pub(super) client_id: String,
+    pub(super) user_id: String,
+    pub(super) deputy_id: Option<String>,
+    pub(super) session_id: String,
+    pub(super) scope: String,
+    pub(super) roles: String,
+    pub(super) auth_time: i64,
+    pub(super) amr: String,
+    pub(super) acr: String,
+    pub(super) revoked_at: Option<i64>,
 }
 
 /// Client, grant, redirect address, nonce, PKCE challenge, expiry, use.
@@ -123,7 +123,7 @@ impl Kapu {
         }
     }
 
-    async fn authenticate_client(&self, req: &TokenRequest) -> Outcome<ClientRecord> {
+    pub(super) async fn authenticate_client(&self, req: &TokenRequest) -> Outcome<ClientRecord> {
         let unauthenticated = OAuthError {
             error: "invalid_client",
             description: "client authentication failed",
@@ -366,37 +366,49 @@ impl Kapu {
 
     /// `GET /oauth2/userinfo` with an access token.
     pub async fn userinfo(&self, bearer: &str) -> Outcome<Value> {
-        let invalid = OAuthError {
-            error: "invalid_token",
-            description: "the access token is not valid",
-            status: 401,
+        let Some((_, client, grant)) = self.verify_access_token(bearer).await? else {
+            return Err(OAuthError {
+                error: "invalid_token",
+                description: "the access token is not valid",
+                status: 401,
+            });
         };
+        self.claims(&client, &grant).await
+    }
+
+    /// An access token's claims, client and grant, when it is Kapu's, unexpired, and its
+    /// grant stands.
+    pub(super) async fn verify_access_token(
+        &self,
+        token: &str,
+    ) -> Outcome<Option<(Value, ClientRecord, Grant)>> {
         let jwks = self.keys().jwks().await?;
-        let Ok(claims) = crate::platform::keys::verify_jws(bearer, &jwks) else {
-            return Err(invalid);
+        let Ok(claims) = crate::platform::keys::verify_jws(token, &jwks) else {
+            return Ok(None);
         };
-        let now = self.now();
         let (Some(exp), Some(gid), Some(client_id)) = (
             claims["exp"].as_i64(),
             claims["gid"].as_str(),
             claims["client_id"].as_str(),
         ) else {
-            return Err(invalid);
+            return Ok(None);
         };
-        if exp * 1000 <= now {
-            return Err(invalid);
+        if exp.saturating_mul(1000) <= self.now() {
+            return Ok(None);
         }
         let Some(client) = self.client_record(client_id).await? else {
-            return Err(invalid);
+            return Ok(None);
         };
-        let grant = self.load_grant(gid).await?;
+        let Ok(grant) = self.load_grant(gid).await else {
+            return Ok(None);
+        };
         if grant.revoked_at.is_some() || grant.client_id != client.client_id {
-            return Err(invalid);
+            return Ok(None);
         }
-        self.claims(&client, &grant).await
+        Ok(Some((claims, client, grant)))
     }
 
-    async fn load_grant(&self, id: &str) -> Outcome<Grant> {
+    pub(super) async fn load_grant(&self, id: &str) -> Outcome<Grant> {
         let sql = format!("SELECT {GRANT_COLUMNS} FROM sso_grants WHERE id = $1");
         sqlx::query_as::<_, Grant>(sqlx::AssertSqlSafe(sql))
             .bind(id)
@@ -419,7 +431,7 @@ impl Kapu {
     }
 }
 
-async fn revoke_grant(tx: &mut WriteTx, id: &str, now: i64) -> Outcome<()> {
+pub(super) async fn revoke_grant(tx: &mut WriteTx, id: &str, now: i64) -> Outcome<()> {
     sqlx::query("UPDATE sso_grants SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
         .bind(now)
         .bind(id)

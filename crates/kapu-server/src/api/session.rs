@@ -181,7 +181,7 @@ pub async fn logout(
     State(kapu): State<Kapu>,
     AnyApiActor(actor): AnyApiActor,
 ) -> Result<StatusCode, ApiError> {
-    kapu.logout(&actor).await?;
+    kapu.end_session(&actor).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -197,7 +197,7 @@ pub async fn logout_everywhere(
     State(kapu): State<Kapu>,
     AnyApiActor(actor): AnyApiActor,
 ) -> Result<Json<Revoked>, ApiError> {
-    let revoked_sessions = kapu.logout_everywhere(&actor).await?;
+    let revoked_sessions = kapu.end_all_sessions(&actor).await?;
     Ok(Json(Revoked { revoked_sessions }))
 }
 

@@ -34,6 +34,8 @@ pub struct ClientBody {
     redirect_uris: Vec<String>,
     #[serde(default)]
     post_logout_redirect_uris: Vec<String>,
+    /// Where Kapu posts logout tokens (Back-Channel Logout) when a session ends.
+    backchannel_logout_uri: Option<String>,
     /// `public` (one identifier everywhere) or `pairwise` (one per service).
     #[serde(default = "public")]
     #[schema(pattern = "^(public|pairwise)$")]
@@ -62,6 +64,7 @@ pub async fn register(
         client_type: b.client_type,
         redirect_uris: b.redirect_uris,
         post_logout_redirect_uris: b.post_logout_redirect_uris,
+        backchannel_logout_uri: b.backchannel_logout_uri,
         subject_type: b.subject_type,
         contact: b.contact,
     };

@@ -8,12 +8,13 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use kapu_core::sso::authorize::{AuthorizationRequest, AuthorizeError, CheckedRequest, Decision};
+use kapu_core::sso::logout::LogoutRequest;
 use kapu_core::{Actor, Error, Kapu};
 use serde::Deserialize;
 
 use super::frame::{Frame, render};
 use super::login_pages::frame_for;
-use super::session::{SESSION_COOKIE, check_csrf};
+use super::session::{SESSION_COOKIE, check_csrf, set_cookie};
 use super::table::error_page;
 use crate::context::{Ctx, cookie};
 
@@ -174,4 +175,91 @@ pub async fn consent(
         return refusal_page(&ctx, Some(&actor), &e);
     }
     decide(&kapu, &ctx, &actor, &form.request, &checked).await
+}
+
+#[derive(Template)]
+#[template(path = "logout_confirm.html")]
+struct LogoutPage {
+    f: Frame,
+    fields: Vec<(&'static str, String)>,
+}
+
+fn logout_fields(q: &LogoutRequest) -> Vec<(&'static str, String)> {
+    [
+        ("id_token_hint", &q.id_token_hint),
+        ("client_id", &q.client_id),
+        ("post_logout_redirect_uri", &q.post_logout_redirect_uri),
+        ("state", &q.state),
+    ]
+    .into_iter()
+    .filter_map(|(k, v)| v.clone().map(|v| (k, v)))
+    .collect()
+}
+
+/// Ends the browser's session (and the services') and goes where the plan says.
+async fn log_out(kapu: &Kapu, actor: Option<&Actor>, target: Option<String>) -> Response {
+    if let Some(actor) = actor
+        && let Err(e) = kapu.end_session(actor).await
+    {
+        tracing::error!(error = %e, "logout failed");
+    }
+    (
+        [set_cookie(kapu, SESSION_COOKIE, "", Some(0))],
+        Redirect::to(target.as_deref().unwrap_or("/login")),
+    )
+        .into_response()
+}
+
+/// `GET /oauth2/logout` (RP-initiated logout). With an ID token hint naming this very
+/// session, at once; otherwise the person confirms, so that no other site can log them out.
+pub async fn logout(
+    State(kapu): State<Kapu>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    Query(q): Query<LogoutRequest>,
+) -> Response {
+    let plan = match kapu.plan_logout(&q).await {
+        Ok(p) => p,
+        Err(e) => return refusal_page(&ctx, None, &e),
+    };
+    let Some(actor) = session_actor(&kapu, &ctx, &headers).await else {
+        return log_out(&kapu, None, plan.target).await;
+    };
+    if plan.hinted_session.as_deref() == Some(actor.session_id.as_str()) {
+        return log_out(&kapu, Some(&actor), plan.target).await;
+    }
+    let page = LogoutPage {
+        f: frame_for(&ctx, Some(&actor), actor.csrf.clone()),
+        fields: logout_fields(&q),
+    };
+    render(StatusCode::OK, &page)
+}
+
+#[derive(Deserialize)]
+pub struct LogoutForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(flatten)]
+    request: LogoutRequest,
+}
+
+/// `POST /oauth2/logout`: the person confirmed.
+pub async fn logout_confirmed(
+    State(kapu): State<Kapu>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    Form(form): Form<LogoutForm>,
+) -> Response {
+    let actor = session_actor(&kapu, &ctx, &headers).await;
+    if let Some(a) = &actor
+        && let Err(r) = check_csrf(a, &form.csrf)
+    {
+        return r.into_response();
+    }
+    let target = kapu
+        .plan_logout(&form.request)
+        .await
+        .ok()
+        .and_then(|p| p.target);
+    log_out(&kapu, actor.as_ref(), target).await
 }

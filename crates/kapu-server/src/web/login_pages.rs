@@ -189,7 +189,7 @@ pub async fn logout(
     if let Err(r) = check_csrf(&actor, &form.csrf) {
         return r.into_response();
     }
-    if let Err(e) = kapu.logout(&actor).await {
+    if let Err(e) = kapu.end_session(&actor).await {
         tracing::error!(error = %e, "logout failed");
     }
     (
@@ -207,7 +207,7 @@ pub async fn logout_everywhere(
     if let Err(r) = check_csrf(&actor, &form.csrf) {
         return r.into_response();
     }
-    if let Err(e) = kapu.logout_everywhere(&actor).await {
+    if let Err(e) = kapu.end_all_sessions(&actor).await {
         tracing::error!(error = %e, "logout everywhere failed");
     }
     (

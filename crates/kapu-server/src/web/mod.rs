@@ -64,6 +64,10 @@ pub fn router() -> Router<Kapu> {
         .route("/oauth2/authorize", get(authorize_pages::authorize))
         .route("/oauth2/authorize/consent", post(authorize_pages::consent))
         .route(
+            "/oauth2/logout",
+            get(authorize_pages::logout).post(authorize_pages::logout_confirmed),
+        )
+        .route(
             "/login",
             get(login_pages::login_page).post(login_pages::login_submit),
         )

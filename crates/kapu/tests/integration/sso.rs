@@ -533,6 +533,204 @@ async fn discovery_names_the_endpoints(app: App) {
     assert_eq!(d["code_challenge_methods_supported"], json!(["S256"]));
 }
 
+/// Logs `ugyfel` in through `gazd` in a fresh browser; returns the browser and the tokens.
+async fn signed_in(app: &App, secret: &str, seed: &str) -> (Client, Value) {
+    let b = browser();
+    log_in(&b, app, "ugyfel@kozpont", PW, "normal").await;
+    let (verifier, challenge) = pkce(seed);
+    let back = authorize(app, &b, &authorize_url("gazd", Some(&challenge), "")).await;
+    let code = param(&back, "code").unwrap();
+    let (s, t) = exchange(app, secret, &code, &verifier).await;
+    assert_eq!(s, StatusCode::OK, "{t}");
+    (b, t)
+}
+
+async fn introspect(app: &App, auth: (&str, &str), token: &str) -> (StatusCode, Value) {
+    let r = app
+        .http
+        .post(app.url("/oauth2/introspect"))
+        .basic_auth(auth.0, Some(auth.1))
+        .form(&[("token", token)])
+        .send()
+        .await
+        .unwrap();
+    let status = r.status();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+async fn a_client_introspects_and_revokes_its_own_tokens(app: App) {
+    let (admin, secret) = setup(&app, "production").await;
+    let (_, t) = signed_in(&app, &secret, "e").await;
+    let access = t["access_token"].as_str().unwrap();
+    let refresh_token = t["refresh_token"].as_str().unwrap();
+    let (s, i) = introspect(&app, ("gazd", &secret), access).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        (i["active"].clone(), i["token_type"].clone()),
+        (json!(true), json!("access_token")),
+        "{i}"
+    );
+    assert_eq!(i["client_id"], "gazd");
+    let (_, i) = introspect(&app, ("gazd", &secret), refresh_token).await;
+    assert_eq!(
+        (i["active"].clone(), i["token_type"].clone()),
+        (json!(true), json!("refresh_token")),
+        "{i}"
+    );
+    let (s, _) = introspect(&app, ("gazd", "rossz"), access).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    // Another client learns nothing of gazd's tokens, and cannot revoke them.
+    let (s, _) = app
+        .send(
+            "POST",
+            &admin,
+            "/api/v1/services",
+            json!({"code": "harmadik", "name": "H", "launch_url": "https://h.example.hu/"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let other = client(&app, &admin, "harmadik", "confidential", "production")
+        .await
+        .unwrap();
+    let (_, i) = introspect(&app, ("harmadik", &other), access).await;
+    assert_eq!(i, json!({"active": false}));
+    let revoke = |id: &'static str, secret: String, token: String| {
+        let app = &app;
+        async move {
+            app.http
+                .post(app.url("/oauth2/revoke"))
+                .basic_auth(id, Some(secret))
+                .form(&[("token", token)])
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(
+        revoke("harmadik", other.clone(), refresh_token.to_string()).await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        introspect(&app, ("gazd", &secret), access).await.1["active"],
+        true
+    );
+    // Its own client revokes it: the whole grant ends.
+    assert_eq!(
+        revoke("gazd", secret.clone(), refresh_token.to_string()).await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        introspect(&app, ("gazd", &secret), access).await.1["active"],
+        false
+    );
+    assert_eq!(userinfo(&app, access).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        revoke("gazd", secret.clone(), "ismeretlen".into()).await,
+        StatusCode::OK
+    );
+}
+
+/// A service's back-channel logout address, run in the test: it keeps what it is sent.
+async fn logout_listener() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let kept = seen.clone();
+    let router = axum::Router::new().route(
+        "/backchannel",
+        axum::routing::post(
+            move |axum::Form(f): axum::Form<std::collections::HashMap<String, String>>| {
+                let kept = kept.clone();
+                async move {
+                    kept.lock()
+                        .unwrap()
+                        .push(f.get("logout_token").cloned().unwrap_or_default());
+                    StatusCode::OK
+                }
+            },
+        ),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let uri = format!(
+        "http://127.0.0.1:{}/backchannel",
+        listener.local_addr().unwrap().port()
+    );
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    (uri, seen)
+}
+
+async fn logging_out_ends_the_services_sessions(app: App) {
+    let (admin, secret) = setup(&app, "production").await;
+    let (backchannel, seen) = logout_listener().await;
+    let (s, c) = app
+        .send(
+            "PUT",
+            &admin,
+            "/api/v1/services/gazd/client",
+            json!({"client_type": "confidential", "redirect_uris": [REDIRECT], "contact": "it@gazd.example.hu",
+                   "post_logout_redirect_uris": ["https://gazd.example.hu/bye"], "backchannel_logout_uri": backchannel}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{c}");
+    let (b, t) = signed_in(&app, &secret, "f").await;
+    let id = verify_id_token(&app, t["id_token"].as_str().unwrap()).await;
+    // With the ID token of this very session: out at once, and back to a registered address.
+    let url = format!(
+        "/oauth2/logout?id_token_hint={}&post_logout_redirect_uri={}&state=viszlat",
+        t["id_token"].as_str().unwrap(),
+        urlencode("https://gazd.example.hu/bye")
+    );
+    let r = b.get(app.url(&url)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        r.headers()["location"],
+        "https://gazd.example.hu/bye?state=viszlat"
+    );
+    let (s, _) = page(&b, &app, "/profile").await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "the Kapu session is over");
+    let (s, _) = refresh(&app, &secret, t["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "so is the service's grant");
+    let mut token = None;
+    for _ in 0..100 {
+        if let Some(t) = seen.lock().unwrap().first().cloned() {
+            token = Some(t);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let token = token.expect("a logout token reached the service");
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::EdDSA);
+    validation.set_audience(&["gazd"]);
+    let claims = crate::mailbox::verify_with(&app, &token, &validation).await;
+    assert_eq!(claims["sid"], id["sid"]);
+    assert_eq!(claims["sub"], id["sub"]);
+    assert!(claims["events"]["http://schemas.openid.net/event/backchannel-logout"].is_object());
+    // Without a hint the person confirms; an address nobody registered is not followed.
+    let (b, _) = signed_in(&app, &secret, "g").await;
+    let url = format!(
+        "/oauth2/logout?client_id=gazd&post_logout_redirect_uri={}",
+        urlencode("https://evil.example.com/")
+    );
+    let (s, html) = page(&b, &app, &url).await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, to, _) = post(
+        &b,
+        &app,
+        "/oauth2/logout",
+        &[
+            ("csrf", &csrf_of(&html)),
+            ("client_id", "gazd"),
+            ("post_logout_redirect_uri", "https://evil.example.com/"),
+        ],
+    )
+    .await;
+    assert_eq!((s, to.as_str()), (StatusCode::SEE_OTHER, "/login"));
+}
+
+both!(
+    a_client_introspects_and_revokes_its_own_tokens,
+    logging_out_ends_the_services_sessions,
+);
+
 both!(
     a_service_logs_a_user_in_with_a_code_and_pkce,
     bad_requests_get_no_code,

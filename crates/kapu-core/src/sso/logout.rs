@@ -1,0 +1,178 @@
+//! Logging out of Kapu ends the services' sessions too: every grant the session gave is
+//! revoked, and each service that registered a back-channel address is sent a signed
+//! logout token (OpenID Connect Back-Channel Logout 1.0), in the background, with retries.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::Kapu;
+use crate::actor::Actor;
+use crate::error::Result;
+use crate::platform::crypto::sha256_hex;
+
+const BACKCHANNEL_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
+const ATTEMPTS: u32 = 3;
+
+impl Kapu {
+    /// Logs the session out of Kapu and of the services it was used for.
+    pub async fn end_session(&self, actor: &Actor) -> Result<()> {
+        self.logout(actor).await?;
+        self.end_grants_of_sessions(&[actor.session_id.clone()])
+            .await
+    }
+
+    /// Every session of the person, and the services' sessions with them.
+    pub async fn end_all_sessions(&self, actor: &Actor) -> Result<u64> {
+        let sessions: Vec<String> =
+            sqlx::query_scalar("SELECT id FROM sessions WHERE user_id = $1 AND revoked_at IS NULL")
+                .bind(actor.session_user_id())
+                .fetch_all(self.db().pool())
+                .await?;
+        let n = self.logout_everywhere(actor).await?;
+        self.end_grants_of_sessions(&sessions).await?;
+        Ok(n)
+    }
+
+    async fn end_grants_of_sessions(&self, sessions: &[String]) -> Result<()> {
+        let now = self.now();
+        let mut notices = Vec::new();
+        for session in sessions {
+            let grants: Vec<(String, String, String, Option<String>)> = sqlx::query_as(
+                "SELECT g.id, g.client_id, g.user_id, c.backchannel_logout_uri FROM sso_grants g \
+                 JOIN sso_clients c ON c.client_id = g.client_id \
+                 WHERE g.session_id = $1 AND g.revoked_at IS NULL",
+            )
+            .bind(session)
+            .fetch_all(self.db().pool())
+            .await?;
+            if grants.is_empty() {
+                continue;
+            }
+            let mut tx = self.db().write().await?;
+            sqlx::query("UPDATE sso_grants SET revoked_at = $1 WHERE session_id = $2 AND revoked_at IS NULL")
+                .bind(now)
+                .bind(session)
+                .execute(tx.conn())
+                .await?;
+            tx.commit().await?;
+            for (_, client_id, user_id, uri) in grants {
+                if let Some(uri) = uri.filter(|u| !u.is_empty()) {
+                    notices.push((client_id, user_id, session.clone(), uri));
+                }
+            }
+        }
+        notices.sort();
+        notices.dedup();
+        for (client_id, user_id, session, uri) in notices {
+            let pairwise = self
+                .client_record(&client_id)
+                .await?
+                .is_some_and(|c| c.pairwise);
+            let sub = if pairwise {
+                sha256_hex(format!("{client_id}:{user_id}").as_bytes())
+            } else {
+                user_id
+            };
+            let token = self
+                .keys()
+                .sign_jws(
+                    "logout+jwt",
+                    &json!({
+                        "iss": self.config().public_url.trim_end_matches('/'),
+                        "aud": client_id, "iat": now / 1000, "exp": now / 1000 + 120,
+                        "jti": uuid::Uuid::now_v7().to_string(), "sub": sub, "sid": session,
+                        "events": {BACKCHANNEL_EVENT: {}},
+                    }),
+                    now,
+                )
+                .await?;
+            tokio::spawn(deliver(uri, token));
+        }
+        Ok(())
+    }
+}
+
+/// Posts a logout token; a service that does not answer 2xx is tried again, then given up
+/// on (its own sessions time out).
+async fn deliver(uri: String, token: String) {
+    let client = match reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+    {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::warn!(error = %e, "no HTTP client for back-channel logout");
+            return;
+        }
+    };
+    for attempt in 1..=ATTEMPTS {
+        match client
+            .post(&uri)
+            .form(&[("logout_token", token.as_str())])
+            .send()
+            .await
+        {
+            Ok(r) if r.status().is_success() => return,
+            Ok(r) => {
+                tracing::warn!(%uri, status = %r.status(), attempt, "back-channel logout refused")
+            }
+            Err(e) => tracing::warn!(%uri, error = %e, attempt, "back-channel logout failed"),
+        }
+        tokio::time::sleep(Duration::from_millis(500 * u64::from(attempt))).await;
+    }
+}
+
+/// An RP-initiated logout's parameters (query or form).
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct LogoutRequest {
+    pub id_token_hint: Option<String>,
+    pub client_id: Option<String>,
+    pub post_logout_redirect_uri: Option<String>,
+    pub state: Option<String>,
+}
+
+/// What the hint and the client say about where to go and whose session it was.
+#[derive(Debug, Default)]
+pub struct LogoutPlan {
+    /// The registered address to send the browser to afterwards, with `state`.
+    pub target: Option<String>,
+    /// The session the ID token hint names, when it is one of Kapu's tokens.
+    pub hinted_session: Option<String>,
+}
+
+impl Kapu {
+    /// Reads an RP-initiated logout: an address is followed only when the client
+    /// (named, or the audience of a valid ID token hint) registered it exactly.
+    pub async fn plan_logout(&self, req: &LogoutRequest) -> Result<LogoutPlan> {
+        let hint = match req.id_token_hint.as_deref() {
+            Some(h) => {
+                let jwks = self.keys().jwks().await?;
+                crate::platform::keys::verify_jws(h, &jwks).ok()
+            }
+            None => None,
+        };
+        let client_id = req.client_id.clone().or_else(|| {
+            hint.as_ref()
+                .and_then(|c| c["aud"].as_str().map(str::to_string))
+        });
+        let mut plan = LogoutPlan {
+            hinted_session: hint
+                .as_ref()
+                .and_then(|c| c["sid"].as_str().map(str::to_string)),
+            target: None,
+        };
+        if let (Some(client_id), Some(uri)) = (client_id, req.post_logout_redirect_uri.as_deref())
+            && let Some(client) = self.client_record(&client_id).await?
+            && client.post_logout_redirect_uris.iter().any(|u| u == uri)
+        {
+            let mut params = Vec::new();
+            if let Some(s) = req.state.as_deref() {
+                params.push(("state", s));
+            }
+            plan.target = Some(super::authorize::with_params(uri, &params));
+        }
+        Ok(plan)
+    }
+}
