@@ -18,7 +18,7 @@ impl Kapu {
     /// Logs the session out of Kapu and of the services it was used for.
     pub async fn end_session(&self, actor: &Actor) -> Result<()> {
         self.logout(actor).await?;
-        self.end_grants_of_sessions(&[actor.session_id.clone()])
+        self.end_grants_of_sessions(std::slice::from_ref(&actor.session_id))
             .await
     }
 
