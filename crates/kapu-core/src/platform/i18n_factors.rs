@@ -118,4 +118,10 @@ pub static FACTORS: &[Entry] = &[
     ("sso.logout_title", "Kijelentkezés", "Log out"),
     ("sso.logout_question", "Kijelentkezik a Kapuból és az azon át elért szolgáltatásokból?", "Log out of Kapu and of the services reached through it?"),
     ("sso.logout_confirm", "Kijelentkezés", "Log out"),
+    ("sso.connections_title", "Összekapcsolt szolgáltatások", "Connected services"),
+    ("sso.connections_none", "Még egy szolgáltatás sem kapta meg az adatait.", "No service has received your data yet."),
+    ("sso.service", "Szolgáltatás", "Service"),
+    ("sso.scope", "Adatok", "Data"),
+    ("sso.since", "Engedélyezve", "Allowed"),
+    ("sso.disconnect", "Kapcsolat bontása", "Disconnect"),
 ];

@@ -5,6 +5,7 @@
 
 pub mod authorize;
 pub mod clients;
+pub mod connections;
 pub mod logout;
 pub mod pkce;
 pub mod revocation;

@@ -5,6 +5,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use kapu_core::Kapu;
 use kapu_core::sso::clients::{ClientInput, ClientState, RegisteredClient, SsoClient};
+use kapu_core::sso::connections::ConnectedService;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -100,4 +101,27 @@ pub async fn set_state(
     ApiJson(b): ApiJson<StateBody>,
 ) -> Result<Json<SsoClient>, ApiError> {
     Ok(Json(kapu.set_client_state(&actor, &code, b.state).await?))
+}
+
+/// The services the caller let have their data.
+#[utoipa::path(get, path = "/me/services", tag = "session",
+    responses((status = 200, body = Vec<ConnectedService>), Unauthorized, Internal))]
+pub async fn connected(
+    State(kapu): State<Kapu>,
+    ApiActor(actor): ApiActor,
+) -> Result<Json<Vec<ConnectedService>>, ApiError> {
+    Ok(Json(kapu.connected_services(&actor).await?))
+}
+
+/// Take a service's consent back; every grant it holds for the caller ends.
+#[utoipa::path(delete, path = "/me/services/{client_id}", tag = "session",
+    params(("client_id" = String, Path)),
+    responses((status = 204, description = "Disconnected"), Unauthorized, NotFound, Internal))]
+pub async fn disconnect(
+    State(kapu): State<Kapu>,
+    ApiActor(actor): ApiActor,
+    Path(client_id): Path<String>,
+) -> Result<axum::http::StatusCode, ApiError> {
+    kapu.disconnect_service(&actor, &client_id).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
 }

@@ -3,6 +3,7 @@
 mod authorize_pages;
 mod catalog_pages;
 mod compose_pages;
+mod connection_pages;
 mod factor_pages;
 mod form_values;
 mod frame;
@@ -80,6 +81,11 @@ pub fn router() -> Router<Kapu> {
             get(second_step_pages::second_step_page).post(second_step_pages::second_step_submit),
         )
         .route("/profile/factors", get(factor_pages::factors))
+        .route("/profile/services", get(connection_pages::page))
+        .route(
+            "/profile/services/{client_id}/disconnect",
+            post(connection_pages::disconnect),
+        )
         .route("/profile/factors/totp", post(factor_pages::begin_totp))
         .route(
             "/profile/factors/totp/confirm",

@@ -726,7 +726,41 @@ async fn logging_out_ends_the_services_sessions(app: App) {
     assert_eq!((s, to.as_str()), (StatusCode::SEE_OTHER, "/login"));
 }
 
+async fn a_person_disconnects_a_service_from_the_profile(app: App) {
+    let (_, secret) = setup(&app, "production").await;
+    let (b, t) = signed_in(&app, &secret, "h").await;
+    let (s, html) = page(&b, &app, "/profile/services").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("Gazdálkodás"), "{html}");
+    let (s, to, _) = post(
+        &b,
+        &app,
+        "/profile/services/gazd/disconnect",
+        &[("csrf", &csrf_of(&html))],
+    )
+    .await;
+    assert_eq!(
+        (s, to.as_str()),
+        (StatusCode::SEE_OTHER, "/profile/services")
+    );
+    let (s, _) = refresh(&app, &secret, t["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "the service's grant ended");
+    // The next login asks for consent again.
+    let (_, challenge) = pkce("h");
+    let (s, html) = page(&b, &app, &authorize_url("gazd", Some(&challenge), "")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("Hozzájárulás"));
+    let token = app.login("ugyfel@kozpont", PW, "normal").await;
+    let (s, list) = app.get(&token, "/api/v1/me/services").await;
+    assert_eq!((s, list), (StatusCode::OK, json!([])));
+    let (s, _) = app
+        .send("DELETE", &token, "/api/v1/me/services/gazd", Value::Null)
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+}
+
 both!(
+    a_person_disconnects_a_service_from_the_profile,
     a_client_introspects_and_revokes_its_own_tokens,
     logging_out_ends_the_services_sessions,
 );
