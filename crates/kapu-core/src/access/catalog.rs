@@ -189,6 +189,24 @@ impl Kapu {
         roles: &[RoleInput],
     ) -> Result<Service> {
         policy::manage_catalog(actor)?;
+        let mut tx = self.db().write().await?;
+        let (_, code) = self
+            .insert_service(&mut tx, actor, input, roles, self.now())
+            .await?;
+        tx.commit().await?;
+        self.get_service(actor, &code).await
+    }
+
+    /// Checks and inserts a service with its roles, audited, inside the caller's
+    /// transaction; returns its id and code.
+    pub(crate) async fn insert_service(
+        &self,
+        tx: &mut crate::platform::db::WriteTx,
+        actor: &Actor,
+        input: &ServiceInput,
+        roles: &[RoleInput],
+        now: i64,
+    ) -> Result<(String, String)> {
         let mut errors = Vec::new();
         let code = parse_code(&input.code).map_err(|k| errors.push(FieldError::new("code", k)));
         let name = names::tenant_name(input.name.as_deref().unwrap_or(""))
@@ -199,9 +217,7 @@ impl Kapu {
         let (Ok(code), Ok(name), Ok(url), true) = (code, name, url, errors.is_empty()) else {
             return Err(Error::Validation(errors));
         };
-        let now = self.now();
         let id = uuid::Uuid::now_v7().to_string();
-        let mut tx = self.db().write().await?;
         sqlx::query(
             "INSERT INTO services (id, code, name, launch_url, builtin, created_at, updated_at, name_key) VALUES ($1, $2, $3, $4, 0, $5, $5, $6)",
         )
@@ -215,10 +231,10 @@ impl Kapu {
         .await
         .map_err(|e| Error::on_unique(e, "conflict.service_code_taken"))?;
         for r in &parsed_roles {
-            insert_role(&mut tx, &id, &code, r, now).await?;
+            insert_role(tx, &id, &code, r, now).await?;
         }
         audit::record(
-            &mut tx,
+            tx,
             now,
             &actor.audit(),
             &actor.ctx,
@@ -227,8 +243,7 @@ impl Kapu {
                 .details(json!({"name": name, "launch_url": url, "roles": parsed_roles.iter().map(|r| &r.code).collect::<Vec<_>>()})),
         )
         .await?;
-        tx.commit().await?;
-        self.get_service(actor, &code).await
+        Ok((id, code))
     }
 
     /// Changes a service's name or address and adds or renames roles (roles are never

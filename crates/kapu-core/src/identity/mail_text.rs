@@ -70,3 +70,29 @@ pub fn temporary_permit(full_name: &str, full_login: &str, until: &str) -> MailT
         ),
     }
 }
+
+pub fn service_state(full_name: &str, service: &str, code: &str, state: &str) -> MailText {
+    let (hu, en) = match state {
+        "requested" => (
+            "beérkezett, elbírálásra vár",
+            "has been received and awaits review",
+        ),
+        "test" => (
+            "tesztállapotba került: a teszt-szervezetek felhasználói már beléphetnek",
+            "is in test: users of test tenants can log in now",
+        ),
+        "production" => ("éles üzembe került", "is in production"),
+        "rejected" => ("elutasították", "was rejected"),
+        _ => ("fel van függesztve", "is suspended"),
+    };
+    MailText {
+        subject: format!("Kapu – {service} ({code})"),
+        body: format!(
+            "Kedves {full_name}!\n\n\
+             A(z) {service} ({code}) szolgáltatás bekötési kérelme {hu}.\n\n\
+             ---\n\n\
+             Dear {full_name},\n\n\
+             The request to connect {service} ({code}) {en}.\n"
+        ),
+    }
+}

@@ -279,6 +279,10 @@ impl Kapu {
         if !actor.has(Role::FrameworkAdmin) {
             return Err(Error::Forbidden);
         }
+        self.client_view(service_code).await
+    }
+
+    pub(crate) async fn client_view(&self, service_code: &str) -> Result<SsoClient> {
         let sql = format!("SELECT {CLIENT_COLUMNS} WHERE c.client_id = $1");
         let row: Option<ClientRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(service_code)
@@ -449,6 +453,7 @@ impl Kapu {
                 .details(json!({"from": existing.state, "to": next})),
         )
         .await?;
+        super::onboarding::tell_requester(&mut tx, service_code, &existing.name, next, now).await?;
         tx.commit().await?;
         self.get_client(actor, service_code).await
     }

@@ -7,6 +7,7 @@ pub mod authorize;
 pub mod clients;
 pub mod connections;
 pub mod logout;
+pub mod onboarding;
 pub mod pkce;
 pub mod revocation;
 pub mod tokens;

@@ -55,7 +55,7 @@ pub struct ServiceBody {
 }
 
 impl ServiceBody {
-    fn parts(self, code: Option<String>) -> (ServiceInput, Vec<RoleInput>) {
+    pub(super) fn parts(self, code: Option<String>) -> (ServiceInput, Vec<RoleInput>) {
         let roles = self
             .roles
             .into_iter()

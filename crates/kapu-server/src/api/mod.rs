@@ -87,6 +87,8 @@ fn parts() -> (Router<Kapu>, utoipa::openapi::OpenApi) {
         .routes(routes!(sso_clients::rotate_secret))
         .routes(routes!(sso_clients::set_state))
         .routes(routes!(sso_clients::connected))
+        .routes(routes!(sso_clients::request))
+        .routes(routes!(sso_clients::list))
         .routes(routes!(sso_clients::disconnect))
         .routes(routes!(access::contract, access::set_contract))
         .routes(routes!(access::grantable))

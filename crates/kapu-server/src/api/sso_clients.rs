@@ -6,6 +6,7 @@ use axum::extract::{Path, State};
 use kapu_core::Kapu;
 use kapu_core::sso::clients::{ClientInput, ClientState, RegisteredClient, SsoClient};
 use kapu_core::sso::connections::ConnectedService;
+use kapu_core::sso::onboarding::ServiceRequest;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -50,6 +51,19 @@ fn public() -> String {
     "public".into()
 }
 
+impl ClientBody {
+    fn input(self) -> ClientInput {
+        ClientInput {
+            client_type: self.client_type,
+            redirect_uris: self.redirect_uris,
+            post_logout_redirect_uris: self.post_logout_redirect_uris,
+            backchannel_logout_uri: self.backchannel_logout_uri,
+            subject_type: self.subject_type,
+            contact: self.contact,
+        }
+    }
+}
+
 /// Register a catalogue service as a client, or change its registration. A new
 /// registration starts in `test`; a confidential client's secret is in this answer only.
 #[utoipa::path(put, path = "/services/{code}/client", tag = "access",
@@ -61,15 +75,7 @@ pub async fn register(
     Path(code): Path<String>,
     ApiJson(b): ApiJson<ClientBody>,
 ) -> Result<Json<RegisteredClient>, ApiError> {
-    let input = ClientInput {
-        client_type: b.client_type,
-        redirect_uris: b.redirect_uris,
-        post_logout_redirect_uris: b.post_logout_redirect_uris,
-        backchannel_logout_uri: b.backchannel_logout_uri,
-        subject_type: b.subject_type,
-        contact: b.contact,
-    };
-    Ok(Json(kapu.register_client(&actor, &code, &input).await?))
+    Ok(Json(kapu.register_client(&actor, &code, &b.input()).await?))
 }
 
 /// A new client secret in place of the old one, shown only in this answer.
@@ -124,4 +130,51 @@ pub async fn disconnect(
 ) -> Result<axum::http::StatusCode, ApiError> {
     kapu.disconnect_service(&actor, &client_id).await?;
     Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct RequestBody {
+    /// The service: code, name, launch address and the roles it needs.
+    service: super::access::ServiceBody,
+    /// How it logs people in.
+    client: ClientBody,
+}
+
+/// File a request to connect a service (a tenant's user maintainer, in secure mode). The
+/// service joins the catalogue as `requested`, taking no logins until central
+/// administrators move it to `test`; each move is e-mailed to the requester.
+#[utoipa::path(post, path = "/sso/requests", tag = "access", request_body = RequestBody,
+    responses((status = 201, body = RegisteredClient), Unauthorized, Forbidden, Conflict, Unprocessable, Internal))]
+pub async fn request(
+    State(kapu): State<Kapu>,
+    ApiActor(actor): ApiActor,
+    ApiJson(b): ApiJson<RequestBody>,
+) -> Result<(axum::http::StatusCode, Json<RegisteredClient>), ApiError> {
+    let (service, roles) = b.service.parts(None);
+    let req = ServiceRequest {
+        service,
+        roles,
+        client: b.client.input(),
+    };
+    let registered = kapu.request_service(&actor, &req).await?;
+    Ok((axum::http::StatusCode::CREATED, Json(registered)))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ClientsQuery {
+    /// Only clients in this state.
+    state: Option<ClientState>,
+}
+
+/// Registered clients and requests: central framework administrators see all, a tenant's
+/// user maintainers their tenant's requests.
+#[utoipa::path(get, path = "/sso/clients", tag = "access", params(ClientsQuery),
+    responses((status = 200, body = Vec<SsoClient>), Unauthorized, Forbidden, Unprocessable, Internal))]
+pub async fn list(
+    State(kapu): State<Kapu>,
+    ApiActor(actor): ApiActor,
+    super::ApiQuery(q): super::ApiQuery<ClientsQuery>,
+) -> Result<Json<Vec<SsoClient>>, ApiError> {
+    Ok(Json(kapu.list_clients(&actor, q.state).await?))
 }

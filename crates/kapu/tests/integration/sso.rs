@@ -759,7 +759,85 @@ async fn a_person_disconnects_a_service_from_the_profile(app: App) {
     assert_eq!(s, StatusCode::NOT_FOUND);
 }
 
+async fn a_tenant_requests_a_service_and_the_centre_moves_it_to_production(app: App) {
+    let hivatal = app.tenant_with_admin("hivatal").await;
+    let request = json!({
+        "service": {"code": "viz", "name": "Vízmű", "launch_url": "https://viz.example.hu/",
+                    "roles": [{"code": "ugyfel", "name": "Ügyfél", "description": "Ügyfél"}]},
+        "client": {"client_type": "confidential", "redirect_uris": ["https://viz.example.hu/cb"],
+                   "contact": "it@viz.example.hu"},
+    });
+    let (s, r) = app
+        .send("POST", &hivatal, "/api/v1/sso/requests", request.clone())
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{r}");
+    assert_eq!(r["client"]["state"], "requested");
+    assert!(r["client_secret"].is_string());
+    let mail = app.mail_to("fo.admin@hivatal.example", 2).await;
+    assert!(
+        mail.contains("elbírálásra vár") || mail.contains("awaits review"),
+        "{mail}"
+    );
+    // The same code twice is refused; a plain user files nothing.
+    let (s, _) = app
+        .send("POST", &hivatal, "/api/v1/sso/requests", request.clone())
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    app.user(&hivatal, "hivatal", "sima", PW).await;
+    let plain = app.login("sima@hivatal", PW, "secure").await;
+    let mut other = request.clone();
+    other["service"]["code"] = json!("viz2");
+    let (s, _) = app
+        .send("POST", &plain, "/api/v1/sso/requests", other)
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    // A requested service takes no logins.
+    let b = browser();
+    log_in(&b, &app, "sima@hivatal", PW, "normal").await;
+    let (_, challenge) = pkce("i");
+    let url = format!(
+        "/oauth2/authorize?response_type=code&client_id=viz&redirect_uri={}&scope=openid&code_challenge={challenge}&code_challenge_method=S256",
+        urlencode("https://viz.example.hu/cb")
+    );
+    let back = authorize(&app, &b, &url).await;
+    assert_eq!(
+        param(&back, "error").as_deref(),
+        Some("unauthorized_client")
+    );
+    // The tenant sees its own requests; another tenant does not.
+    let (_, mine) = app.get(&hivatal, "/api/v1/sso/clients").await;
+    assert_eq!(mine.as_array().unwrap().len(), 1, "{mine}");
+    let masik = app.tenant_with_admin("masikhivatal").await;
+    let (_, theirs) = app.get(&masik, "/api/v1/sso/clients").await;
+    assert_eq!(theirs, json!([]));
+    // The centre tries it in test, then puts it in production; the requester hears each.
+    let admin = app.admin().await;
+    let (_, waiting) = app.get(&admin, "/api/v1/sso/clients?state=requested").await;
+    assert_eq!(waiting[0]["client_id"], "viz");
+    for (state, n, text) in [
+        ("test", 3, "tesztállapot"),
+        ("production", 4, "éles üzembe"),
+    ] {
+        let (s, c) = app
+            .send(
+                "POST",
+                &admin,
+                "/api/v1/services/viz/client/state",
+                json!({"state": state}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{c}");
+        let mail = app.mail_to("fo.admin@hivatal.example", n).await;
+        assert!(mail.contains(text), "{mail}");
+    }
+    let (_, log) = app
+        .get(&admin, "/api/v1/audit?per_page=100&action=sso.client.state")
+        .await;
+    assert_eq!(log["items"].as_array().unwrap().len(), 2);
+}
+
 both!(
+    a_tenant_requests_a_service_and_the_centre_moves_it_to_production,
     a_person_disconnects_a_service_from_the_profile,
     a_client_introspects_and_revokes_its_own_tokens,
     logging_out_ends_the_services_sessions,
