@@ -26,7 +26,8 @@ pub struct BenchArgs {
     /// Requests in flight at once.
     #[arg(long, default_value_t = 16)]
     pub(crate) concurrency: usize,
-    /// `all`, `identity` (logins and authenticated requests) or `mailbox`.
+    /// `all`, `identity` (logins and authenticated requests), `sso` (codes, tokens,
+    /// userinfo) or `mailbox`.
     #[arg(long, default_value = "all")]
     only: String,
     /// The server's process id, to report its resident memory during the big document.
@@ -171,6 +172,9 @@ pub async fn run(a: BenchArgs) -> anyhow::Result<()> {
     if a.only == "mailbox" {
         return crate::bench_mailbox::run(&client, &base, &a, &admin).await;
     }
+    if a.only == "sso" {
+        return crate::bench_sso::run(&client, &base, &a, &admin).await;
+    }
     let hashes = tokio::task::spawn_blocking({
         let s = a.seconds;
         move || argon2_rate(s)
@@ -240,6 +244,7 @@ pub async fn run(a: BenchArgs) -> anyhow::Result<()> {
         report(label, &sample);
     }
     if a.only == "all" {
+        crate::bench_sso::run(&client, &base, &a, &admin).await?;
         crate::bench_mailbox::run(&client, &base, &a, &admin).await?;
     }
     Ok(())

@@ -2,6 +2,7 @@
 
 mod bench;
 mod bench_mailbox;
+mod bench_sso;
 mod bench_two_step;
 mod settings_file;
 
