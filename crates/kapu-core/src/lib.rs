@@ -40,6 +40,8 @@ pub(crate) struct Inner {
     master: MasterKey,
     /// The WebAuthn relying party; none where the public address has no host name.
     webauthn: Option<webauthn_rs::Webauthn>,
+    /// Client registrations, kept for a moment between token requests.
+    sso_clients: sso::clients::ClientCache,
     /// Started on the first send (a runtime is needed for it).
     filer: std::sync::OnceLock<mailbox::filing::Filer>,
 }
@@ -74,6 +76,7 @@ impl Kapu {
                 blobs,
                 master,
                 webauthn,
+                sso_clients: Default::default(),
                 filer: std::sync::OnceLock::new(),
             }),
         })

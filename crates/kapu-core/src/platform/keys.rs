@@ -97,6 +97,8 @@ async fn active(db: &Db, master: &MasterKey, now: i64) -> Result<(String, Signin
 const RELOAD_AFTER: std::time::Duration = std::time::Duration::from_secs(60);
 
 type Cached = Option<(String, SigningKey, std::time::Instant)>;
+/// The published keys and when they were read.
+type Published = Option<(std::sync::Arc<Jwks>, std::time::Instant)>;
 
 /// The keys in memory: the active one cached, reloaded after a rotation by any node.
 #[derive(Clone)]
@@ -104,6 +106,9 @@ pub struct KeyStore {
     db: Db,
     master: MasterKey,
     cache: std::sync::Arc<std::sync::RwLock<Cached>>,
+    /// The published keys, for checking Kapu's own signatures without a query each time;
+    /// read again when a signature names a key it lacks (at most once a second).
+    published: std::sync::Arc<std::sync::RwLock<Published>>,
 }
 
 impl KeyStore {
@@ -112,6 +117,7 @@ impl KeyStore {
             db,
             master,
             cache: Default::default(),
+            published: Default::default(),
         }
     }
 
@@ -163,6 +169,23 @@ impl KeyStore {
             "{signing_input}.{}",
             B64.encode(signature.to_bytes())
         ))
+    }
+
+    /// Verifies a JWS Kapu signed (any key it ever published); `None` when it does not.
+    pub async fn verify(&self, jws: &str) -> Result<Option<serde_json::Value>> {
+        let cached = self.published.read().ok().and_then(|g| g.clone());
+        if let Some((jwks, at)) = &cached {
+            match verify_jws(jws, jwks) {
+                Ok(v) => return Ok(Some(v)),
+                Err(JwsError::UnknownKey) if at.elapsed() >= std::time::Duration::from_secs(1) => {}
+                Err(_) => return Ok(None),
+            }
+        }
+        let fresh = std::sync::Arc::new(self.jwks().await?);
+        if let Ok(mut g) = self.published.write() {
+            *g = Some((fresh.clone(), std::time::Instant::now()));
+        }
+        Ok(verify_jws(jws, &fresh).ok())
     }
 
     pub async fn jwks(&self) -> Result<Jwks> {

@@ -260,6 +260,42 @@ fn view(r: ClientRecord, contact: String, updated: i64) -> SsoClient {
     }
 }
 
+/// Client registrations read on every token request, kept for a moment: a change made on
+/// this node takes effect at once, one made on another within the moment.
+#[derive(Default)]
+pub(crate) struct ClientCache {
+    entries: std::sync::RwLock<
+        std::collections::HashMap<String, (std::time::Instant, Option<ClientRecord>)>,
+    >,
+}
+
+const CLIENT_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(2);
+
+impl ClientCache {
+    fn get(&self, client_id: &str) -> Option<Option<ClientRecord>> {
+        let entries = self.entries.read().ok()?;
+        let (at, record) = entries.get(client_id)?;
+        (at.elapsed() < CLIENT_CACHE_TTL).then(|| record.clone())
+    }
+
+    fn put(&self, client_id: &str, record: Option<ClientRecord>) {
+        if let Ok(mut entries) = self.entries.write() {
+            // Unknown ids are kept too (a flood of them must not reach the database), but
+            // never more than a bounded number.
+            if entries.len() > 10_000 {
+                entries.clear();
+            }
+            entries.insert(client_id.to_string(), (std::time::Instant::now(), record));
+        }
+    }
+
+    pub(crate) fn forget(&self, client_id: &str) {
+        if let Ok(mut entries) = self.entries.write() {
+            entries.remove(client_id);
+        }
+    }
+}
+
 /// Central framework administrators, in secure mode, keep the clients.
 fn manage_clients(actor: &Actor) -> Result<()> {
     policy::manage_catalog(actor)
@@ -267,12 +303,17 @@ fn manage_clients(actor: &Actor) -> Result<()> {
 
 impl Kapu {
     pub(crate) async fn client_record(&self, client_id: &str) -> Result<Option<ClientRecord>> {
+        if let Some(cached) = self.inner.sso_clients.get(client_id) {
+            return Ok(cached);
+        }
         let sql = format!("SELECT {CLIENT_COLUMNS} WHERE c.client_id = $1");
         let row: Option<ClientRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(client_id)
             .fetch_optional(self.db().pool())
             .await?;
-        Ok(row.map(|r| record(r).0))
+        let found = row.map(|r| record(r).0);
+        self.inner.sso_clients.put(client_id, found.clone());
+        Ok(found)
     }
 
     pub async fn get_client(&self, actor: &Actor, service_code: &str) -> Result<SsoClient> {
@@ -364,6 +405,7 @@ impl Kapu {
         )
         .await?;
         tx.commit().await?;
+        self.inner.sso_clients.forget(service_code);
         Ok(RegisteredClient {
             client: self.get_client(actor, service_code).await?,
             client_secret: secret,
@@ -408,6 +450,7 @@ impl Kapu {
         )
         .await?;
         tx.commit().await?;
+        self.inner.sso_clients.forget(service_code);
         Ok(RegisteredClient {
             client: self.get_client(actor, service_code).await?,
             client_secret: Some(secret),
@@ -455,6 +498,7 @@ impl Kapu {
         .await?;
         super::onboarding::tell_requester(&mut tx, service_code, &existing.name, next, now).await?;
         tx.commit().await?;
+        self.inner.sso_clients.forget(service_code);
         self.get_client(actor, service_code).await
     }
 }

@@ -147,10 +147,7 @@ impl Kapu {
     /// (named, or the audience of a valid ID token hint) registered it exactly.
     pub async fn plan_logout(&self, req: &LogoutRequest) -> Result<LogoutPlan> {
         let hint = match req.id_token_hint.as_deref() {
-            Some(h) => {
-                let jwks = self.keys().jwks().await?;
-                crate::platform::keys::verify_jws(h, &jwks).ok()
-            }
+            Some(h) => self.keys().verify(h).await?,
             None => None,
         };
         let client_id = req.client_id.clone().or_else(|| {

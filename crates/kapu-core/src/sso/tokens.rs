@@ -93,6 +93,14 @@ pub(super) struct Grant {
     pub(super) amr: String,
     pub(super) acr: String,
     pub(super) revoked_at: Option<i64>,
+    /// The subject as the claims show it, read with the grant in one query.
+    login: String,
+    tenant_code: String,
+    full_name: String,
+    email: String,
+    admin_locked: i64,
+    deleted_at: Option<i64>,
+    deputy_name: Option<String>,
 }
 
 /// Client, grant, redirect address, nonce, PKCE challenge, expiry, use.
@@ -106,8 +114,11 @@ type CodeRow = (
     Option<i64>,
 );
 
-const GRANT_COLUMNS: &str =
-    "id, client_id, user_id, deputy_id, session_id, scope, roles, auth_time, amr, acr, revoked_at";
+const GRANT_QUERY: &str = "SELECT g.id, g.client_id, g.user_id, g.deputy_id, g.session_id, g.scope, \
+     g.roles, g.auth_time, g.amr, g.acr, g.revoked_at, u.login, t.code AS tenant_code, u.full_name, \
+     u.email, u.admin_locked, u.deleted_at, d.full_name AS deputy_name \
+     FROM sso_grants g JOIN users u ON u.id = g.user_id JOIN tenants t ON t.id = u.tenant_id \
+     LEFT JOIN users d ON d.id = g.deputy_id WHERE g.id = $1";
 
 impl Kapu {
     /// `POST /oauth2/token`.
@@ -270,7 +281,7 @@ impl Kapu {
         nonce: Option<&str>,
         now: i64,
     ) -> Outcome<TokenResponse> {
-        let profile = self.claims(client, grant).await?;
+        let profile = self.claims(client, grant)?;
         let iss = self.config().public_url.trim_end_matches('/').to_string();
         let secs = now / 1000;
         let access = json!({
@@ -317,17 +328,10 @@ impl Kapu {
 
     /// What the service learns of the subject: the roles of this service only, and for a
     /// deputy, whom it is (`act`, RFC 8693).
-    async fn claims(&self, client: &ClientRecord, grant: &Grant) -> Outcome<Value> {
-        let user: Option<(String, String, String, String)> = sqlx::query_as(
-            "SELECT u.login, t.code, u.full_name, u.email FROM users u JOIN tenants t ON t.id = u.tenant_id \
-             WHERE u.id = $1 AND u.deleted_at IS NULL AND u.admin_locked = 0",
-        )
-        .bind(&grant.user_id)
-        .fetch_optional(self.db().pool())
-        .await?;
-        let Some((login, tenant, name, email)) = user else {
+    fn claims(&self, client: &ClientRecord, grant: &Grant) -> Outcome<Value> {
+        if grant.deleted_at.is_some() || grant.admin_locked != 0 {
             return Err(OAuthError::grant("the user is gone or locked"));
-        };
+        }
         let subject = |user_id: &str| {
             if client.pairwise {
                 sha256_hex(format!("{}:{user_id}", client.client_id).as_bytes())
@@ -337,28 +341,26 @@ impl Kapu {
         };
         let mut claims = json!({
             "sub": subject(&grant.user_id),
-            "preferred_username": format!("{login}@{tenant}"),
-            "tenant": tenant,
+            "preferred_username": format!("{}@{}", grant.login, grant.tenant_code),
+            "tenant": grant.tenant_code,
         });
         let scope: Vec<&str> = grant.scope.split(' ').collect();
         if let Some(map) = claims.as_object_mut() {
             if scope.contains(&"profile") {
-                map.insert("name".into(), json!(name));
+                map.insert("name".into(), json!(grant.full_name));
             }
             if scope.contains(&"email") {
-                map.insert("email".into(), json!(email));
+                map.insert("email".into(), json!(grant.email));
             }
             if scope.contains(&"roles") || scope.contains(&"profile") {
                 let roles: Vec<&str> = grant.roles.split(' ').filter(|r| !r.is_empty()).collect();
                 map.insert("roles".into(), json!(roles));
             }
             if let Some(deputy) = &grant.deputy_id {
-                let name: Option<String> =
-                    sqlx::query_scalar("SELECT full_name FROM users WHERE id = $1")
-                        .bind(deputy)
-                        .fetch_optional(self.db().pool())
-                        .await?;
-                map.insert("act".into(), json!({"sub": subject(deputy), "name": name}));
+                map.insert(
+                    "act".into(),
+                    json!({"sub": subject(deputy), "name": grant.deputy_name}),
+                );
             }
         }
         Ok(claims)
@@ -373,7 +375,7 @@ impl Kapu {
                 status: 401,
             });
         };
-        self.claims(&client, &grant).await
+        self.claims(&client, &grant)
     }
 
     /// An access token's claims, client and grant, when it is Kapu's, unexpired, and its
@@ -382,8 +384,7 @@ impl Kapu {
         &self,
         token: &str,
     ) -> Outcome<Option<(Value, ClientRecord, Grant)>> {
-        let jwks = self.keys().jwks().await?;
-        let Ok(claims) = crate::platform::keys::verify_jws(token, &jwks) else {
+        let Some(claims) = self.keys().verify(token).await? else {
             return Ok(None);
         };
         let (Some(exp), Some(gid), Some(client_id)) = (
@@ -409,8 +410,7 @@ impl Kapu {
     }
 
     pub(super) async fn load_grant(&self, id: &str) -> Outcome<Grant> {
-        let sql = format!("SELECT {GRANT_COLUMNS} FROM sso_grants WHERE id = $1");
-        sqlx::query_as::<_, Grant>(sqlx::AssertSqlSafe(sql))
+        sqlx::query_as::<_, Grant>(GRANT_QUERY)
             .bind(id)
             .fetch_optional(self.db().pool())
             .await?
