@@ -168,6 +168,8 @@ pub async fn run(
                 (codes.clone(), refresh_tokens.clone(), access.clone());
             async move {
                 let Some(code) = codes.lock().ok().and_then(|mut v| v.pop()) else {
+                    static EMPTY: std::sync::Once = std::sync::Once::new();
+                    EMPTY.call_once(|| eprintln!("codes all spent"));
                     // Every code is spent: the step ends sooner than its time.
                     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
                     return false;
@@ -184,10 +186,18 @@ pub async fn run(
                     .await;
                 let Ok(r) = sent else { return false };
                 if !r.status().is_success() {
+                    let why = r.text().await.unwrap_or_default();
+                    static REFUSED: std::sync::Once = std::sync::Once::new();
+                    REFUSED.call_once(|| eprintln!("first refused exchange: {why}"));
                     return false;
                 }
-                let Ok(t) = r.json::<serde_json::Value>().await else {
-                    return false;
+                let t = match r.json::<serde_json::Value>().await {
+                    Ok(t) => t,
+                    Err(e) => {
+                        static BODY: std::sync::Once = std::sync::Once::new();
+                        BODY.call_once(|| eprintln!("first unreadable exchange: {e}"));
+                        return false;
+                    }
                 };
                 if let (Some(rt), Ok(mut v)) = (t["refresh_token"].as_str(), refresh_tokens.lock())
                 {

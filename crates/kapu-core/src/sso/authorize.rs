@@ -69,6 +69,14 @@ pub enum Decision {
     Redirect(String),
 }
 
+/// What a query value escapes: all but the unreserved characters (RFC 3986), so that codes
+/// and states (base64url) travel as they are.
+const QUERY_VALUE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
 /// Appends parameters to a registered address, which may have a query of its own.
 pub fn with_params(uri: &str, params: &[(&str, &str)]) -> String {
     let mut out = uri.to_string();
@@ -77,10 +85,7 @@ pub fn with_params(uri: &str, params: &[(&str, &str)]) -> String {
         out.push(sep);
         out.push_str(k);
         out.push('=');
-        out.extend(percent_encoding::utf8_percent_encode(
-            v,
-            percent_encoding::NON_ALPHANUMERIC,
-        ));
+        out.extend(percent_encoding::utf8_percent_encode(v, QUERY_VALUE));
         sep = '&';
     }
     out
@@ -349,8 +354,8 @@ mod tests {
     #[test]
     fn parameters_join_an_address_with_or_without_a_query() {
         assert_eq!(
-            with_params("https://a.hu/cb", &[("code", "x y"), ("state", "s")]),
-            "https://a.hu/cb?code=x%20y&state=s"
+            with_params("https://a.hu/cb", &[("code", "x y-_.~/"), ("state", "s")]),
+            "https://a.hu/cb?code=x%20y-_.~%2F&state=s"
         );
         assert_eq!(
             with_params("https://a.hu/cb?v=1", &[("code", "c")]),
