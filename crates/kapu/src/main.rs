@@ -59,6 +59,24 @@ enum AdminCommand {
     ResetLink(ResetLinkArgs),
     /// Make a new signing key for receipts; the old public keys stay published.
     RotateKeys,
+    /// Register a service as a confidential OpenID Connect client in production (made in
+    /// the catalogue if missing) and print its new client secret.
+    RegisterClient(RegisterClientArgs),
+}
+
+#[derive(Args)]
+struct RegisterClientArgs {
+    /// The service code, which is the client id.
+    #[arg(long)]
+    code: String,
+    #[arg(long)]
+    name: String,
+    /// Exact redirect address (repeatable).
+    #[arg(long = "redirect-uri", required = true)]
+    redirect_uris: Vec<String>,
+    /// Where logging out may send the browser back to (repeatable).
+    #[arg(long = "post-logout-uri")]
+    post_logout_uris: Vec<String>,
 }
 
 #[derive(Args)]
@@ -232,6 +250,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("new signing key: {kid}");
+            Ok(())
+        }
+        Command::Admin(AdminCommand::RegisterClient(a)) => {
+            let kapu = open(cli.common.load()?).await?;
+            let secret = kapu
+                .console_register_client(&a.code, &a.name, a.redirect_uris, a.post_logout_uris)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("client_id: {}\nclient_secret: {secret}", a.code);
             Ok(())
         }
         Command::Bench(args) => bench::run(args).await,

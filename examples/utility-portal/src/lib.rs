@@ -427,7 +427,8 @@ async fn refresh(State(p): State<Arc<Portal>>, headers: HeaderMap) -> Response {
     let Some(token) = token else {
         return Redirect::to("/").into_response();
     };
-    let request = match p.client.exchange_refresh_token(&RefreshToken::new(token)) {
+    let token = RefreshToken::new(token);
+    let request = match p.client.exchange_refresh_token(&token) {
         Ok(r) => r,
         Err(e) => return failure("no token endpoint", e),
     };

@@ -3,7 +3,7 @@
 //! ```sh
 //! PORTAL_CLIENT_SECRET=… cargo run -p utility-portal
 //! ```
-//! Settings (environment): `KAPU_URL` (default `http://localhost:8080`), `PORTAL_URL`
+//! Settings (environment): `KAPU_URL` (default `http://127.0.0.1:8080`, Kapu's `public_url`), `PORTAL_URL`
 //! (`http://127.0.0.1:8081`), `PORTAL_LISTEN` (`127.0.0.1:8081`), `PORTAL_CLIENT_ID`
 //! (`utility_portal`), `PORTAL_CLIENT_SECRET` (required).
 
@@ -20,7 +20,7 @@ async fn main() -> Result<(), String> {
     let secret = std::env::var("PORTAL_CLIENT_SECRET")
         .map_err(|_| "set PORTAL_CLIENT_SECRET to the client secret Kapu gave".to_string())?;
     let config = Config {
-        issuer: var("KAPU_URL", "http://localhost:8080"),
+        issuer: var("KAPU_URL", "http://127.0.0.1:8080"),
         url: var("PORTAL_URL", "http://127.0.0.1:8081"),
         client_id: var("PORTAL_CLIENT_ID", "utility_portal"),
         client_secret: secret,

@@ -6,6 +6,7 @@
 pub mod authorize;
 pub mod clients;
 pub mod connections;
+mod console;
 pub mod logout;
 pub mod onboarding;
 pub mod pkce;

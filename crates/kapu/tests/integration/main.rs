@@ -25,6 +25,7 @@ mod mailbox_receipts;
 mod metrics;
 mod passwords;
 mod permits;
+mod portal;
 mod registration;
 mod second_factor;
 mod security;
