@@ -37,6 +37,7 @@ pub async fn discovery(State(kapu): State<Kapu>) -> Response {
             "auth_time", "amr", "acr", "nonce", "sid"],
         "acr_values_supported": ["urn:kapu:acr:pwd", "urn:kapu:acr:mfa"],
         "prompt_values_supported": ["login"],
+        "claims_parameter_supported": false,
     });
     (
         [(

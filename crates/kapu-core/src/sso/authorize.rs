@@ -29,6 +29,8 @@ pub struct AuthorizationRequest {
     pub code_challenge_method: Option<String>,
     pub prompt: Option<String>,
     pub max_age: Option<String>,
+    /// `urn:kapu:acr:mfa` asks for a login with a second factor.
+    pub acr_values: Option<String>,
 }
 
 /// A refusal: before the client and its redirect address are known good, only a page may
@@ -50,6 +52,8 @@ pub struct CheckedRequest {
     code_challenge: Option<String>,
     prompt_login: bool,
     max_age_secs: Option<i64>,
+    /// The service asked for a login with a second factor.
+    wants_mfa: bool,
 }
 
 impl CheckedRequest {
@@ -172,6 +176,10 @@ impl Kapu {
                 .as_deref()
                 .is_some_and(|p| p.split(' ').any(|p| p == "login")),
             max_age_secs,
+            wants_mfa: req
+                .acr_values
+                .as_deref()
+                .is_some_and(|a| a.split(' ').any(|v| v == ACR_MFA)),
             client,
         })
     }
@@ -199,6 +207,20 @@ impl Kapu {
             .max_age_secs
             .is_some_and(|m| now - auth_time > m.saturating_mul(1000));
         if req.prompt_login || too_old {
+            return Ok(Decision::Login);
+        }
+        if req.wants_mfa && !actor.amr.iter().any(|a| a == "mfa") {
+            // Step up: a new login takes the second step, where the person has a factor.
+            let factors = self
+                .usable_factors(actor.session_user_id(), now)
+                .await
+                .map_err(page)?;
+            if factors.is_empty() {
+                return Err(fail(
+                    "access_denied",
+                    "the service asks for a second factor, and the user has none",
+                ));
+            }
             return Ok(Decision::Login);
         }
         if req.client.state == ClientState::Test {
@@ -341,11 +363,14 @@ impl Kapu {
 /// The assurance a login gives: with a second factor, or with a password alone.
 pub fn acr_of(amr: &[String]) -> &'static str {
     if amr.iter().any(|a| a == "mfa") {
-        "urn:kapu:acr:mfa"
+        ACR_MFA
     } else {
         "urn:kapu:acr:pwd"
     }
 }
+
+/// The assurance of a login with a second factor.
+pub const ACR_MFA: &str = "urn:kapu:acr:mfa";
 
 #[cfg(test)]
 mod tests {

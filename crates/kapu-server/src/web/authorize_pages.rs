@@ -63,6 +63,7 @@ fn fields(q: &AuthorizationRequest) -> Vec<(&'static str, String)> {
         ("code_challenge_method", &q.code_challenge_method),
         ("prompt", &q.prompt),
         ("max_age", &q.max_age),
+        ("acr_values", &q.acr_values),
     ]
     .into_iter()
     .filter_map(|(k, v)| v.clone().map(|v| (k, v)))

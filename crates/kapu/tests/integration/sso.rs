@@ -836,7 +836,53 @@ async fn a_tenant_requests_a_service_and_the_centre_moves_it_to_production(app: 
     assert_eq!(log["items"].as_array().unwrap().len(), 2);
 }
 
+async fn a_service_can_ask_for_a_fresh_or_stronger_login(app: App) {
+    let (_, secret) = setup(&app, "production").await;
+    let (b, _) = signed_in(&app, &secret, "j").await;
+    let (_, challenge) = pkce("j");
+    // prompt=login: back to Kapu's login, and the request goes on without the prompt.
+    let r = b
+        .get(app.url(&authorize_url("gazd", Some(&challenge), "&prompt=login")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let to = r.headers()["location"].to_str().unwrap().to_string();
+    assert!(to.starts_with("/login?next="), "{to}");
+    assert!(!percent_decode(&to).contains("prompt="), "{to}");
+    // A second factor asked for, and the user has none: refused, not looped.
+    let back = authorize(
+        &app,
+        &b,
+        &authorize_url(
+            "gazd",
+            Some(&challenge),
+            "&acr_values=urn%3Akapu%3Aacr%3Amfa",
+        ),
+    )
+    .await;
+    assert_eq!(
+        param(&back, "error").as_deref(),
+        Some("access_denied"),
+        "{back}"
+    );
+    // max_age older than the login: log in again.
+    app.clock.advance(120_000);
+    let r = b
+        .get(app.url(&authorize_url("gazd", Some(&challenge), "&max_age=60")))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        r.headers()["location"]
+            .to_str()
+            .unwrap()
+            .starts_with("/login?next=")
+    );
+}
+
 both!(
+    a_service_can_ask_for_a_fresh_or_stronger_login,
     a_tenant_requests_a_service_and_the_centre_moves_it_to_production,
     a_person_disconnects_a_service_from_the_profile,
     a_client_introspects_and_revokes_its_own_tokens,
