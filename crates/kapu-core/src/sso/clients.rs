@@ -316,8 +316,10 @@ impl Kapu {
         Ok(found)
     }
 
+    /// A registration, for central framework administrators (a tenant's own administrators
+    /// see their requests in the list).
     pub async fn get_client(&self, actor: &Actor, service_code: &str) -> Result<SsoClient> {
-        if !actor.has(Role::FrameworkAdmin) {
+        if !(actor.central && actor.has(Role::FrameworkAdmin)) {
             return Err(Error::Forbidden);
         }
         self.client_view(service_code).await

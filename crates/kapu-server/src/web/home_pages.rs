@@ -49,6 +49,7 @@ pub async fn home(State(kapu): State<Kapu>, ctx: Ctx, WebActor(actor): WebActor)
     }
     if actor.has(Role::UserMaintainer) {
         blocks.push(("/admin/substitutions", t.t("admin.substitutions")));
+        blocks.push(("/admin/sso", t.t("sso.clients_title")));
     }
     if actor.has(Role::LogReader) {
         blocks.push(("/admin/audit", t.t("admin.audit")));

@@ -17,6 +17,7 @@ mod registration_pages;
 mod rights_page;
 mod second_step_pages;
 mod session;
+mod sso_pages;
 mod substitution_pages;
 mod system_pages;
 mod table;
@@ -263,6 +264,14 @@ pub fn router() -> Router<Kapu> {
                 .post(substitution_pages::substitution_delete),
         )
         .route("/admin/roles", get(catalog_pages::roles))
+        .route("/admin/sso", get(sso_pages::list))
+        .route(
+            "/admin/sso/request",
+            get(sso_pages::request_page).post(sso_pages::request_submit),
+        )
+        .route("/admin/sso/{code}", get(sso_pages::client))
+        .route("/admin/sso/{code}/state", post(sso_pages::move_state))
+        .route("/admin/sso/{code}/secret", post(sso_pages::new_secret))
         .route("/admin/services", get(catalog_pages::services))
         .route(
             "/admin/services/new",

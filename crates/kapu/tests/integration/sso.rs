@@ -881,7 +881,76 @@ async fn a_service_can_ask_for_a_fresh_or_stronger_login(app: App) {
     );
 }
 
+async fn the_pages_file_review_and_move_a_request(app: App) {
+    app.tenant_with_admin("lapos").await;
+    let t = browser();
+    log_in(&t, &app, "fo.admin@lapos", "Tenant-Admin1", "secure").await;
+    let (s, html) = page(&t, &app, "/admin/sso/request").await;
+    assert_eq!(s, StatusCode::OK);
+    let csrf = csrf_of(&html);
+    let form = |code: &'static str, uris: &'static str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("code", code.to_string()),
+            ("name", "Lapos Víz".to_string()),
+            ("launch_url", "https://viz.lapos.hu/".to_string()),
+            ("roles", "ugyfel=Ügyfél, ugyintezo=Ügyintéző".to_string()),
+            ("client_type", "confidential".to_string()),
+            ("redirect_uris", uris.to_string()),
+            ("contact", "it@lapos.hu".to_string()),
+        ]
+    };
+    let bad = form("laposviz", "http://evil.example.com/cb");
+    let pairs: Vec<(&str, &str)> = bad.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (s, _, html) = post(&t, &app, "/admin/sso/request", &pairs).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("redirect_uris"), "{html}");
+    let good = form("laposviz", "https://viz.lapos.hu/cb");
+    let pairs: Vec<(&str, &str)> = good.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (s, _, html) = post(&t, &app, "/admin/sso/request", &pairs).await;
+    assert_eq!(s, StatusCode::OK, "{html}");
+    assert!(
+        html.contains("Kliens titok") && html.contains("Kérelmezve"),
+        "{html}"
+    );
+    let (_, html) = page(&t, &app, "/admin/sso").await;
+    assert!(html.contains("laposviz"));
+    // The centre opens it, tries it in test and makes a new secret.
+    let c = browser();
+    log_in(
+        &c,
+        &app,
+        crate::harness::ADMIN,
+        crate::harness::ADMIN_PW,
+        "secure",
+    )
+    .await;
+    let (s, html) = page(&c, &app, "/admin/sso/laposviz").await;
+    assert_eq!(s, StatusCode::OK, "{html}");
+    let csrf = csrf_of(&html);
+    let (s, to, _) = post(
+        &c,
+        &app,
+        "/admin/sso/laposviz/state",
+        &[("csrf", &csrf), ("state", "test")],
+    )
+    .await;
+    assert_eq!(
+        (s, to.as_str()),
+        (StatusCode::SEE_OTHER, "/admin/sso/laposviz")
+    );
+    let (_, html) = page(&c, &app, "/admin/sso/laposviz").await;
+    assert!(html.contains("Teszt"), "{html}");
+    let (s, _, html) = post(&c, &app, "/admin/sso/laposviz/secret", &[("csrf", &csrf)]).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("csak most"), "{html}");
+    // The tenant's maintainer cannot open the centre's page.
+    let (s, _) = page(&t, &app, "/admin/sso/laposviz").await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+}
+
 both!(
+    the_pages_file_review_and_move_a_request,
     a_service_can_ask_for_a_fresh_or_stronger_login,
     a_tenant_requests_a_service_and_the_centre_moves_it_to_production,
     a_person_disconnects_a_service_from_the_profile,
