@@ -30,7 +30,8 @@ pub async fn discovery(State(kapu): State<Kapu>) -> Response {
         "grant_types_supported": ["authorization_code", "refresh_token"],
         "subject_types_supported": ["public", "pairwise"],
         "id_token_signing_alg_values_supported": ["EdDSA"],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
+        "token_endpoint_auth_signing_alg_values_supported": ["RS256", "PS256", "ES256", "EdDSA"],
         "code_challenge_methods_supported": ["S256"],
         "scopes_supported": ["openid", "profile", "email", "roles"],
         "claims_supported": ["sub", "name", "email", "preferred_username", "tenant", "roles", "act",
@@ -83,6 +84,8 @@ pub struct TokenForm {
     refresh_token: Option<String>,
     client_id: Option<String>,
     client_secret: Option<String>,
+    client_assertion_type: Option<String>,
+    client_assertion: Option<String>,
 }
 
 /// `client_secret_basic`: the client id and secret, form-encoded, in Basic credentials.
@@ -117,6 +120,8 @@ fn client_request(headers: &HeaderMap, form: TokenForm) -> TokenRequest {
         refresh_token: form.refresh_token,
         client_id,
         client_secret,
+        client_assertion_type: form.client_assertion_type,
+        client_assertion: form.client_assertion,
     }
 }
 

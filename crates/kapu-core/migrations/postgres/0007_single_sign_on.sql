@@ -10,6 +10,8 @@ CREATE TABLE sso_clients (
     client_type TEXT NOT NULL,
     -- SHA-256 of the secret, shown once when made.
     secret_digest TEXT,
+    -- The client's public keys (a JWKS), for private_key_jwt authentication.
+    jwks TEXT,
     -- One exact address per line.
     redirect_uris TEXT NOT NULL,
     post_logout_redirect_uris TEXT NOT NULL DEFAULT '',
@@ -69,6 +71,14 @@ CREATE TABLE sso_refresh_tokens (
     used_at BIGINT
 );
 CREATE INDEX sso_refresh_tokens_grant ON sso_refresh_tokens (grant_id);
+
+-- Client assertions (private_key_jwt) seen, so that none is accepted twice.
+CREATE TABLE sso_assertions (
+    client_id TEXT NOT NULL,
+    jti TEXT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    PRIMARY KEY (client_id, jti)
+);
 
 -- Consent, remembered per user and service.
 CREATE TABLE sso_consents (

@@ -77,6 +77,9 @@ pub struct SsoClient {
     pub post_logout_redirect_uris: Vec<String>,
     /// Where Kapu posts logout tokens when a session the service was used for ends.
     pub backchannel_logout_uri: Option<String>,
+    /// The client's public keys for `private_key_jwt` authentication (a JWKS).
+    #[schema(value_type = Option<Object>)]
+    pub jwks: Option<serde_json::Value>,
     /// `public` or `pairwise`.
     pub subject_type: String,
     pub state: ClientState,
@@ -97,6 +100,8 @@ pub struct ClientInput {
     pub redirect_uris: Vec<String>,
     pub post_logout_redirect_uris: Vec<String>,
     pub backchannel_logout_uri: Option<String>,
+    /// Public keys (a JWKS) the client signs its `private_key_jwt` assertions with.
+    pub jwks: Option<serde_json::Value>,
     pub subject_type: String,
     pub contact: String,
 }
@@ -153,6 +158,16 @@ pub fn check_input(input: &ClientInput) -> Result<ClientInput> {
                 None
             }
         });
+    let jwks = match &input.jwks {
+        None | Some(serde_json::Value::Null) => None,
+        Some(v) => match serde_json::from_value::<jsonwebtoken::jwk::JwkSet>(v.clone()) {
+            Ok(set) if !set.keys.is_empty() && set.keys.len() <= 10 => Some(v.clone()),
+            _ => {
+                errors.push(FieldError::new("jwks", "sso.jwks_invalid"));
+                None
+            }
+        },
+    };
     let contact = input.contact.trim();
     if contact.is_empty() || contact.chars().count() > 200 {
         errors.push(FieldError::new("contact", "sso.contact_required"));
@@ -165,6 +180,7 @@ pub fn check_input(input: &ClientInput) -> Result<ClientInput> {
         redirect_uris,
         post_logout_redirect_uris: post_logout,
         backchannel_logout_uri: backchannel,
+        jwks,
         subject_type: input.subject_type.clone(),
         contact: contact.to_string(),
     })
@@ -180,6 +196,8 @@ pub(crate) struct ClientRecord {
     pub redirect_uris: Vec<String>,
     pub post_logout_redirect_uris: Vec<String>,
     pub backchannel_logout_uri: Option<String>,
+    /// Its public keys, for `private_key_jwt`.
+    pub jwks: Option<jsonwebtoken::jwk::JwkSet>,
     pub pairwise: bool,
     pub state: ClientState,
 }
@@ -196,10 +214,11 @@ type ClientRow = (
     String,
     String,
     i64,
+    Option<String>,
 );
 
 const CLIENT_COLUMNS: &str = "c.client_id, s.name, c.client_type, c.secret_digest, c.redirect_uris, \
-     c.post_logout_redirect_uris, c.backchannel_logout_uri, c.subject_type, c.state, c.contact, c.updated_at \
+     c.post_logout_redirect_uris, c.backchannel_logout_uri, c.subject_type, c.state, c.contact, c.updated_at, c.jwks \
      FROM sso_clients c JOIN services s ON s.id = c.service_id";
 
 fn lines(s: &str) -> Vec<String> {
@@ -222,6 +241,7 @@ fn record(row: ClientRow) -> (ClientRecord, String, i64) {
         state,
         contact,
         updated,
+        jwks,
     ) = row;
     (
         ClientRecord {
@@ -232,6 +252,7 @@ fn record(row: ClientRow) -> (ClientRecord, String, i64) {
             redirect_uris: lines(&redirects),
             post_logout_redirect_uris: lines(&post_logout),
             backchannel_logout_uri: backchannel,
+            jwks: jwks.and_then(|j| serde_json::from_str(&j).ok()),
             pairwise: subject == "pairwise",
             state: ClientState::parse(&state).unwrap_or(ClientState::Suspended),
         },
@@ -254,6 +275,7 @@ fn view(r: ClientRecord, contact: String, updated: i64) -> SsoClient {
         redirect_uris: r.redirect_uris,
         post_logout_redirect_uris: r.post_logout_redirect_uris,
         backchannel_logout_uri: r.backchannel_logout_uri,
+        jwks: r.jwks.and_then(|j| serde_json::to_value(j).ok()),
         state: r.state,
         contact,
         updated_at: time_fmt::rfc3339(updated),
@@ -361,7 +383,7 @@ impl Kapu {
                 "UPDATE sso_clients SET client_type = $1, redirect_uris = $2, post_logout_redirect_uris = $3, \
                  subject_type = $4, contact = $5, updated_at = $6, \
                  secret_digest = CASE WHEN $1 = 'public' THEN NULL ELSE COALESCE($7, secret_digest) END, \
-                 backchannel_logout_uri = $9 WHERE service_id = $8",
+                 backchannel_logout_uri = $9, jwks = $10 WHERE service_id = $8",
             )
             .bind(&input.client_type)
             .bind(input.redirect_uris.join("\n"))
@@ -372,13 +394,14 @@ impl Kapu {
             .bind(secret.as_deref().map(token_digest))
             .bind(&service_id)
             .bind(input.backchannel_logout_uri.as_deref())
+            .bind(input.jwks.as_ref().map(|j| j.to_string()))
             .execute(tx.conn())
             .await?;
         } else {
             sqlx::query(
                 "INSERT INTO sso_clients (service_id, client_id, client_type, secret_digest, redirect_uris, \
-                 post_logout_redirect_uris, subject_type, state, contact, created_at, updated_at, backchannel_logout_uri) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, 'test', $8, $9, $9, $10)",
+                 post_logout_redirect_uris, subject_type, state, contact, created_at, updated_at, backchannel_logout_uri, jwks) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, 'test', $8, $9, $9, $10, $11)",
             )
             .bind(&service_id)
             .bind(service_code)
@@ -390,6 +413,7 @@ impl Kapu {
             .bind(&input.contact)
             .bind(now)
             .bind(input.backchannel_logout_uri.as_deref())
+            .bind(input.jwks.as_ref().map(|j| j.to_string()))
             .execute(tx.conn())
             .await?;
         }

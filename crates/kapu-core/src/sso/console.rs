@@ -77,6 +77,7 @@ impl Kapu {
                 redirect_uris,
                 post_logout_redirect_uris,
                 backchannel_logout_uri: None,
+                jwks: None,
                 subject_type: "public".into(),
                 contact: "console".into(),
             },

@@ -26,6 +26,9 @@ pub struct TokenRequest {
     pub refresh_token: Option<String>,
     pub client_id: Option<String>,
     pub client_secret: Option<String>,
+    /// `private_key_jwt` (RFC 7523): the assertion and its type.
+    pub client_assertion_type: Option<String>,
+    pub client_assertion: Option<String>,
 }
 
 /// An OAuth error answer (RFC 6749 section 5.2).
@@ -140,6 +143,23 @@ impl Kapu {
             description: "client authentication failed",
             status: 401,
         };
+        if let Some(assertion) = req.client_assertion.as_deref() {
+            if req.client_assertion_type.as_deref() != Some(super::assertions::JWT_BEARER) {
+                return Err(unauthenticated);
+            }
+            let client = self
+                .client_by_assertion(assertion, req.client_id.as_deref())
+                .await?
+                .ok_or(unauthenticated)?;
+            return if client.state.serves() {
+                Ok(client)
+            } else {
+                Err(OAuthError::new(
+                    "unauthorized_client",
+                    "the service takes no logins",
+                ))
+            };
+        }
         let Some(client_id) = req.client_id.as_deref() else {
             return Err(unauthenticated);
         };

@@ -38,6 +38,9 @@ pub struct ClientBody {
     post_logout_redirect_uris: Vec<String>,
     /// Where Kapu posts logout tokens (Back-Channel Logout) when a session ends.
     backchannel_logout_uri: Option<String>,
+    /// Public keys (a JWKS) for `private_key_jwt` client authentication.
+    #[schema(value_type = Option<Object>)]
+    jwks: Option<serde_json::Value>,
     /// `public` (one identifier everywhere) or `pairwise` (one per service).
     #[serde(default = "public")]
     #[schema(pattern = "^(public|pairwise)$")]
@@ -58,6 +61,7 @@ impl ClientBody {
             redirect_uris: self.redirect_uris,
             post_logout_redirect_uris: self.post_logout_redirect_uris,
             backchannel_logout_uri: self.backchannel_logout_uri,
+            jwks: self.jwks,
             subject_type: self.subject_type,
             contact: self.contact,
         }

@@ -214,6 +214,7 @@ pub async fn request_submit(
                 .collect(),
             post_logout_redirect_uris: Vec::new(),
             backchannel_logout_uri: None,
+            jwks: None,
             subject_type: "public".into(),
             contact: form.contact.clone(),
         },

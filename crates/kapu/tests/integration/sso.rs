@@ -949,7 +949,113 @@ async fn the_pages_file_review_and_move_a_request(app: App) {
     assert_eq!(s, StatusCode::FORBIDDEN);
 }
 
+/// A client key (ES256) and its public JWK.
+fn client_key(seed: &str) -> (jsonwebtoken::EncodingKey, Value) {
+    use p256::pkcs8::EncodePrivateKey as _;
+    let secret = sha2::Sha256::digest(format!("client key {seed}").as_bytes());
+    let key = p256::ecdsa::SigningKey::from_slice(&secret).unwrap();
+    let der = key.to_pkcs8_der().unwrap();
+    let point = key.verifying_key().to_sec1_point(false);
+    let b = point.as_bytes();
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let jwk = json!({"kty": "EC", "crv": "P-256", "x": b64.encode(&b[1..33]), "y": b64.encode(&b[33..65]),
+                     "kid": seed, "alg": "ES256", "use": "sig"});
+    (jsonwebtoken::EncodingKey::from_ec_der(der.as_bytes()), jwk)
+}
+
+fn assertion(key: &jsonwebtoken::EncodingKey, kid: &str, aud: &str, jti: &str) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+    header.kid = Some(kid.into());
+    jsonwebtoken::encode(
+        &header,
+        &json!({"iss": "gazd", "sub": "gazd", "aud": aud, "iat": now, "exp": now + 60, "jti": jti}),
+        key,
+    )
+    .unwrap()
+}
+
+async fn a_client_authenticates_with_a_signed_assertion(app: App) {
+    let (admin, _) = setup(&app, "production").await;
+    let (key, jwk) = client_key("k1");
+    let (s, c) = app
+        .send(
+            "PUT",
+            &admin,
+            "/api/v1/services/gazd/client",
+            json!({"client_type": "confidential", "redirect_uris": [REDIRECT], "contact": "it@gazd.example.hu",
+                   "jwks": {"keys": [jwk]}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{c}");
+    let (s, e) = app
+        .send(
+            "PUT",
+            &admin,
+            "/api/v1/services/gazd/client",
+            json!({"client_type": "confidential", "redirect_uris": [REDIRECT], "contact": "x", "jwks": {"keys": "no"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    let aud = format!("{}/oauth2/token", app.kapu.config().public_url);
+    let b = browser();
+    log_in(&b, &app, "ugyfel@kozpont", PW, "normal").await;
+    let (verifier, challenge) = pkce("k");
+    let mut code = || {
+        let (app, b, challenge) = (&app, &b, challenge.clone());
+        async move {
+            let back = authorize(app, b, &authorize_url("gazd", Some(&challenge), "")).await;
+            param(&back, "code").unwrap()
+        }
+    };
+    let exchange_with = |code: String, assertion: String| {
+        let (app, verifier) = (&app, verifier.clone());
+        async move {
+            token(
+                app,
+                None,
+                &[
+                    ("grant_type", "authorization_code"),
+                    ("code", &code),
+                    ("redirect_uri", REDIRECT),
+                    ("code_verifier", &verifier),
+                    (
+                        "client_assertion_type",
+                        "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                    ),
+                    ("client_assertion", &assertion),
+                ],
+            )
+            .await
+        }
+    };
+    let signed = assertion(&key, "k1", &aud, "egy");
+    let (s, t) = exchange_with(code().await, signed.clone()).await;
+    assert_eq!(s, StatusCode::OK, "{t}");
+    // The same assertion again, a stranger's key, or another audience: not this client.
+    let (s, e) = exchange_with(code().await, signed).await;
+    assert_eq!(
+        (s, e["error"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("invalid_client"))
+    );
+    let (other, _) = client_key("k2");
+    let (s, _) = exchange_with(code().await, assertion(&other, "k1", &aud, "ketto")).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let (s, _) = exchange_with(
+        code().await,
+        assertion(&key, "k1", "https://other.example/token", "harom"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let (s, t) = exchange_with(code().await, assertion(&key, "k1", &aud, "negy")).await;
+    assert_eq!(s, StatusCode::OK, "{t}");
+}
+
 both!(
+    a_client_authenticates_with_a_signed_assertion,
     the_pages_file_review_and_move_a_request,
     a_service_can_ask_for_a_fresh_or_stronger_login,
     a_tenant_requests_a_service_and_the_centre_moves_it_to_production,
