@@ -1004,7 +1004,7 @@ async fn a_client_authenticates_with_a_signed_assertion(app: App) {
     let b = browser();
     log_in(&b, &app, "ugyfel@kozpont", PW, "normal").await;
     let (verifier, challenge) = pkce("k");
-    let mut code = || {
+    let code = || {
         let (app, b, challenge) = (&app, &b, challenge.clone());
         async move {
             let back = authorize(app, b, &authorize_url("gazd", Some(&challenge), "")).await;
