@@ -17,6 +17,8 @@ CREATE TABLE sso_clients (
     post_logout_redirect_uris TEXT NOT NULL DEFAULT '',
     -- Where Kapu tells the service that a session it was used for has ended.
     backchannel_logout_uri TEXT,
+    -- How its ID tokens are signed: 'EdDSA', or 'RS256' for clients that know no other.
+    token_alg TEXT NOT NULL DEFAULT 'EdDSA',
     -- 'public' or 'pairwise' subject identifiers.
     subject_type TEXT NOT NULL DEFAULT 'public',
     -- requested -> test -> production; or rejected, suspended.

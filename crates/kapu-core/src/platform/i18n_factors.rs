@@ -148,4 +148,5 @@ pub static FACTORS: &[Entry] = &[
     ("sso.state_rejected", "Elutasítva", "Rejected"),
     ("sso.state_suspended", "Felfüggesztve", "Suspended"),
     ("sso.jwks_invalid", "A kulcskészlet (JWKS) nem olvasható, vagy 1–10 kulcsnál többet/kevesebbet tartalmaz.", "The key set (JWKS) is unreadable, or does not hold 1 to 10 keys."),
+    ("sso.alg_invalid", "Az aláírás módja EdDSA vagy RS256.", "The signing algorithm is EdDSA or RS256."),
 ];

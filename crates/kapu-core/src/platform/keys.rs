@@ -13,12 +13,19 @@ use crate::error::{Error, Result};
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-/// One public key as RFC 8037 describes it (`OKP`, `Ed25519`).
+/// One public key: Ed25519 as RFC 8037 describes it (`OKP`), or RSA (`n`, `e`) for the
+/// services that know only RS256.
 #[derive(Debug, Clone, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Jwk {
     pub kty: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub crv: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub x: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub n: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub e: String,
     pub kid: String,
     pub alg: String,
     #[serde(rename = "use")]
@@ -35,6 +42,8 @@ fn jwk(kid: &str, public: &[u8]) -> Jwk {
         kty: "OKP".into(),
         crv: "Ed25519".into(),
         x: B64.encode(public),
+        n: String::new(),
+        e: String::new(),
         kid: kid.into(),
         alg: "EdDSA".into(),
         use_: "sig".into(),
@@ -49,10 +58,12 @@ pub async fn rotate(db: &Db, master: &MasterKey, now: i64) -> Result<String> {
     let public = B64.encode(signing.verifying_key().to_bytes());
     let sealed = master.seal(&secret, &kid)?;
     let mut tx = db.pool().begin().await?;
-    sqlx::query("UPDATE signing_keys SET retired_at = $1 WHERE retired_at IS NULL")
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "UPDATE signing_keys SET retired_at = $1 WHERE retired_at IS NULL AND alg = 'EdDSA'",
+    )
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
     sqlx::query(
         "INSERT INTO signing_keys (kid, alg, public_key, sealed_secret, created_at) VALUES ($1, 'EdDSA', $2, $3, $4)",
     )
@@ -72,7 +83,7 @@ pub async fn rotate(db: &Db, master: &MasterKey, now: i64) -> Result<String> {
 async fn active(db: &Db, master: &MasterKey, now: i64) -> Result<(String, SigningKey)> {
     for _ in 0..2 {
         let row = sqlx::query(
-            "SELECT kid, sealed_secret FROM signing_keys WHERE retired_at IS NULL \
+            "SELECT kid, sealed_secret FROM signing_keys WHERE retired_at IS NULL AND alg = 'EdDSA' \
              ORDER BY created_at DESC, kid DESC LIMIT 1",
         )
         .fetch_optional(db.pool())
@@ -109,6 +120,7 @@ pub struct KeyStore {
     /// The published keys, for checking Kapu's own signatures without a query each time;
     /// read again when a signature names a key it lacks (at most once a second).
     published: std::sync::Arc<std::sync::RwLock<Published>>,
+    rsa: super::rsa_keys::RsaCache,
 }
 
 impl KeyStore {
@@ -118,6 +130,7 @@ impl KeyStore {
             master,
             cache: Default::default(),
             published: Default::default(),
+            rsa: Default::default(),
         }
     }
 
@@ -152,8 +165,15 @@ impl KeyStore {
         }
     }
 
+    /// Makes new signing keys: the Ed25519 one, and the RSA one where one was ever made.
     pub async fn rotate(&self, now: i64) -> Result<String> {
         let kid = rotate(&self.db, &self.master, now).await?;
+        if super::rsa_keys::exists(&self.db).await? {
+            super::rsa_keys::rotate(&self.db, &self.master, now).await?;
+            if let Ok(mut guard) = self.rsa.write() {
+                *guard = None;
+            }
+        }
         self.reload();
         Ok(kid)
     }
@@ -169,6 +189,29 @@ impl KeyStore {
             "{signing_input}.{}",
             B64.encode(signature.to_bytes())
         ))
+    }
+
+    /// Makes the RSA key if there is none yet, outside any write transaction (making it
+    /// writes, and on SQLite a second writer would wait for the first).
+    pub async fn prepare_rs256(&self, now: i64) -> Result<()> {
+        super::rsa_keys::active(&self.db, &self.master, &self.rsa, now)
+            .await
+            .map(|_| ())
+    }
+
+    /// A compact JWS signed with RS256, for services that know no other algorithm; the RSA
+    /// key is made on first use.
+    pub async fn sign_rs256<T: Serialize>(
+        &self,
+        typ: &str,
+        payload: &T,
+        now: i64,
+    ) -> Result<String> {
+        let (kid, key) = super::rsa_keys::active(&self.db, &self.master, &self.rsa, now).await?;
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
+        header.kid = Some(kid);
+        header.typ = Some(typ.into());
+        jsonwebtoken::encode(&header, payload, &key).map_err(|e| Error::Internal(e.to_string()))
     }
 
     /// Verifies a JWS Kapu signed (any key it ever published); `None` when it does not.
@@ -190,14 +233,19 @@ impl KeyStore {
 
     pub async fn jwks(&self) -> Result<Jwks> {
         let rows = sqlx::query(
-            "SELECT kid, public_key FROM signing_keys ORDER BY created_at DESC, kid DESC",
+            "SELECT kid, alg, public_key FROM signing_keys ORDER BY created_at DESC, kid DESC",
         )
         .fetch_all(self.db.pool())
         .await?;
         let mut keys = Vec::with_capacity(rows.len());
         for r in rows {
             let kid: String = r.try_get("kid")?;
+            let alg: String = r.try_get("alg")?;
             let x: String = r.try_get("public_key")?;
+            if alg == "RS256" {
+                keys.push(super::rsa_keys::jwk(&kid, &x)?);
+                continue;
+            }
             let public = B64
                 .decode(&x)
                 .map_err(|_| Error::Internal("bad public key".into()))?;
@@ -234,10 +282,13 @@ pub fn verify_jws(jws: &str, jwks: &Jwks) -> std::result::Result<serde_json::Val
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
         .ok_or(JwsError::Malformed)?;
+    let kid = header["kid"].as_str().ok_or(JwsError::UnknownKey)?;
+    if header["alg"] == "RS256" {
+        return verify_rs256(jws, kid, jwks);
+    }
     if header["alg"] != "EdDSA" {
         return Err(JwsError::Algorithm);
     }
-    let kid = header["kid"].as_str().ok_or(JwsError::UnknownKey)?;
     let jwk = jwks
         .keys
         .iter()
@@ -261,4 +312,26 @@ pub fn verify_jws(jws: &str, jwks: &Jwks) -> std::result::Result<serde_json::Val
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
         .ok_or(JwsError::Malformed)
+}
+
+/// An RS256 signature of Kapu's, checked with the published RSA key it names.
+fn verify_rs256(
+    jws: &str,
+    kid: &str,
+    jwks: &Jwks,
+) -> std::result::Result<serde_json::Value, JwsError> {
+    let jwk = jwks
+        .keys
+        .iter()
+        .find(|k| k.kid == kid && k.kty == "RSA")
+        .ok_or(JwsError::UnknownKey)?;
+    let key = jsonwebtoken::DecodingKey::from_rsa_components(&jwk.n, &jwk.e)
+        .map_err(|_| JwsError::UnknownKey)?;
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+    validation.required_spec_claims.clear();
+    validation.validate_exp = false;
+    validation.validate_aud = false;
+    jsonwebtoken::decode::<serde_json::Value>(jws, &key, &validation)
+        .map(|d| d.claims)
+        .map_err(|_| JwsError::BadSignature)
 }

@@ -17,5 +17,6 @@ mod mail_worker;
 pub mod master_key;
 pub mod names;
 pub mod rate_limit;
+pub mod rsa_keys;
 pub mod settings;
 pub mod time_fmt;

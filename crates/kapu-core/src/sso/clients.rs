@@ -80,6 +80,8 @@ pub struct SsoClient {
     /// The client's public keys for `private_key_jwt` authentication (a JWKS).
     #[schema(value_type = Option<Object>)]
     pub jwks: Option<serde_json::Value>,
+    /// How its ID tokens are signed: `EdDSA`, or `RS256`.
+    pub id_token_signed_response_alg: String,
     /// `public` or `pairwise`.
     pub subject_type: String,
     pub state: ClientState,
@@ -102,6 +104,8 @@ pub struct ClientInput {
     pub backchannel_logout_uri: Option<String>,
     /// Public keys (a JWKS) the client signs its `private_key_jwt` assertions with.
     pub jwks: Option<serde_json::Value>,
+    /// `EdDSA` (the default) or `RS256`.
+    pub id_token_signed_response_alg: String,
     pub subject_type: String,
     pub contact: String,
 }
@@ -122,6 +126,17 @@ pub fn check_input(input: &ClientInput) -> Result<ClientInput> {
     if !matches!(input.client_type.as_str(), "confidential" | "public") {
         errors.push(FieldError::new("client_type", "sso.client_type_invalid"));
     }
+    let alg = match input.id_token_signed_response_alg.as_str() {
+        "" | "EdDSA" => "EdDSA",
+        "RS256" => "RS256",
+        _ => {
+            errors.push(FieldError::new(
+                "id_token_signed_response_alg",
+                "sso.alg_invalid",
+            ));
+            "EdDSA"
+        }
+    };
     if !matches!(input.subject_type.as_str(), "public" | "pairwise") {
         errors.push(FieldError::new("subject_type", "sso.subject_type_invalid"));
     }
@@ -181,6 +196,7 @@ pub fn check_input(input: &ClientInput) -> Result<ClientInput> {
         post_logout_redirect_uris: post_logout,
         backchannel_logout_uri: backchannel,
         jwks,
+        id_token_signed_response_alg: alg.to_string(),
         subject_type: input.subject_type.clone(),
         contact: contact.to_string(),
     })
@@ -198,6 +214,8 @@ pub(crate) struct ClientRecord {
     pub backchannel_logout_uri: Option<String>,
     /// Its public keys, for `private_key_jwt`.
     pub jwks: Option<jsonwebtoken::jwk::JwkSet>,
+    /// Its ID tokens are signed with RS256 (else EdDSA).
+    pub rs256: bool,
     pub pairwise: bool,
     pub state: ClientState,
 }
@@ -215,10 +233,11 @@ type ClientRow = (
     String,
     i64,
     Option<String>,
+    String,
 );
 
 const CLIENT_COLUMNS: &str = "c.client_id, s.name, c.client_type, c.secret_digest, c.redirect_uris, \
-     c.post_logout_redirect_uris, c.backchannel_logout_uri, c.subject_type, c.state, c.contact, c.updated_at, c.jwks \
+     c.post_logout_redirect_uris, c.backchannel_logout_uri, c.subject_type, c.state, c.contact, c.updated_at, c.jwks, c.token_alg \
      FROM sso_clients c JOIN services s ON s.id = c.service_id";
 
 fn lines(s: &str) -> Vec<String> {
@@ -242,6 +261,7 @@ fn record(row: ClientRow) -> (ClientRecord, String, i64) {
         contact,
         updated,
         jwks,
+        token_alg,
     ) = row;
     (
         ClientRecord {
@@ -253,6 +273,7 @@ fn record(row: ClientRow) -> (ClientRecord, String, i64) {
             post_logout_redirect_uris: lines(&post_logout),
             backchannel_logout_uri: backchannel,
             jwks: jwks.and_then(|j| serde_json::from_str(&j).ok()),
+            rs256: token_alg == "RS256",
             pairwise: subject == "pairwise",
             state: ClientState::parse(&state).unwrap_or(ClientState::Suspended),
         },
@@ -276,6 +297,7 @@ fn view(r: ClientRecord, contact: String, updated: i64) -> SsoClient {
         post_logout_redirect_uris: r.post_logout_redirect_uris,
         backchannel_logout_uri: r.backchannel_logout_uri,
         jwks: r.jwks.and_then(|j| serde_json::to_value(j).ok()),
+        id_token_signed_response_alg: if r.rs256 { "RS256" } else { "EdDSA" }.into(),
         state: r.state,
         contact,
         updated_at: time_fmt::rfc3339(updated),
@@ -383,7 +405,7 @@ impl Kapu {
                 "UPDATE sso_clients SET client_type = $1, redirect_uris = $2, post_logout_redirect_uris = $3, \
                  subject_type = $4, contact = $5, updated_at = $6, \
                  secret_digest = CASE WHEN $1 = 'public' THEN NULL ELSE COALESCE($7, secret_digest) END, \
-                 backchannel_logout_uri = $9, jwks = $10 WHERE service_id = $8",
+                 backchannel_logout_uri = $9, jwks = $10, token_alg = $11 WHERE service_id = $8",
             )
             .bind(&input.client_type)
             .bind(input.redirect_uris.join("\n"))
@@ -395,13 +417,14 @@ impl Kapu {
             .bind(&service_id)
             .bind(input.backchannel_logout_uri.as_deref())
             .bind(input.jwks.as_ref().map(|j| j.to_string()))
+            .bind(&input.id_token_signed_response_alg)
             .execute(tx.conn())
             .await?;
         } else {
             sqlx::query(
                 "INSERT INTO sso_clients (service_id, client_id, client_type, secret_digest, redirect_uris, \
-                 post_logout_redirect_uris, subject_type, state, contact, created_at, updated_at, backchannel_logout_uri, jwks) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, 'test', $8, $9, $9, $10, $11)",
+                 post_logout_redirect_uris, subject_type, state, contact, created_at, updated_at, backchannel_logout_uri, jwks, token_alg) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, 'test', $8, $9, $9, $10, $11, $12)",
             )
             .bind(&service_id)
             .bind(service_code)
@@ -414,6 +437,7 @@ impl Kapu {
             .bind(now)
             .bind(input.backchannel_logout_uri.as_deref())
             .bind(input.jwks.as_ref().map(|j| j.to_string()))
+            .bind(&input.id_token_signed_response_alg)
             .execute(tx.conn())
             .await?;
         }

@@ -78,6 +78,7 @@ impl Kapu {
                 post_logout_redirect_uris,
                 backchannel_logout_uri: None,
                 jwks: None,
+                id_token_signed_response_alg: "EdDSA".into(),
                 subject_type: "public".into(),
                 contact: "console".into(),
             },

@@ -45,8 +45,8 @@ impl Kapu {
         sqlx::query(
             "INSERT INTO sso_clients (service_id, client_id, client_type, secret_digest, redirect_uris, \
              post_logout_redirect_uris, backchannel_logout_uri, subject_type, state, contact, requested_by, \
-             requested_tenant, created_at, updated_at, jwks) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'requested', $9, $10, $11, $12, $12, $13)",
+             requested_tenant, created_at, updated_at, jwks, token_alg) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'requested', $9, $10, $11, $12, $12, $13, $14)",
         )
         .bind(&service_id)
         .bind(&code)
@@ -61,6 +61,7 @@ impl Kapu {
         .bind(&actor.tenant_id)
         .bind(now)
         .bind(client.jwks.as_ref().map(|j| j.to_string()))
+        .bind(&client.id_token_signed_response_alg)
         .execute(tx.conn())
         .await?;
         audit::record(

@@ -127,6 +127,9 @@ impl Kapu {
     /// `POST /oauth2/token`.
     pub async fn token(&self, req: &TokenRequest) -> Outcome<TokenResponse> {
         let client = self.authenticate_client(req).await?;
+        if client.rs256 {
+            self.keys().prepare_rs256(self.now()).await?;
+        }
         match req.grant_type.as_str() {
             "authorization_code" => self.exchange_code(&client, req).await,
             "refresh_token" => self.refresh(&client, req).await,
@@ -340,7 +343,11 @@ impl Kapu {
             access_token: self.keys().sign_jws("at+jwt", &access, now).await?,
             token_type: "Bearer",
             expires_in: ACCESS_TTL_SECS,
-            id_token: self.keys().sign_jws("JWT", &id, now).await?,
+            id_token: if client.rs256 {
+                self.keys().sign_rs256("JWT", &id, now).await?
+            } else {
+                self.keys().sign_jws("JWT", &id, now).await?
+            },
             refresh_token: refresh,
             scope: grant.scope.clone(),
         })

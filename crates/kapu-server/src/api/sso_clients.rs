@@ -41,6 +41,10 @@ pub struct ClientBody {
     /// Public keys (a JWKS) for `private_key_jwt` client authentication.
     #[schema(value_type = Option<Object>)]
     jwks: Option<serde_json::Value>,
+    /// `EdDSA` (the default) or `RS256`, for clients that know no other.
+    #[serde(default)]
+    #[schema(pattern = "^(EdDSA|RS256)?$")]
+    id_token_signed_response_alg: String,
     /// `public` (one identifier everywhere) or `pairwise` (one per service).
     #[serde(default = "public")]
     #[schema(pattern = "^(public|pairwise)$")]
@@ -62,6 +66,7 @@ impl ClientBody {
             post_logout_redirect_uris: self.post_logout_redirect_uris,
             backchannel_logout_uri: self.backchannel_logout_uri,
             jwks: self.jwks,
+            id_token_signed_response_alg: self.id_token_signed_response_alg,
             subject_type: self.subject_type,
             contact: self.contact,
         }

@@ -215,6 +215,7 @@ pub async fn request_submit(
             post_logout_redirect_uris: Vec::new(),
             backchannel_logout_uri: None,
             jwks: None,
+            id_token_signed_response_alg: "EdDSA".into(),
             subject_type: "public".into(),
             contact: form.contact.clone(),
         },

@@ -1054,7 +1054,63 @@ async fn a_client_authenticates_with_a_signed_assertion(app: App) {
     assert_eq!(s, StatusCode::OK, "{t}");
 }
 
+async fn a_client_that_knows_only_rs256_gets_rs256_id_tokens(app: App) {
+    let (admin, secret) = setup(&app, "production").await;
+    let (s, c) = app
+        .send(
+            "PUT",
+            &admin,
+            "/api/v1/services/gazd/client",
+            json!({"client_type": "confidential", "redirect_uris": [REDIRECT], "contact": "it@gazd.example.hu",
+                   "id_token_signed_response_alg": "RS256"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{c}");
+    assert_eq!(c["client"]["id_token_signed_response_alg"], "RS256");
+    let rs256 = |app: &App| {
+        let mut v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+        v.set_audience(&["gazd"]);
+        v.set_issuer(&[app.kapu.config().public_url.as_str()]);
+        v
+    };
+    let (_, t) = signed_in(&app, &secret, "r").await;
+    let first = t["id_token"].as_str().unwrap().to_string();
+    assert_eq!(
+        jsonwebtoken::decode_header(&first).unwrap().alg,
+        jsonwebtoken::Algorithm::RS256
+    );
+    let id = crate::mailbox::verify_with(&app, &first, &rs256(&app)).await;
+    assert_eq!(id["preferred_username"], "ugyfel@kozpont");
+    // A rotation makes a new RSA key too; the old one stays published.
+    app.kapu.keys().rotate(app.kapu.now()).await.unwrap();
+    let (_, t) = signed_in(&app, &secret, "s").await;
+    let second = t["id_token"].as_str().unwrap().to_string();
+    let (k1, k2) = (
+        jsonwebtoken::decode_header(&first).unwrap().kid,
+        jsonwebtoken::decode_header(&second).unwrap().kid,
+    );
+    assert_ne!(k1, k2);
+    crate::mailbox::verify_with(&app, &second, &rs256(&app)).await;
+    crate::mailbox::verify_with(&app, &first, &rs256(&app)).await;
+    // The ID token of an RS256 client still serves as a logout hint.
+    let (b, t) = signed_in(&app, &secret, "u").await;
+    let r = b
+        .get(app.url(&format!(
+            "/oauth2/logout?id_token_hint={}",
+            t["id_token"].as_str().unwrap()
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::SEE_OTHER,
+        "logged out at once, no confirmation"
+    );
+}
+
 both!(
+    a_client_that_knows_only_rs256_gets_rs256_id_tokens,
     a_client_authenticates_with_a_signed_assertion,
     the_pages_file_review_and_move_a_request,
     a_service_can_ask_for_a_fresh_or_stronger_login,
