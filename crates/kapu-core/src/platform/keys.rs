@@ -57,25 +57,39 @@ pub async fn rotate(db: &Db, master: &MasterKey, now: i64) -> Result<String> {
     let kid = format!("ed25519-{}", uuid::Uuid::now_v7().simple());
     let public = B64.encode(signing.verifying_key().to_bytes());
     let sealed = master.seal(&secret, &kid)?;
+    store_key(db, "EdDSA", &kid, &public, &sealed, now).await?;
+    tracing::info!(kid = %kid, "signing key created");
+    Ok(kid)
+}
+
+/// Stores a new key of `alg` as the active one and retires the one before, in one
+/// transaction.
+pub(crate) async fn store_key(
+    db: &Db,
+    alg: &str,
+    kid: &str,
+    public: &str,
+    sealed: &str,
+    now: i64,
+) -> Result<()> {
     let mut tx = db.pool().begin().await?;
+    sqlx::query("UPDATE signing_keys SET retired_at = $1 WHERE retired_at IS NULL AND alg = $2")
+        .bind(now)
+        .bind(alg)
+        .execute(&mut *tx)
+        .await?;
     sqlx::query(
-        "UPDATE signing_keys SET retired_at = $1 WHERE retired_at IS NULL AND alg = 'EdDSA'",
+        "INSERT INTO signing_keys (kid, alg, public_key, sealed_secret, created_at) VALUES ($1, $2, $3, $4, $5)",
     )
-    .bind(now)
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query(
-        "INSERT INTO signing_keys (kid, alg, public_key, sealed_secret, created_at) VALUES ($1, 'EdDSA', $2, $3, $4)",
-    )
-    .bind(&kid)
-    .bind(&public)
-    .bind(&sealed)
+    .bind(kid)
+    .bind(alg)
+    .bind(public)
+    .bind(sealed)
     .bind(now)
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
-    tracing::info!(kid = %kid, "signing key created");
-    Ok(kid)
+    Ok(())
 }
 
 /// The active signing key, made on first use. Two nodes racing here each make one; the newest

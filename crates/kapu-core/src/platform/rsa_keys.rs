@@ -59,23 +59,7 @@ pub(crate) async fn rotate(db: &Db, master: &MasterKey, now: i64) -> Result<Stri
         B64.encode(key.e().to_bytes_be())
     );
     let sealed = master.seal(der.as_bytes(), &kid)?;
-    let mut tx = db.pool().begin().await?;
-    sqlx::query(
-        "UPDATE signing_keys SET retired_at = $1 WHERE retired_at IS NULL AND alg = 'RS256'",
-    )
-    .bind(now)
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query(
-        "INSERT INTO signing_keys (kid, alg, public_key, sealed_secret, created_at) VALUES ($1, 'RS256', $2, $3, $4)",
-    )
-    .bind(&kid)
-    .bind(&public)
-    .bind(&sealed)
-    .bind(now)
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
+    super::keys::store_key(db, "RS256", &kid, &public, &sealed, now).await?;
     tracing::info!(kid = %kid, "RSA signing key created");
     Ok(kid)
 }
