@@ -20,7 +20,8 @@ async fn start_portal(app: &App) -> String {
             "POST",
             &admin,
             "/api/v1/services",
-            json!({"code": "utility_portal", "name": "Közmű portál", "launch_url": "https://portal.example.hu/"}),
+            json!({"code": "utility_portal", "name": "Közmű portál", "launch_url": "https://portal.example.hu/",
+                   "roles": [{"code": "ugyfel", "name": "Ügyfél", "description": "Ügyfél"}]}),
         )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{b}");
@@ -271,7 +272,93 @@ async fn the_console_registers_a_client_for_the_portal(app: App) {
     assert_eq!(token(second).await, StatusCode::BAD_REQUEST);
 }
 
+/// A deputy acting for a customer: the portal shows the customer's data and who acts.
+async fn the_portal_shows_the_deputy_acting_for_a_customer(app: App) {
+    let portal = start_portal(&app).await;
+    let admin = app.admin().await;
+    app.user(&admin, "kozpont", "helyettes", PW).await;
+    let (s, b) = crate::access::set_rights(
+        &app,
+        &admin,
+        "kozpont",
+        "kozmu.kati",
+        json!({"roles": ["utility_portal.ugyfel"]}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let (s, b) = app
+        .send(
+            "POST",
+            &admin,
+            "/api/v1/tenants/kozpont/substitutions",
+            json!({"deputy": "helyettes", "principal": "kozmu.kati", "roles": ["utility_portal.ugyfel"]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let b = browser();
+    let (url, _, html) = follow(&b, &format!("{portal}/login")).await;
+    let (url, s, html) = submit(
+        &b,
+        &url,
+        "/login",
+        &[
+            ("csrf", &csrf_of(&html)),
+            ("login", "helyettes@kozpont"),
+            ("password", PW),
+            ("mode", "normal"),
+        ],
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(url.ends_with("/login/identity"), "{url}");
+    let choice: String = html
+        .split("name=\"act_for\" value=\"")
+        .nth(2)
+        .unwrap()
+        .chars()
+        .take_while(|c| *c != '"')
+        .collect();
+    let (url, _, html) = submit(
+        &b,
+        &url,
+        "/login/identity",
+        &[("csrf", &csrf_of(&html)), ("act_for", &choice)],
+    )
+    .await;
+    assert!(html.contains("Hozzájárulás"), "{url}: {html}");
+    let query = url.split_once('?').unwrap().1.to_string();
+    let mut form: Vec<(String, String)> = query
+        .split('&')
+        .map(|kv| {
+            let (k, v) = kv.split_once('=').unwrap();
+            (k.to_string(), urldecode(v))
+        })
+        .collect();
+    form.push(("csrf".into(), csrf_of(&html)));
+    form.push(("decision".into(), "allow".into()));
+    let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let (url, _, _) = submit(&b, &origin(&url), "/oauth2/authorize/consent", &pairs).await;
+    assert_eq!(url, format!("{portal}/register"));
+    let (_, s, html) = submit(
+        &b,
+        &url,
+        "/register",
+        &[("number", "K-777"), ("address", "Pécs")],
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        html.contains("kozmu.kati@kozpont") && html.contains("K-777"),
+        "{html}"
+    );
+    assert!(
+        html.contains("Helyettesként eljár: Teszt helyettes"),
+        "{html}"
+    );
+}
+
 both!(
+    the_portal_shows_the_deputy_acting_for_a_customer,
     the_portal_registers_recognises_and_logs_out_a_customer,
     the_console_registers_a_client_for_the_portal,
 );
