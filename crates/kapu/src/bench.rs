@@ -133,6 +133,52 @@ where
     sample
 }
 
+/// Like [`hammer`], for a limited stock of work: each worker stops when `make` answers
+/// `None` (nothing left), so the rate is over the time the work took.
+pub(crate) async fn drain<F, Fut>(concurrency: usize, max_seconds: u64, make: F) -> Sample
+where
+    F: Fn() -> Fut + Send + Sync + 'static + Clone,
+    Fut: std::future::Future<Output = Option<bool>> + Send,
+{
+    let deadline = Instant::now() + Duration::from_secs(max_seconds);
+    let started = Instant::now();
+    let mut tasks = Vec::with_capacity(concurrency);
+    for _ in 0..concurrency {
+        let make = make.clone();
+        tasks.push(tokio::spawn(async move {
+            let (mut ok, mut failed, mut lat) = (0u64, 0u64, Vec::new());
+            while Instant::now() < deadline {
+                let t = Instant::now();
+                match make().await {
+                    Some(true) => {
+                        ok += 1;
+                        lat.push(t.elapsed().as_micros() as u64);
+                    }
+                    Some(false) => failed += 1,
+                    None => break,
+                }
+            }
+            (ok, failed, lat)
+        }));
+    }
+    let mut sample = Sample {
+        ok: 0,
+        failed: 0,
+        latencies_us: Vec::new(),
+        elapsed: 0.0,
+    };
+    for t in tasks {
+        if let Ok((ok, failed, lat)) = t.await {
+            sample.ok += ok;
+            sample.failed += failed;
+            sample.latencies_us.extend(lat);
+        }
+    }
+    sample.elapsed = started.elapsed().as_secs_f64();
+    sample.latencies_us.sort_unstable();
+    sample
+}
+
 pub(crate) fn report(name: &str, s: &Sample) -> f64 {
     let rate = s.ok as f64 / s.elapsed;
     println!(

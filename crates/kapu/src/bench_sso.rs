@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use anyhow::{Context, bail};
 use serde_json::json;
 
-use crate::bench::{BenchArgs, hammer, report};
+use crate::bench::{BenchArgs, drain, hammer, report};
 
 const SERVICE: &str = "bench_sso";
 const REDIRECT: &str = "https://bench.example.hu/cb";
@@ -119,9 +119,10 @@ pub async fn run(
         .build()?;
     consent(&no_redirects, base, &url, &cookie).await?;
 
-    // Codes live 60 seconds: issue for a while, then exchange them all at once.
+    // Codes live 60 seconds: issue for a while, then exchange them all, timing the
+    // exchanges until the last.
     let codes = Arc::new(Mutex::new(Vec::new()));
-    let issued = hammer(a.concurrency, a.seconds.min(15), {
+    let issued = hammer(a.concurrency, a.seconds.min(20), {
         let (client, url, cookie, codes) = (
             no_redirects.clone(),
             url.clone(),
@@ -158,7 +159,7 @@ pub async fn run(
     let token_url = format!("{base}/oauth2/token");
     let refresh_tokens = Arc::new(Mutex::new(Vec::new()));
     let access = Arc::new(Mutex::new(String::new()));
-    let exchanged = hammer(a.concurrency, a.seconds.min(15), {
+    let exchanged = drain(a.concurrency, 40, {
         let (client, token_url, secret) = (client.clone(), token_url.clone(), secret.clone());
         let (codes, refresh_tokens, access) =
             (codes.clone(), refresh_tokens.clone(), access.clone());
@@ -167,13 +168,8 @@ pub async fn run(
             let (codes, refresh_tokens, access) =
                 (codes.clone(), refresh_tokens.clone(), access.clone());
             async move {
-                let Some(code) = codes.lock().ok().and_then(|mut v| v.pop()) else {
-                    static EMPTY: std::sync::Once = std::sync::Once::new();
-                    EMPTY.call_once(|| eprintln!("codes all spent"));
-                    // Every code is spent: the step ends sooner than its time.
-                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                    return false;
-                };
+                // Every code spent: this worker is done.
+                let code = codes.lock().ok().and_then(|mut v| v.pop())?;
                 let sent = client
                     .post(&token_url)
                     .basic_auth(SERVICE, Some(&secret))
@@ -184,19 +180,19 @@ pub async fn run(
                     ])
                     .send()
                     .await;
-                let Ok(r) = sent else { return false };
+                let Ok(r) = sent else { return Some(false) };
                 if !r.status().is_success() {
                     let why = r.text().await.unwrap_or_default();
                     static REFUSED: std::sync::Once = std::sync::Once::new();
                     REFUSED.call_once(|| eprintln!("first refused exchange: {why}"));
-                    return false;
+                    return Some(false);
                 }
                 let t = match r.json::<serde_json::Value>().await {
                     Ok(t) => t,
                     Err(e) => {
                         static BODY: std::sync::Once = std::sync::Once::new();
                         BODY.call_once(|| eprintln!("first unreadable exchange: {e}"));
-                        return false;
+                        return Some(false);
                     }
                 };
                 if let (Some(rt), Ok(mut v)) = (t["refresh_token"].as_str(), refresh_tokens.lock())
@@ -206,7 +202,7 @@ pub async fn run(
                 if let (Some(at), Ok(mut s)) = (t["access_token"].as_str(), access.lock()) {
                     *s = at.to_string();
                 }
-                true
+                Some(true)
             }
         }
     })

@@ -82,6 +82,11 @@ pub async fn record(
     ctx: &RequestCtx,
     event: AuditEvent<'_>,
 ) -> Result<()> {
+    if !tx.audited {
+        return Err(crate::error::Error::Internal(
+            "a business-log record in a transaction that did not take the chain's head".into(),
+        ));
+    }
     let seq = tx.head_seq + 1;
     let details = event.details.to_string();
     let prev = tx.head_hash.clone();

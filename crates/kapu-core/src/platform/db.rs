@@ -112,6 +112,20 @@ impl Db {
             head_seq: row.0,
             head_hash: row.1,
             dirty: false,
+            audited: true,
+        })
+    }
+
+    /// A write transaction that records nothing in the business log (token bookkeeping on
+    /// the hot path): it does not take the chain's head, and recording into it fails.
+    pub async fn write_unaudited(&self) -> Result<WriteTx> {
+        let tx = self.writer.as_ref().unwrap_or(&self.pool).begin().await?;
+        Ok(WriteTx {
+            tx,
+            head_seq: 0,
+            head_hash: String::new(),
+            dirty: false,
+            audited: false,
         })
     }
 }
@@ -121,6 +135,8 @@ pub struct WriteTx {
     pub(crate) head_seq: i64,
     pub(crate) head_hash: String,
     pub(crate) dirty: bool,
+    /// Took the chain's head: records may be appended.
+    pub(crate) audited: bool,
 }
 
 /// Where a transaction stood, to go back to after a part of it failed.

@@ -89,7 +89,7 @@ impl Kapu {
             return Ok(None);
         }
         // Once only: a replayed assertion meets its own record.
-        let mut tx = self.db().write().await?;
+        let mut tx = self.db().write_unaudited().await?;
         sqlx::query("DELETE FROM sso_assertions WHERE expires_at < $1")
             .bind(now)
             .execute(tx.conn())

@@ -189,15 +189,14 @@ impl Kapu {
         client: &ClientRecord,
         req: &TokenRequest,
     ) -> Outcome<TokenResponse> {
-        let code = req.code.as_deref().unwrap_or("");
+        let code_hash = token_digest(req.code.as_deref().unwrap_or(""));
         let now = self.now();
-        let mut tx = self.db().write().await?;
         let row: Option<CodeRow> = sqlx::query_as(
             "SELECT client_id, grant_id, redirect_uri, nonce, code_challenge, expires_at, used_at \
                  FROM sso_codes WHERE code_hash = $1",
         )
-        .bind(token_digest(code))
-        .fetch_optional(tx.conn())
+        .bind(&code_hash)
+        .fetch_optional(self.db().pool())
         .await?;
         let Some((code_client, grant_id, redirect_uri, nonce, challenge, expires_at, used_at)) =
             row
@@ -209,9 +208,9 @@ impl Kapu {
         }
         if used_at.is_some() {
             // A code seen twice was stolen or replayed: what it gave is taken back.
-            revoke_grant(&mut tx, &grant_id, now).await?;
-            tx.commit().await?;
-            return Err(OAuthError::grant("the code was used already"));
+            return Err(self
+                .revoke_for_reuse(&grant_id, "the code was used already", now)
+                .await);
         }
         if expires_at <= now {
             return Err(OAuthError::grant("the code has expired"));
@@ -225,36 +224,40 @@ impl Kapu {
                 return Err(OAuthError::grant("the PKCE verifier does not match"));
             }
         }
-        let used = sqlx::query(
-            "UPDATE sso_codes SET used_at = $1 WHERE code_hash = $2 AND used_at IS NULL",
-        )
-        .bind(now)
-        .bind(token_digest(code))
-        .execute(tx.conn())
-        .await?;
-        if used.rows_affected() != 1 {
-            return Err(OAuthError::grant("the code was used already"));
-        }
         let grant = self.load_grant(&grant_id).await?;
         if grant.revoked_at.is_some() {
             return Err(OAuthError::grant("the grant was revoked"));
         }
-        let response = self
-            .issue_tokens(&mut tx, client, &grant, nonce.as_deref(), now)
-            .await?;
+        // Tokens are made before the write, which then holds the writer only for two
+        // statements: the code spent (once, whoever races) and the refresh token kept.
+        let (response, refresh_hash) = self.mint(client, &grant, nonce.as_deref(), now).await?;
+        let mut tx = self.db().write_unaudited().await?;
+        let used = sqlx::query(
+            "UPDATE sso_codes SET used_at = $1 WHERE code_hash = $2 AND used_at IS NULL",
+        )
+        .bind(now)
+        .bind(&code_hash)
+        .execute(tx.conn())
+        .await?;
+        if used.rows_affected() != 1 {
+            drop(tx);
+            return Err(self
+                .revoke_for_reuse(&grant_id, "the code was used already", now)
+                .await);
+        }
+        keep_refresh(&mut tx, &refresh_hash, &grant.id, now).await?;
         tx.commit().await?;
         Ok(response)
     }
 
     async fn refresh(&self, client: &ClientRecord, req: &TokenRequest) -> Outcome<TokenResponse> {
-        let token = req.refresh_token.as_deref().unwrap_or("");
+        let token_hash = token_digest(req.refresh_token.as_deref().unwrap_or(""));
         let now = self.now();
-        let mut tx = self.db().write().await?;
         let row: Option<(String, i64, Option<i64>)> = sqlx::query_as(
             "SELECT grant_id, expires_at, used_at FROM sso_refresh_tokens WHERE token_hash = $1",
         )
-        .bind(token_digest(token))
-        .fetch_optional(tx.conn())
+        .bind(&token_hash)
+        .fetch_optional(self.db().pool())
         .await?;
         let Some((grant_id, expires_at, used_at)) = row else {
             return Err(OAuthError::grant("unknown refresh token"));
@@ -268,9 +271,9 @@ impl Kapu {
         }
         if used_at.is_some() {
             // Rotation: a spent token back again means two holders. End the family.
-            revoke_grant(&mut tx, &grant_id, now).await?;
-            tx.commit().await?;
-            return Err(OAuthError::grant("the refresh token was used already"));
+            return Err(self
+                .revoke_for_reuse(&grant_id, "the refresh token was used already", now)
+                .await);
         }
         if expires_at <= now {
             return Err(OAuthError::grant("the refresh token has expired"));
@@ -280,30 +283,56 @@ impl Kapu {
                 .substitution_active(deputy, &grant.user_id, now)
                 .await?
         {
-            revoke_grant(&mut tx, &grant_id, now).await?;
-            tx.commit().await?;
-            return Err(OAuthError::grant("the substitution has ended"));
+            return Err(self
+                .revoke_for_reuse(&grant_id, "the substitution has ended", now)
+                .await);
         }
-        sqlx::query("UPDATE sso_refresh_tokens SET used_at = $1 WHERE token_hash = $2")
-            .bind(now)
-            .bind(token_digest(token))
-            .execute(tx.conn())
-            .await?;
-        let response = self
-            .issue_tokens(&mut tx, client, &grant, None, now)
-            .await?;
+        let (response, refresh_hash) = self.mint(client, &grant, None, now).await?;
+        let mut tx = self.db().write_unaudited().await?;
+        // Spent once only: of two racing holders, the second revokes the family.
+        let spent = sqlx::query(
+            "UPDATE sso_refresh_tokens SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL",
+        )
+        .bind(now)
+        .bind(&token_hash)
+        .execute(tx.conn())
+        .await?;
+        if spent.rows_affected() != 1 {
+            drop(tx);
+            return Err(self
+                .revoke_for_reuse(&grant_id, "the refresh token was used already", now)
+                .await);
+        }
+        keep_refresh(&mut tx, &refresh_hash, &grant.id, now).await?;
         tx.commit().await?;
         Ok(response)
     }
 
-    async fn issue_tokens(
+    /// Ends a grant whose code or refresh token came back, or whose substitution ended;
+    /// answers with the refusal to give.
+    async fn revoke_for_reuse(&self, grant_id: &str, why: &'static str, now: i64) -> OAuthError {
+        let revoked = async {
+            let mut tx = self.db().write_unaudited().await?;
+            revoke_grant(&mut tx, grant_id, now).await?;
+            tx.commit().await?;
+            Ok::<(), OAuthError>(())
+        }
+        .await;
+        match revoked {
+            Ok(()) => OAuthError::grant(why),
+            Err(e) => e,
+        }
+    }
+
+    /// Signs the ID and access tokens and makes a refresh token; returns the answer and the
+    /// refresh token's digest to keep. Nothing is written.
+    async fn mint(
         &self,
-        tx: &mut WriteTx,
         client: &ClientRecord,
         grant: &Grant,
         nonce: Option<&str>,
         now: i64,
-    ) -> Outcome<TokenResponse> {
+    ) -> Outcome<(TokenResponse, String)> {
         let profile = self.claims(client, grant)?;
         let iss = self.config().public_url.trim_end_matches('/').to_string();
         let secs = now / 1000;
@@ -330,27 +359,22 @@ impl Kapu {
             }
         }
         let refresh = random_token()?;
-        sqlx::query(
-            "INSERT INTO sso_refresh_tokens (token_hash, grant_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(token_digest(&refresh))
-        .bind(&grant.id)
-        .bind(now)
-        .bind(now + REFRESH_TTL_MS)
-        .execute(tx.conn())
-        .await?;
-        Ok(TokenResponse {
-            access_token: self.keys().sign_jws("at+jwt", &access, now).await?,
-            token_type: "Bearer",
-            expires_in: ACCESS_TTL_SECS,
-            id_token: if client.rs256 {
-                self.keys().sign_rs256("JWT", &id, now).await?
-            } else {
-                self.keys().sign_jws("JWT", &id, now).await?
+        let digest = token_digest(&refresh);
+        Ok((
+            TokenResponse {
+                access_token: self.keys().sign_jws("at+jwt", &access, now).await?,
+                token_type: "Bearer",
+                expires_in: ACCESS_TTL_SECS,
+                id_token: if client.rs256 {
+                    self.keys().sign_rs256("JWT", &id, now).await?
+                } else {
+                    self.keys().sign_jws("JWT", &id, now).await?
+                },
+                refresh_token: refresh,
+                scope: grant.scope.clone(),
             },
-            refresh_token: refresh,
-            scope: grant.scope.clone(),
-        })
+            digest,
+        ))
     }
 
     /// What the service learns of the subject: the roles of this service only, and for a
@@ -456,6 +480,19 @@ impl Kapu {
         .await?;
         Ok(n > 0)
     }
+}
+
+async fn keep_refresh(tx: &mut WriteTx, digest: &str, grant_id: &str, now: i64) -> Outcome<()> {
+    sqlx::query(
+        "INSERT INTO sso_refresh_tokens (token_hash, grant_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(digest)
+    .bind(grant_id)
+    .bind(now)
+    .bind(now + REFRESH_TTL_MS)
+    .execute(tx.conn())
+    .await?;
+    Ok(())
 }
 
 pub(super) async fn revoke_grant(tx: &mut WriteTx, id: &str, now: i64) -> Outcome<()> {

@@ -1109,7 +1109,64 @@ async fn a_client_that_knows_only_rs256_gets_rs256_id_tokens(app: App) {
     );
 }
 
+/// `client_secret_post`, and pairwise subjects: one stable identifier per service, not the
+/// user's own id.
+async fn secrets_in_the_form_and_pairwise_subjects(app: App) {
+    let (admin, _) = setup(&app, "production").await;
+    let (s, c) = app
+        .send(
+            "PUT",
+            &admin,
+            "/api/v1/services/gazd/client",
+            json!({"client_type": "confidential", "redirect_uris": [REDIRECT], "contact": "it@gazd.example.hu",
+                   "subject_type": "pairwise"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{c}");
+    let secret = app
+        .send(
+            "POST",
+            &admin,
+            "/api/v1/services/gazd/client/secret",
+            Value::Null,
+        )
+        .await
+        .1["client_secret"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let b = browser();
+    log_in(&b, &app, "ugyfel@kozpont", PW, "normal").await;
+    let mut subs = Vec::new();
+    for seed in ["p", "q"] {
+        let (verifier, challenge) = pkce(seed);
+        let back = authorize(&app, &b, &authorize_url("gazd", Some(&challenge), "")).await;
+        let code = param(&back, "code").unwrap();
+        let (s, t) = token(
+            &app,
+            None,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", REDIRECT),
+                ("code_verifier", &verifier),
+                ("client_id", "gazd"),
+                ("client_secret", &secret),
+            ],
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{t}");
+        subs.push(verify_id_token(&app, t["id_token"].as_str().unwrap()).await["sub"].clone());
+    }
+    assert_eq!(subs[0], subs[1], "stable");
+    let token_me = app.login("ugyfel@kozpont", PW, "normal").await;
+    let (_, me) = app.get(&token_me, "/api/v1/me").await;
+    assert_ne!(subs[0], me["id"], "not the user's own id: {me}");
+    assert_eq!(subs[0].as_str().unwrap().len(), 64);
+}
+
 both!(
+    secrets_in_the_form_and_pairwise_subjects,
     a_client_that_knows_only_rs256_gets_rs256_id_tokens,
     a_client_authenticates_with_a_signed_assertion,
     the_pages_file_review_and_move_a_request,
