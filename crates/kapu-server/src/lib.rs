@@ -53,6 +53,7 @@ pub fn router(kapu: Kapu) -> Router {
 pub(crate) fn start_workers(kapu: &Kapu) {
     tokio::spawn(kapu.clone().run_mail_worker());
     tokio::spawn(kapu.clone().run_mailbox_worker());
+    tokio::spawn(kapu.clone().run_sso_worker());
 }
 
 /// Serves until the listener fails; the mail worker runs alongside.

@@ -41,6 +41,7 @@ CREATE TABLE sso_codes (
     expires_at BIGINT NOT NULL,
     used_at BIGINT
 );
+CREATE INDEX sso_codes_expiry ON sso_codes (expires_at);
 
 -- What a user allowed a service: one grant per authorization, the family its refresh
 -- tokens belong to. Revoking it ends every token it gave.
@@ -73,6 +74,7 @@ CREATE TABLE sso_refresh_tokens (
     used_at BIGINT
 );
 CREATE INDEX sso_refresh_tokens_grant ON sso_refresh_tokens (grant_id);
+CREATE INDEX sso_refresh_tokens_expiry ON sso_refresh_tokens (expires_at);
 
 -- Client assertions (private_key_jwt) seen, so that none is accepted twice.
 CREATE TABLE sso_assertions (

@@ -8,6 +8,7 @@ pub mod authorize;
 pub mod clients;
 pub mod connections;
 mod console;
+pub mod housekeeping;
 pub mod logout;
 pub mod onboarding;
 pub mod pkce;
