@@ -127,6 +127,13 @@ impl Kapu {
         }
         let state = req.state.as_deref().filter(|s| s.len() <= 500);
         let fail = |error: &str, description: &str| refuse(redirect_uri, state, error, description);
+        // A state too long to send back would leave the client unable to match the answer.
+        if req.state.is_some() && state.is_none() {
+            return Err(fail(
+                "invalid_request",
+                "state is longer than 500 characters",
+            ));
+        }
         if req.response_type.as_deref() != Some("code") {
             return Err(fail(
                 "unsupported_response_type",
