@@ -5,18 +5,17 @@
 use base64::Engine as _;
 use serde_json::json;
 
-use super::factors::{Confirmed, FactorView, issue_recovery_codes_if_none};
+use super::devices::{NewDevice, bind_device, refuse_bound_elsewhere};
+use super::factors::Confirmed;
 use super::login::AMR_CERT;
 use super::second_step::FactorKind;
-use super::webauthn::{device_name, refuse_bound_elsewhere};
+use super::webauthn::device_name;
 use crate::Kapu;
 use crate::actor::{Actor, ClientCert, RequestCtx, policy};
 use crate::error::{Error, Result};
 use crate::identity::users::UserRow;
-use crate::platform::audit::{self, AuditEvent};
 use crate::platform::crypto::sha256_hex;
 use crate::platform::db::WriteTx;
-use crate::platform::time_fmt;
 
 /// Reads a DER-encoded X.509 certificate.
 pub fn parse_der(der: &[u8]) -> Result<ClientCert> {
@@ -126,60 +125,22 @@ impl Kapu {
             None => cert.default_name(),
         };
         let mut tx = self.db().write().await?;
-        refuse_bound_elsewhere(&mut tx, user, "certificate", &cert.fingerprint).await?;
-        let id = uuid::Uuid::now_v7().to_string();
-        sqlx::query(
-            "INSERT INTO second_factors (id, user_id, tenant_id, kind, name, credential_id, credential, \
-             confirmed_at, created_at, created_by) VALUES ($1, $2, $3, 'certificate', $4, $5, $6, $7, $7, $8)",
-        )
-        .bind(&id)
-        .bind(&user.id)
-        .bind(&user.tenant_id)
-        .bind(&name)
-        .bind(&cert.fingerprint)
-        .bind(&cert.subject)
-        .bind(now)
-        .bind(actor.session_user_id())
-        .execute(tx.conn())
-        .await
-        .map_err(|e| Error::on_unique(e, "conflict.device_bound"))?;
-        let own = user.id == actor.session_user_id();
-        let codes = if own {
-            issue_recovery_codes_if_none(&mut tx, &user.id, now).await?
-        } else {
-            None
-        };
-        if own && actor.enrol_only {
-            sqlx::query("UPDATE sessions SET enrol_only = 0, amr = $1 WHERE id = $2")
-                .bind(AMR_CERT)
-                .bind(&actor.session_id)
-                .execute(tx.conn())
-                .await?;
-        }
-        audit::record(
-            &mut tx,
-            now,
-            &actor.audit(),
-            &actor.ctx,
-            AuditEvent::new("factor.enrol", "success")
-                .tenant(&user.tenant_id)
-                .target("factor", &id, &name)
-                .details(json!({"kind": "certificate", "user": user.full_login(),
-                    "subject": cert.subject, "fingerprint": cert.fingerprint, "by_maintainer": !own})),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(Confirmed {
-            factor: FactorView {
-                id,
+        refuse_bound_elsewhere(&mut tx, user, FactorKind::Certificate, &cert.fingerprint).await?;
+        bind_device(
+            tx,
+            actor,
+            user,
+            NewDevice {
                 kind: FactorKind::Certificate,
                 name,
-                created_at: time_fmt::rfc3339(now),
-                bound_by: Some(actor.full_login()),
-                last_used_at: None,
+                credential_id: &cert.fingerprint,
+                credential: &cert.subject,
+                amr: AMR_CERT,
+                details: json!({"subject": cert.subject, "fingerprint": cert.fingerprint}),
             },
-            recovery_codes: codes,
-        })
+            now,
+        )
+        .await
     }
 
     /// Whether the connection presents a valid certificate bound to the user.

@@ -207,13 +207,7 @@ impl Kapu {
             return Err(Error::NotFound);
         }
         let codes = issue_recovery_codes_if_none(&mut tx, user_id, now).await?;
-        if actor.enrol_only {
-            sqlx::query("UPDATE sessions SET enrol_only = 0, amr = $1 WHERE id = $2")
-                .bind(AMR_OTP)
-                .bind(&actor.session_id)
-                .execute(tx.conn())
-                .await?;
-        }
+        super::devices::lift_enrol_only(&mut tx, actor, AMR_OTP).await?;
         audit::record(
             &mut tx,
             now,

@@ -3,6 +3,7 @@
 //! are, whom they may act for), so it stands above both.
 
 pub mod certificates;
+mod devices;
 pub mod factor_policy;
 pub mod factors;
 pub mod login;

@@ -41,6 +41,17 @@ pub enum FactorKind {
 }
 
 impl FactorKind {
+    /// The name kept in the database and sent in the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FactorKind::Totp => "totp",
+            FactorKind::Webauthn => "webauthn",
+            FactorKind::Certificate => "certificate",
+            FactorKind::RecoveryCode => "recovery_code",
+            FactorKind::TemporaryPermit => "temporary_permit",
+        }
+    }
+
     pub fn parse(s: &str) -> Option<FactorKind> {
         match s {
             "totp" => Some(FactorKind::Totp),

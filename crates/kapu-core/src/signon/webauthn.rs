@@ -12,16 +12,15 @@ use webauthn_rs::prelude::{
     RegisterPublicKeyCredential, Url, Uuid, Webauthn, WebauthnBuilder,
 };
 
-use super::factors::{Confirmed, FactorView, issue_recovery_codes_if_none};
+use super::devices::{NewDevice, bind_device, refuse_bound_elsewhere};
+use super::factors::Confirmed;
 use super::login::AMR_HWK;
 use super::second_step::FactorKind;
 use crate::Kapu;
 use crate::actor::{Actor, policy};
 use crate::error::{Error, Result};
 use crate::identity::users::UserRow;
-use crate::platform::audit::{self, AuditEvent};
 use crate::platform::db::WriteTx;
-use crate::platform::time_fmt;
 
 /// How long a registration waits for the key.
 const REGISTRATION_TTL_MS: i64 = 5 * 60_000;
@@ -217,7 +216,7 @@ impl Kapu {
             .ok_or_else(|| Error::field("credential", "factor.webauthn_invalid"))?;
         let credential_id = credential_key(passkey.cred_id());
         let mut tx = self.db().write().await?;
-        refuse_bound_elsewhere(&mut tx, user, "webauthn", &credential_id).await?;
+        refuse_bound_elsewhere(&mut tx, user, FactorKind::Webauthn, &credential_id).await?;
         let gone = sqlx::query("DELETE FROM webauthn_registrations WHERE id = $1")
             .bind(id)
             .execute(tx.conn())
@@ -225,61 +224,22 @@ impl Kapu {
         if gone.rows_affected() != 1 {
             return Err(Error::NotFound);
         }
-        let factor_id = uuid::Uuid::now_v7().to_string();
-        sqlx::query(
-            "INSERT INTO second_factors (id, user_id, tenant_id, kind, name, credential_id, credential, \
-             confirmed_at, created_at, created_by) VALUES ($1, $2, $3, 'webauthn', $4, $5, $6, $7, $7, $8)",
-        )
-        .bind(&factor_id)
-        .bind(&user.id)
-        .bind(&user.tenant_id)
-        .bind(&name)
-        .bind(&credential_id)
-        .bind(serde_json::to_string(&passkey).map_err(internal)?)
-        .bind(now)
-        .bind(actor.session_user_id())
-        .execute(tx.conn())
-        .await
-        .map_err(|e| Error::on_unique(e, "conflict.device_bound"))?;
-        let own = user.id == actor.session_user_id();
-        // Recovery codes are the user's own to see: a maintainer's binding issues none.
-        let codes = if own {
-            issue_recovery_codes_if_none(&mut tx, &user.id, now).await?
-        } else {
-            None
-        };
-        if own && actor.enrol_only {
-            sqlx::query("UPDATE sessions SET enrol_only = 0, amr = $1 WHERE id = $2")
-                .bind(AMR_HWK)
-                .bind(&actor.session_id)
-                .execute(tx.conn())
-                .await?;
-        }
-        audit::record(
-            &mut tx,
-            now,
-            &actor.audit(),
-            &actor.ctx,
-            AuditEvent::new("factor.enrol", "success")
-                .tenant(&user.tenant_id)
-                .target("factor", &factor_id, &name)
-                .details(
-                    json!({"kind": "webauthn", "user": user.full_login(), "by_maintainer": !own}),
-                ),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(Confirmed {
-            factor: FactorView {
-                id: factor_id,
+        let credential = serde_json::to_string(&passkey).map_err(internal)?;
+        bind_device(
+            tx,
+            actor,
+            user,
+            NewDevice {
                 kind: FactorKind::Webauthn,
                 name,
-                created_at: time_fmt::rfc3339(now),
-                bound_by: Some(actor.full_login()),
-                last_used_at: None,
+                credential_id: &credential_id,
+                credential: &credential,
+                amr: AMR_HWK,
+                details: json!({}),
             },
-            recovery_codes: codes,
-        })
+            now,
+        )
+        .await
     }
 
     /// The request of a login's second step for the user's keys, and its state to keep.
@@ -350,30 +310,6 @@ impl Kapu {
             .execute(tx.conn())
             .await?;
         Ok(true)
-    }
-}
-
-/// One device, one user per tenant: a device bound to someone else is refused with their
-/// name, so the maintainer can sort it out.
-pub(crate) async fn refuse_bound_elsewhere(
-    tx: &mut WriteTx,
-    user: &UserRow,
-    kind: &str,
-    credential_id: &str,
-) -> Result<()> {
-    let holder: Option<(String, String)> = sqlx::query_as(
-        "SELECT u.id, u.full_name FROM second_factors f JOIN users u ON u.id = f.user_id \
-         WHERE f.tenant_id = $1 AND f.kind = $2 AND f.credential_id = $3",
-    )
-    .bind(&user.tenant_id)
-    .bind(kind)
-    .bind(credential_id)
-    .fetch_optional(tx.conn())
-    .await?;
-    match holder {
-        None => Ok(()),
-        Some((id, _)) if id == user.id => Err(Error::Conflict("conflict.device_already_yours")),
-        Some((_, holder)) => Err(Error::DeviceBound { holder }),
     }
 }
 

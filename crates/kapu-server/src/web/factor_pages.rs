@@ -6,7 +6,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use base64::Engine as _;
-use kapu_core::signon::factors::{FactorView, TotpEnrolment};
+use kapu_core::signon::factors::{Confirmed, FactorView, TotpEnrolment};
 use kapu_core::signon::second_step::FactorKind;
 use kapu_core::signon::webauthn::WebauthnEnrolment;
 use kapu_core::{Actor, Error, Kapu};
@@ -204,21 +204,7 @@ pub async fn confirm_totp(
         return r.into_response();
     }
     match kapu.confirm_totp(&actor, &form.id, &form.code).await {
-        Ok(c) => {
-            let actor = upgraded(actor, "otp");
-            let codes = c.recovery_codes.unwrap_or_default();
-            factors_page(
-                &kapu,
-                &ctx,
-                &actor,
-                Shown {
-                    codes,
-                    ..Shown::default()
-                },
-                None,
-            )
-            .await
-        }
+        Ok(c) => enrolled(&kapu, &ctx, actor, c, "otp").await,
         Err(e) => factors_page(&kapu, &ctx, &actor, Shown::default(), Some(e)).await,
     }
 }
@@ -272,13 +258,24 @@ pub async fn remove(
     }
 }
 
-/// An enrol-only session became a full one with its first factor: the page shows it so.
-fn upgraded(mut actor: Actor, factor: &str) -> Actor {
+/// The page after a factor was added: its recovery codes shown once, and an enrol-only
+/// session shown as the full one it became (`factor`: the amr value it was proved with).
+async fn enrolled(
+    kapu: &Kapu,
+    ctx: &Ctx,
+    mut actor: Actor,
+    c: Confirmed,
+    factor: &str,
+) -> Response {
     if actor.enrol_only {
         actor.enrol_only = false;
         actor.amr = vec!["pwd".into(), factor.into(), "mfa".into()];
     }
-    actor
+    let shown = Shown {
+        codes: c.recovery_codes.unwrap_or_default(),
+        ..Shown::default()
+    };
+    factors_page(kapu, ctx, &actor, shown, None).await
 }
 
 #[derive(Deserialize)]
@@ -352,21 +349,7 @@ pub async fn finish_webauthn(
         .finish_my_webauthn(&actor, &form.id, &form.credential())
         .await
     {
-        Ok(c) => {
-            let actor = upgraded(actor, "hwk");
-            let codes = c.recovery_codes.unwrap_or_default();
-            factors_page(
-                &kapu,
-                &ctx,
-                &actor,
-                Shown {
-                    codes,
-                    ..Shown::default()
-                },
-                None,
-            )
-            .await
-        }
+        Ok(c) => enrolled(&kapu, &ctx, actor, c, "hwk").await,
         Err(e) => factors_page(&kapu, &ctx, &actor, Shown::default(), Some(e)).await,
     }
 }
@@ -381,21 +364,7 @@ pub async fn bind_certificate(
         return r.into_response();
     }
     match kapu.bind_my_certificate(&actor, &form.password, None).await {
-        Ok(c) => {
-            let actor = upgraded(actor, "swk");
-            let codes = c.recovery_codes.unwrap_or_default();
-            factors_page(
-                &kapu,
-                &ctx,
-                &actor,
-                Shown {
-                    codes,
-                    ..Shown::default()
-                },
-                None,
-            )
-            .await
-        }
+        Ok(c) => enrolled(&kapu, &ctx, actor, c, "swk").await,
         Err(e) => factors_page(&kapu, &ctx, &actor, Shown::default(), Some(e)).await,
     }
 }

@@ -52,6 +52,20 @@ fn back_to(tenant: &str, login: &str) -> Response {
     .into_response()
 }
 
+/// After a change: back to the page, or the page with what went wrong.
+async fn finish<T>(
+    kapu: &Kapu,
+    ctx: &Ctx,
+    actor: &Actor,
+    user: (&str, &str),
+    result: kapu_core::Result<T>,
+) -> Response {
+    match result {
+        Ok(_) => back_to(user.0, user.1),
+        Err(e) => show(kapu, frame(ctx, actor), actor, user, None, Some(e)).await,
+    }
+}
+
 async fn show(
     kapu: &Kapu,
     mut f: Frame,
@@ -155,16 +169,10 @@ pub async fn finish_webauthn(
     if let Err(r) = check_csrf(&actor, form.csrf()) {
         return r.into_response();
     }
-    match kapu
+    let result = kapu
         .finish_user_webauthn(&actor, &tenant, &login, form.id(), &form.credential())
-        .await
-    {
-        Ok(_) => back_to(&tenant, &login),
-        Err(e) => {
-            let f = frame(&ctx, &actor);
-            show(&kapu, f, &actor, (&tenant, &login), None, Some(e)).await
-        }
-    }
+        .await;
+    finish(&kapu, &ctx, &actor, (&tenant, &login), result).await
 }
 
 #[derive(Deserialize)]
@@ -183,13 +191,8 @@ pub async fn remove(
     if let Err(r) = check_csrf(&actor, &form.csrf) {
         return r.into_response();
     }
-    match kapu.remove_user_factor(&actor, &tenant, &login, &id).await {
-        Ok(()) => back_to(&tenant, &login),
-        Err(e) => {
-            let f = frame(&ctx, &actor);
-            show(&kapu, f, &actor, (&tenant, &login), None, Some(e)).await
-        }
-    }
+    let result = kapu.remove_user_factor(&actor, &tenant, &login, &id).await;
+    finish(&kapu, &ctx, &actor, (&tenant, &login), result).await
 }
 
 #[derive(Deserialize)]
@@ -214,16 +217,10 @@ pub async fn issue_permit(
     }
     // Anything but a number is out of range.
     let days = form.days.trim().parse().unwrap_or(0);
-    match kapu
+    let result = kapu
         .issue_permit(&actor, &tenant, &login, days, &form.reason)
-        .await
-    {
-        Ok(_) => back_to(&tenant, &login),
-        Err(e) => {
-            let f = frame(&ctx, &actor);
-            show(&kapu, f, &actor, (&tenant, &login), None, Some(e)).await
-        }
-    }
+        .await;
+    finish(&kapu, &ctx, &actor, (&tenant, &login), result).await
 }
 
 pub async fn revoke_permit(
@@ -236,13 +233,8 @@ pub async fn revoke_permit(
     if let Err(r) = check_csrf(&actor, &form.csrf) {
         return r.into_response();
     }
-    match kapu.revoke_permit(&actor, &tenant, &login, &id).await {
-        Ok(_) => back_to(&tenant, &login),
-        Err(e) => {
-            let f = frame(&ctx, &actor);
-            show(&kapu, f, &actor, (&tenant, &login), None, Some(e)).await
-        }
-    }
+    let result = kapu.revoke_permit(&actor, &tenant, &login, &id).await;
+    finish(&kapu, &ctx, &actor, (&tenant, &login), result).await
 }
 
 #[derive(Deserialize)]
@@ -265,14 +257,8 @@ pub async fn bind_certificate(
     if let Err(r) = check_csrf(&actor, &form.csrf) {
         return r.into_response();
     }
-    match kapu
+    let result = kapu
         .bind_user_certificate(&actor, &tenant, &login, &form.certificate, Some(&form.name))
-        .await
-    {
-        Ok(_) => back_to(&tenant, &login),
-        Err(e) => {
-            let f = frame(&ctx, &actor);
-            show(&kapu, f, &actor, (&tenant, &login), None, Some(e)).await
-        }
-    }
+        .await;
+    finish(&kapu, &ctx, &actor, (&tenant, &login), result).await
 }
