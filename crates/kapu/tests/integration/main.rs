@@ -33,6 +33,8 @@ mod security_keys;
 mod settings;
 mod smtp;
 mod sso;
+mod sso_onboarding;
+mod sso_tokens;
 mod substitutions;
 mod tenants;
 mod users;

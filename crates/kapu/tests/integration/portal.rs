@@ -132,35 +132,9 @@ async fn log_in_through_kapu(
         return (url, s, html);
     }
     assert!(html.contains("Hozzájárulás"), "{url}: {html}");
-    let query = url.split_once('?').unwrap().1.to_string();
-    let mut form: Vec<(String, String)> = query
-        .split('&')
-        .map(|kv| {
-            let (k, v) = kv.split_once('=').unwrap();
-            (k.to_string(), urldecode(v))
-        })
-        .collect();
-    form.push(("csrf".into(), csrf_of(&html)));
-    form.push(("decision".into(), "allow".into()));
+    let form = crate::sso::consent_form(&url, &html);
     let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     submit(b, &origin(&url), "/oauth2/authorize/consent", &pairs).await
-}
-
-fn urldecode(s: &str) -> String {
-    let s = s.replace('+', " ");
-    let bytes = s.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 3 <= bytes.len() {
-            out.push(u8::from_str_radix(&s[i + 1..i + 3], 16).unwrap());
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).unwrap()
 }
 
 async fn the_portal_registers_recognises_and_logs_out_a_customer(app: App) {
@@ -311,13 +285,7 @@ async fn the_portal_shows_the_deputy_acting_for_a_customer(app: App) {
     .await;
     assert_eq!(s, StatusCode::OK);
     assert!(url.ends_with("/login/identity"), "{url}");
-    let choice: String = html
-        .split("name=\"act_for\" value=\"")
-        .nth(2)
-        .unwrap()
-        .chars()
-        .take_while(|c| *c != '"')
-        .collect();
+    let choice = crate::sso::first_principal(&html);
     let (url, _, html) = submit(
         &b,
         &url,
@@ -326,16 +294,7 @@ async fn the_portal_shows_the_deputy_acting_for_a_customer(app: App) {
     )
     .await;
     assert!(html.contains("Hozzájárulás"), "{url}: {html}");
-    let query = url.split_once('?').unwrap().1.to_string();
-    let mut form: Vec<(String, String)> = query
-        .split('&')
-        .map(|kv| {
-            let (k, v) = kv.split_once('=').unwrap();
-            (k.to_string(), urldecode(v))
-        })
-        .collect();
-    form.push(("csrf".into(), csrf_of(&html)));
-    form.push(("decision".into(), "allow".into()));
+    let form = crate::sso::consent_form(&url, &html);
     let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let (url, _, _) = submit(&b, &origin(&url), "/oauth2/authorize/consent", &pairs).await;
     assert_eq!(url, format!("{portal}/register"));
