@@ -379,6 +379,31 @@ impl Kapu {
         Ok(view(r, contact, updated))
     }
 
+    /// Clients in a state (or any), of the tenant that requested them (or any), newest
+    /// change first, in one query.
+    pub(crate) async fn client_views(
+        &self,
+        state: Option<ClientState>,
+        requested_tenant: Option<&str>,
+    ) -> Result<Vec<SsoClient>> {
+        let sql = format!(
+            "SELECT {CLIENT_COLUMNS} WHERE ($1 IS NULL OR c.state = $1) \
+             AND ($2 IS NULL OR c.requested_tenant = $2) ORDER BY c.updated_at DESC, c.client_id"
+        );
+        let rows: Vec<ClientRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(state.map(ClientState::as_str))
+            .bind(requested_tenant)
+            .fetch_all(self.db().pool())
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| {
+                let (r, contact, updated) = record(row);
+                view(r, contact, updated)
+            })
+            .collect())
+    }
+
     /// Registers a catalogue service as a client, or changes its registration. A new
     /// confidential client gets a secret, shown once; a new registration starts in test.
     pub async fn register_client(

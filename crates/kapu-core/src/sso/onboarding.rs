@@ -97,19 +97,8 @@ impl Kapu {
         if !all && !actor.has(Role::UserMaintainer) {
             return Err(Error::Forbidden);
         }
-        let codes: Vec<String> = sqlx::query_scalar(
-            "SELECT client_id FROM sso_clients WHERE ($1 IS NULL OR state = $1) \
-             AND ($2 IS NULL OR requested_tenant = $2) ORDER BY updated_at DESC, client_id",
-        )
-        .bind(state.map(ClientState::as_str))
-        .bind((!all).then_some(actor.tenant_id.as_str()))
-        .fetch_all(self.db().pool())
-        .await?;
-        let mut out = Vec::with_capacity(codes.len());
-        for code in codes {
-            out.push(self.client_view(&code).await?);
-        }
-        Ok(out)
+        self.client_views(state, (!all).then_some(actor.tenant_id.as_str()))
+            .await
     }
 }
 
