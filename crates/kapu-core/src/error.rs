@@ -68,6 +68,12 @@ pub enum Error {
     /// An upload passed a size limit; nothing of it was kept.
     #[error("too large")]
     TooLarge,
+    /// The vault must be unlocked (again) in this session before it is used.
+    #[error("vault locked")]
+    VaultLocked,
+    /// Too many wrong vault PINs: only the password unlocks the vault.
+    #[error("vault PIN locked")]
+    VaultPinLocked,
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
     #[error("migration: {0}")]
@@ -102,6 +108,8 @@ impl Error {
             Error::LinkInvalid => "link_invalid",
             Error::Unauthenticated => "unauthenticated",
             Error::TooLarge => "payload_too_large",
+            Error::VaultLocked => "vault_locked",
+            Error::VaultPinLocked => "vault_pin_locked",
             Error::Gone(_) => "gone",
             Error::Database(_) | Error::Migration(_) | Error::Internal(_) => "internal",
         }
@@ -128,6 +136,8 @@ impl Error {
             Error::LinkInvalid => "error.link_invalid",
             Error::Unauthenticated => "error.unauthenticated",
             Error::TooLarge => "error.too_large",
+            Error::VaultLocked => "error.vault_locked",
+            Error::VaultPinLocked => "error.vault_pin_locked",
             Error::Gone(key) => key,
             Error::Database(_) | Error::Migration(_) | Error::Internal(_) => "error.internal",
         }

@@ -9,6 +9,7 @@ pub mod mailbox;
 pub mod platform;
 pub mod signon;
 pub mod sso;
+pub mod vault;
 
 pub use actor::{Actor, Mode, RequestCtx, Role};
 pub use error::{Error, FieldError, Result};

@@ -16,12 +16,15 @@ pub fn status_of(e: &Error) -> StatusCode {
         | Error::Unauthenticated
         | Error::SecondFactorInvalid
         | Error::ChallengeInvalid => StatusCode::UNAUTHORIZED,
-        Error::AccountLocked | Error::SecondFactorLocked { .. } => StatusCode::LOCKED,
+        Error::AccountLocked | Error::SecondFactorLocked { .. } | Error::VaultPinLocked => {
+            StatusCode::LOCKED
+        }
         Error::PasswordExpired
         | Error::SecureModeRequired
         | Error::Forbidden
         | Error::SecondFactorEnrolmentRequired
-        | Error::ClientCertificateRequired => StatusCode::FORBIDDEN,
+        | Error::ClientCertificateRequired
+        | Error::VaultLocked => StatusCode::FORBIDDEN,
         Error::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
         Error::NotFound => StatusCode::NOT_FOUND,
         Error::Conflict(_) | Error::DeviceBound { .. } => StatusCode::CONFLICT,

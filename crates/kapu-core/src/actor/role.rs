@@ -20,10 +20,12 @@ pub enum Role {
     PartnerMerger,
     PartnerCertifier,
     PartnerReader,
+    /// Manages every entry of the tenant's two-factor vault.
+    VaultAdmin,
 }
 
 impl Role {
-    pub const ALL: [Role; 12] = [
+    pub const ALL: [Role; 13] = [
         Role::FrameworkUser,
         Role::LogReader,
         Role::FrameworkAdmin,
@@ -36,6 +38,7 @@ impl Role {
         Role::PartnerMerger,
         Role::PartnerCertifier,
         Role::PartnerReader,
+        Role::VaultAdmin,
     ];
 
     /// The administrative roles a central tenant's first administrator receives.
@@ -64,6 +67,7 @@ impl Role {
             Role::PartnerMerger => "partner_merger",
             Role::PartnerCertifier => "partner_certifier",
             Role::PartnerReader => "partner_reader",
+            Role::VaultAdmin => "vault_admin",
         }
     }
 

@@ -71,6 +71,23 @@ pub fn temporary_permit(full_name: &str, full_login: &str, until: &str) -> MailT
     }
 }
 
+pub fn vault_code(full_name: &str, code: &str) -> MailText {
+    MailText {
+        subject: "Kapu – kódtár ellenőrző kód / vault check code".into(),
+        body: format!(
+            "Kedves {full_name}!\n\n\
+             A kódtár új böngészőben történő megnyitásához adja meg ezt a kódot: {code}\n\
+             A kód 10 percig érvényes.\n\n\
+             Ha nem Ön próbálta megnyitni a kódtárat, azonnal változtassa meg jelszavát.\n\n\
+             ---\n\n\
+             Dear {full_name},\n\n\
+             To open the vault in a new browser, enter this code: {code}\n\
+             It is valid for 10 minutes.\n\n\
+             If it was not you, change your password at once.\n"
+        ),
+    }
+}
+
 pub fn service_state(full_name: &str, service: &str, code: &str, state: &str) -> MailText {
     let (hu, en) = match state {
         "requested" => (

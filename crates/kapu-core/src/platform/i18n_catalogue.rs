@@ -251,6 +251,8 @@ pub static CATALOGUE: &[Entry] = &[
     ("builtin.kapu.partner_certifier.description", "Központi partnerek hitelességi szintjének módosítása.", "Changes the certification level of central partners."),
     ("builtin.kapu.partner_reader", "Partner olvasó", "Partner reader"),
     ("builtin.kapu.partner_reader.description", "Központi partnerek megtekintése és keresése.", "Reads and searches central partners."),
+    ("builtin.kapu.vault_admin", "Kódtár-adminisztrátor", "Vault administrator"),
+    ("builtin.kapu.vault_admin.description", "A szervezet kódtárának minden bejegyzését kezeli, delegálja, importálja és exportálja.", "Manages, delegates, imports and exports every entry of the organisation's vault."),
     ("audit.kind", "Napló fajtája", "Log kind"),
     ("audit.kind.all", "Mind", "All"),
     ("audit.kind.central", "Központi (adminisztráció)", "Central (administration)"),

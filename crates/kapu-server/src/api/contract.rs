@@ -58,6 +58,8 @@ pub enum ErrorCode {
     DeviceBound,
     TooManyRequests,
     LinkInvalid,
+    VaultLocked,
+    VaultPinLocked,
     Unauthenticated,
     PayloadTooLarge,
     Gone,

@@ -448,6 +448,39 @@ pub const DEFINITIONS: &[Definition] = &[
         "Documents larger than this are refused."
     ),
     var!(
+        "vault_idle_timeout",
+        Duration,
+        "5m",
+        true,
+        (60, DAY_S),
+        "Kódtár zárolása tétlenség után",
+        "Vault lock after inactivity",
+        "A feloldott kódtár ennyi tétlenség után (vagy ha a böngészőlap ennél tovább rejtve volt) újra zárol.",
+        "An unlocked vault locks again after this much inactivity (or when the browser tab was hidden longer)."
+    ),
+    var!(
+        "vault_email_verification",
+        Bool,
+        "false",
+        true,
+        (0, 0),
+        "Kódtár: e-mailes ellenőrzés új böngészőn",
+        "Vault: e-mail check on a new browser",
+        "Új böngészőben a kódtár feloldásához a felhasználó e-mailben kapott 6 jegyű kódot is meg kell adni.",
+        "Unlocking the vault in a new browser also asks a 6-digit code sent to the user's e-mail."
+    ),
+    var!(
+        "vault_browser_days",
+        Number,
+        "30",
+        true,
+        (1, 365),
+        "Kódtár: ellenőrzött böngésző megjegyzése (nap)",
+        "Vault: days a checked browser is remembered",
+        "Az e-mailes ellenőrzésen átment böngészőt ennyi napig nem kérdezi újra.",
+        "A browser that passed the e-mail check is not asked again for this many days."
+    ),
+    var!(
         "mailbox_max_message_mb",
         Number,
         "2048",

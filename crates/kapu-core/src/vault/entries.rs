@@ -1,0 +1,737 @@
+//! Vault entries: a client's account on a portal, its TOTP key and recovery code (sealed
+//! under the master key, bound to the entry), and the keys it had before a re-enrolment.
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::levels::{self, Level, MY_GRANTS};
+use super::otp::{self, OtpAlgorithm, OtpParams};
+use crate::Kapu;
+use crate::actor::Actor;
+use crate::error::{Error, FieldError, Result};
+use crate::platform::audit::{self, AuditEvent};
+use crate::platform::db::WriteTx;
+use crate::platform::fold::fold;
+use crate::platform::list::{ListQuery, Page};
+use crate::platform::time_fmt;
+
+const MAX_NAME: usize = 200;
+const MAX_NOTES: usize = 4000;
+const MAX_RECOVERY: usize = 500;
+
+/// A new entry as a person or an import gives it.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+pub struct EntryInput {
+    /// Whose account it is: the client's name.
+    #[schema(min_length = 1, max_length = 200)]
+    pub client_name: String,
+    /// The account on the portal, e.g. the client's login name.
+    #[serde(default)]
+    #[schema(max_length = 200)]
+    pub account: String,
+    /// The portal, e.g. `Ügyfélkapu+`.
+    #[serde(default)]
+    #[schema(max_length = 200)]
+    pub issuer: String,
+    /// Base32, as the portal showed it; spaces, dashes, padding and case do not matter.
+    #[schema(max_length = 300)]
+    pub secret: String,
+    /// [default: SHA1]
+    pub algorithm: Option<OtpAlgorithm>,
+    /// 6 to 8 [default: 6]
+    pub digits: Option<i64>,
+    /// Seconds per code, 10 to 600 [default: 30]
+    pub period: Option<i64>,
+    /// The recovery ("deletion") code the portal gave with the key.
+    #[schema(max_length = 500)]
+    pub recovery_code: Option<String>,
+    #[schema(max_length = 4000)]
+    pub notes: Option<String>,
+    pub folder_id: Option<String>,
+}
+
+/// A checked entry, ready to store.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct CleanEntry {
+    pub client_name: String,
+    pub account: String,
+    pub issuer: String,
+    pub secret: Vec<u8>,
+    pub algorithm: OtpAlgorithm,
+    pub digits: u8,
+    pub period: u32,
+    pub recovery_code: Option<String>,
+    pub notes: String,
+}
+
+impl CleanEntry {
+    pub fn params(&self) -> OtpParams {
+        OtpParams {
+            algorithm: self.algorithm,
+            digits: self.digits,
+            period: self.period,
+        }
+    }
+}
+
+fn bounded(problems: &mut Vec<FieldError>, field: &'static str, value: &str, max: usize) -> String {
+    let v = value.trim();
+    if v.chars().count() > max || v.chars().any(char::is_control) {
+        problems.push(FieldError::new(field, "vault.text_invalid"));
+    }
+    v.to_string()
+}
+
+/// Checks every field and reports all problems at once.
+pub fn clean(input: &EntryInput) -> Result<CleanEntry> {
+    let mut problems = Vec::new();
+    let client_name = bounded(&mut problems, "client_name", &input.client_name, MAX_NAME);
+    if client_name.is_empty() {
+        problems.push(FieldError::new("client_name", "vault.client_name_required"));
+    }
+    let account = bounded(&mut problems, "account", &input.account, MAX_NAME);
+    let issuer = bounded(&mut problems, "issuer", &input.issuer, MAX_NAME);
+    let notes = input.notes.as_deref().unwrap_or("").trim().to_string();
+    if notes.chars().count() > MAX_NOTES {
+        problems.push(FieldError::new("notes", "vault.text_invalid"));
+    }
+    let recovery_code = match input.recovery_code.as_deref().map(str::trim) {
+        Some("") | None => None,
+        Some(r) => Some(bounded(&mut problems, "recovery_code", r, MAX_RECOVERY)),
+    };
+    let secret = otp::parse_secret(&input.secret)
+        .map_err(|key| problems.push(FieldError::new("secret", key)))
+        .ok();
+    let params = OtpParams::new(
+        input.algorithm.unwrap_or_default(),
+        input.digits.unwrap_or(6),
+        input.period.unwrap_or(30),
+    )
+    .map_err(|e| {
+        if let Error::Validation(p) = e {
+            problems.extend(p);
+        }
+    })
+    .ok();
+    match (secret, params) {
+        (Some(secret), Some(params)) if problems.is_empty() => Ok(CleanEntry {
+            client_name,
+            account,
+            issuer,
+            secret,
+            algorithm: params.algorithm,
+            digits: params.digits,
+            period: params.period,
+            recovery_code,
+            notes,
+        }),
+        _ => Err(Error::Validation(problems)),
+    }
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct FolderRef {
+    pub id: String,
+    pub name: String,
+}
+
+/// An entry as a list or its page shows it: never its secret or recovery code.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct VaultEntry {
+    pub id: String,
+    pub client_name: String,
+    pub account: String,
+    pub issuer: String,
+    pub folder: Option<FolderRef>,
+    pub algorithm: OtpAlgorithm,
+    pub digits: u8,
+    pub period: u32,
+    /// What the caller may do with it.
+    pub level: Level,
+    pub has_recovery_code: bool,
+    /// When the current key was enrolled (RFC 3339).
+    pub key_since: String,
+    /// Earlier keys kept after re-enrolments.
+    pub earlier_keys: i64,
+    /// Only for `view` and `manage`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
+    pub updated_at: String,
+}
+
+/// The row behind an entry, secrets still sealed.
+pub(crate) struct EntryRow {
+    pub id: String,
+    pub client_name: String,
+    pub account: String,
+    pub issuer: String,
+    pub folder_id: Option<String>,
+    pub folder_name: Option<String>,
+    pub algorithm: String,
+    pub digits: i64,
+    pub period: i64,
+    pub secret_sealed: String,
+    pub recovery_sealed: Option<String>,
+    pub notes: String,
+    pub key_since: i64,
+    pub updated_at: i64,
+    pub earlier_keys: i64,
+}
+
+pub(crate) type RawRow = (
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    String,
+    i64,
+    i64,
+    String,
+    Option<String>,
+    String,
+    i64,
+    i64,
+    i64,
+);
+
+/// A listed row: the entry and the level held on it.
+type WithLevel = (
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    String,
+    i64,
+    i64,
+    String,
+    Option<String>,
+    String,
+    i64,
+    i64,
+    i64,
+    i64,
+);
+
+pub(crate) const ENTRY_COLUMNS: &str = "e.id, e.client_name, e.account, e.issuer, e.folder_id, f.name, e.algorithm, \
+     e.digits, e.period, e.secret_sealed, e.recovery_sealed, e.notes, e.key_since, e.updated_at, \
+     (SELECT COUNT(*) FROM vault_key_history h WHERE h.entry_id = e.id)";
+
+pub(crate) const ENTRY_FROM: &str =
+    "vault_entries e LEFT JOIN vault_folders f ON f.id = e.folder_id";
+
+pub(crate) fn row(r: RawRow) -> EntryRow {
+    EntryRow {
+        id: r.0,
+        client_name: r.1,
+        account: r.2,
+        issuer: r.3,
+        folder_id: r.4,
+        folder_name: r.5,
+        algorithm: r.6,
+        digits: r.7,
+        period: r.8,
+        secret_sealed: r.9,
+        recovery_sealed: r.10,
+        notes: r.11,
+        key_since: r.12,
+        updated_at: r.13,
+        earlier_keys: r.14,
+    }
+}
+
+impl EntryRow {
+    pub fn params(&self) -> OtpParams {
+        OtpParams {
+            algorithm: OtpAlgorithm::parse(&self.algorithm).unwrap_or_default(),
+            digits: self.digits as u8,
+            period: self.period as u32,
+        }
+    }
+
+    pub fn label(&self) -> String {
+        match self.issuer.as_str() {
+            "" => self.client_name.clone(),
+            issuer => format!("{} / {issuer}", self.client_name),
+        }
+    }
+
+    pub fn view(&self, level: Level) -> VaultEntry {
+        let params = self.params();
+        VaultEntry {
+            id: self.id.clone(),
+            client_name: self.client_name.clone(),
+            account: self.account.clone(),
+            issuer: self.issuer.clone(),
+            folder: self
+                .folder_id
+                .clone()
+                .zip(self.folder_name.clone())
+                .map(|(id, name)| FolderRef { id, name }),
+            algorithm: params.algorithm,
+            digits: params.digits,
+            period: params.period,
+            level,
+            has_recovery_code: self.recovery_sealed.is_some(),
+            key_since: time_fmt::rfc3339(self.key_since),
+            earlier_keys: self.earlier_keys,
+            notes: (level >= Level::View).then(|| self.notes.clone()),
+            updated_at: time_fmt::rfc3339(self.updated_at),
+        }
+    }
+}
+
+pub(crate) fn secret_context(id: &str) -> String {
+    format!("vault:{id}:secret")
+}
+
+pub(crate) fn recovery_context(id: &str) -> String {
+    format!("vault:{id}:recovery")
+}
+
+/// What may change about an entry without re-enrolment.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+pub struct EntryChange {
+    #[schema(max_length = 200)]
+    pub client_name: Option<String>,
+    #[schema(max_length = 200)]
+    pub account: Option<String>,
+    #[schema(max_length = 200)]
+    pub issuer: Option<String>,
+    #[schema(max_length = 4000)]
+    pub notes: Option<String>,
+    /// A folder id, or `""` for none.
+    pub folder_id: Option<String>,
+}
+
+/// A client's re-enrolment: a new key and recovery code; the old pair is kept, dated.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+pub struct RekeyInput {
+    #[schema(max_length = 300)]
+    pub secret: String,
+    pub algorithm: Option<OtpAlgorithm>,
+    pub digits: Option<i64>,
+    pub period: Option<i64>,
+    #[schema(max_length = 500)]
+    pub recovery_code: Option<String>,
+}
+
+/// List filters beyond paging.
+#[derive(Debug, Clone, Default)]
+pub struct EntryFilter {
+    pub list: ListQuery,
+    pub folder_id: Option<String>,
+}
+
+impl Kapu {
+    pub(crate) async fn entry_row(&self, tenant_id: &str, id: &str) -> Result<EntryRow> {
+        let sql = format!(
+            "SELECT {ENTRY_COLUMNS} FROM {ENTRY_FROM} WHERE e.tenant_id = $1 AND e.id = $2"
+        );
+        let r: Option<RawRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(tenant_id)
+            .bind(id)
+            .fetch_optional(self.db().pool())
+            .await?;
+        r.map(row).ok_or(Error::NotFound)
+    }
+
+    /// An entry of the actor's tenant with the level they hold on it, at least `needed`.
+    pub(crate) async fn entry_for(
+        &self,
+        actor: &Actor,
+        id: &str,
+        needed: Level,
+    ) -> Result<(EntryRow, Level)> {
+        self.vault_gate(actor).await?;
+        let entry = self.entry_row(&actor.tenant_id, id).await?;
+        let held = self
+            .vault_level(actor, &entry.id, entry.folder_id.as_deref())
+            .await?;
+        let level = levels::require(held, needed)?;
+        Ok((entry, level))
+    }
+
+    pub async fn vault_entry(&self, actor: &Actor, id: &str) -> Result<VaultEntry> {
+        let (entry, level) = self.entry_for(actor, id, Level::Code).await?;
+        Ok(entry.view(level))
+    }
+
+    /// The entries the actor may use, by client name.
+    pub async fn vault_entries(&self, actor: &Actor, f: &EntryFilter) -> Result<Page<VaultEntry>> {
+        self.vault_gate(actor).await?;
+        let (page, per_page, offset) = f.list.window(200);
+        let admin = levels::is_vault_admin(actor);
+        let mut binds: Vec<String> = vec![actor.tenant_id.clone()];
+        // Administrators see every entry as managers; others through their grants, the
+        // strongest of an entry's own and its folder's.
+        let (select_level, from, group) = if admin {
+            ("3", ENTRY_FROM.to_string(), "")
+        } else {
+            binds.push(actor.user_id.clone());
+            (
+                "MAX(m.level)",
+                format!(
+                    "{ENTRY_FROM} JOIN ({MY_GRANTS}) m ON m.entry_id = e.id OR (m.folder_id IS NOT NULL AND m.folder_id = e.folder_id)"
+                ),
+                " GROUP BY e.id, f.name",
+            )
+        };
+        let mut filter = String::from("e.tenant_id = $1");
+        if let Some(pattern) = f.list.like_pattern() {
+            binds.push(pattern);
+            let n = binds.len();
+            filter.push_str(&format!(
+                " AND (e.client_fold LIKE ${n} ESCAPE '\\' OR LOWER(e.issuer) LIKE ${n} ESCAPE '\\' OR LOWER(e.account) LIKE ${n} ESCAPE '\\')"
+            ));
+        }
+        if let Some(folder) = &f.folder_id {
+            binds.push(folder.clone());
+            filter.push_str(&format!(" AND e.folder_id = ${}", binds.len()));
+        }
+        let count_sql =
+            format!("SELECT COUNT(*) FROM (SELECT e.id FROM {from} WHERE {filter}{group}) c");
+        let order = if f.list.desc { "DESC" } else { "ASC" };
+        let sql = format!(
+            "SELECT {ENTRY_COLUMNS}, {select_level} FROM {from} WHERE {filter}{group} \
+             ORDER BY e.client_fold {order}, e.id {order} LIMIT {per_page} OFFSET {offset}"
+        );
+        let mut count = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(count_sql));
+        for b in &binds {
+            count = count.bind(b);
+        }
+        let total = count.fetch_one(self.db().pool()).await?;
+        let mut query = sqlx::query_as::<_, WithLevel>(sqlx::AssertSqlSafe(sql));
+        for b in &binds {
+            query = query.bind(b);
+        }
+        let items = query
+            .fetch_all(self.db().pool())
+            .await?
+            .into_iter()
+            .map(|r| {
+                let level = Level::from_i64(r.15).unwrap_or(Level::Code);
+                row((
+                    r.0, r.1, r.2, r.3, r.4, r.5, r.6, r.7, r.8, r.9, r.10, r.11, r.12, r.13, r.14,
+                ))
+                .view(level)
+            })
+            .collect();
+        Ok(Page {
+            items,
+            total,
+            page,
+            per_page,
+        })
+    }
+
+    async fn folder_for_new_entry(
+        &self,
+        actor: &Actor,
+        folder_id: Option<&str>,
+    ) -> Result<Option<String>> {
+        match folder_id.filter(|f| !f.is_empty()) {
+            None if levels::is_vault_admin(actor) => Ok(None),
+            None => Err(Error::Forbidden),
+            Some(folder) => {
+                self.folder_name(&actor.tenant_id, folder)
+                    .await
+                    .map_err(|_| Error::field("folder_id", "vault.folder_unknown"))?;
+                levels::require(self.folder_level(actor, folder).await?, Level::Manage)
+                    .map_err(|_| Error::Forbidden)?;
+                Ok(Some(folder.to_string()))
+            }
+        }
+    }
+
+    /// Adds an entry: vault administrators anywhere, folder managers into their folder.
+    pub async fn create_vault_entry(
+        &self,
+        actor: &Actor,
+        input: &EntryInput,
+    ) -> Result<VaultEntry> {
+        self.vault_gate(actor).await?;
+        let folder = self
+            .folder_for_new_entry(actor, input.folder_id.as_deref())
+            .await?;
+        let entry = clean(input)?;
+        let now = self.now();
+        let mut tx = self.db().write().await?;
+        let id = insert_entry(self, &mut tx, actor, &entry, folder.as_deref(), now).await?;
+        audit::record(
+            &mut tx,
+            now,
+            &actor.audit(),
+            &actor.ctx,
+            AuditEvent::new("vault.create", "success")
+                .tenant(&actor.tenant_id)
+                .target("vault_entry", &id, &entry.client_name)
+                .details(
+                    json!({"issuer": entry.issuer, "account": entry.account, "folder": folder}),
+                ),
+        )
+        .await?;
+        tx.commit().await?;
+        self.vault_entry(actor, &id).await
+    }
+
+    /// Changes what an entry is called and where it is filed. Managers only.
+    pub async fn update_vault_entry(
+        &self,
+        actor: &Actor,
+        id: &str,
+        change: &EntryChange,
+    ) -> Result<VaultEntry> {
+        let (entry, _) = self.entry_for(actor, id, Level::Manage).await?;
+        let mut problems = Vec::new();
+        let client_name = change
+            .client_name
+            .as_deref()
+            .map(|v| bounded(&mut problems, "client_name", v, MAX_NAME))
+            .unwrap_or(entry.client_name.clone());
+        if client_name.is_empty() {
+            problems.push(FieldError::new("client_name", "vault.client_name_required"));
+        }
+        let account = change
+            .account
+            .as_deref()
+            .map(|v| bounded(&mut problems, "account", v, MAX_NAME))
+            .unwrap_or(entry.account.clone());
+        let issuer = change
+            .issuer
+            .as_deref()
+            .map(|v| bounded(&mut problems, "issuer", v, MAX_NAME))
+            .unwrap_or(entry.issuer.clone());
+        let notes = change
+            .notes
+            .as_deref()
+            .map(str::trim)
+            .unwrap_or(&entry.notes)
+            .to_string();
+        if notes.chars().count() > MAX_NOTES {
+            problems.push(FieldError::new("notes", "vault.text_invalid"));
+        }
+        if !problems.is_empty() {
+            return Err(Error::Validation(problems));
+        }
+        let folder = match change.folder_id.as_deref() {
+            None => entry.folder_id.clone(),
+            Some("") => None,
+            Some(f) => {
+                self.folder_name(&actor.tenant_id, f)
+                    .await
+                    .map_err(|_| Error::field("folder_id", "vault.folder_unknown"))?;
+                Some(f.to_string())
+            }
+        };
+        let now = self.now();
+        let mut tx = self.db().write().await?;
+        sqlx::query(
+            "UPDATE vault_entries SET client_name = $1, client_fold = $2, account = $3, issuer = $4, \
+             notes = $5, folder_id = $6, updated_at = $7 WHERE id = $8",
+        )
+        .bind(&client_name)
+        .bind(fold(&client_name))
+        .bind(&account)
+        .bind(&issuer)
+        .bind(&notes)
+        .bind(folder.as_deref())
+        .bind(now)
+        .bind(id)
+        .execute(tx.conn())
+        .await?;
+        audit::record(
+            &mut tx,
+            now,
+            &actor.audit(),
+            &actor.ctx,
+            AuditEvent::new("vault.update", "success")
+                .tenant(&actor.tenant_id)
+                .target("vault_entry", id, &client_name)
+                .details(json!({"client_name": client_name, "issuer": issuer, "account": account, "folder": folder})),
+        )
+        .await?;
+        tx.commit().await?;
+        self.vault_entry(actor, id).await
+    }
+
+    /// A client re-enrolled: the new key becomes current, the old pair is kept, dated.
+    pub async fn rekey_vault_entry(
+        &self,
+        actor: &Actor,
+        id: &str,
+        input: &RekeyInput,
+    ) -> Result<VaultEntry> {
+        let (entry, _) = self.entry_for(actor, id, Level::Manage).await?;
+        let fresh = clean(&EntryInput {
+            client_name: entry.client_name.clone(),
+            secret: input.secret.clone(),
+            algorithm: input.algorithm,
+            digits: input.digits,
+            period: input.period,
+            recovery_code: input.recovery_code.clone(),
+            ..Default::default()
+        })?;
+        let now = self.now();
+        let history_id = uuid::Uuid::now_v7().to_string();
+        let old_secret = self
+            .master_key()
+            .open(&entry.secret_sealed, &secret_context(id))?;
+        let old_recovery = match &entry.recovery_sealed {
+            Some(s) => Some(self.master_key().open(s, &recovery_context(id))?),
+            None => None,
+        };
+        let mut tx = self.db().write().await?;
+        sqlx::query(
+            "INSERT INTO vault_key_history (id, entry_id, algorithm, digits, period, secret_sealed, \
+             recovery_sealed, valid_from, replaced_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(&history_id)
+        .bind(id)
+        .bind(&entry.algorithm)
+        .bind(entry.digits)
+        .bind(entry.period)
+        .bind(self.master_key().seal(&old_secret, &secret_context(&history_id))?)
+        .bind(match &old_recovery {
+            Some(r) => Some(self.master_key().seal(r, &recovery_context(&history_id))?),
+            None => None,
+        })
+        .bind(entry.key_since)
+        .bind(now)
+        .execute(tx.conn())
+        .await?;
+        sqlx::query(
+            "UPDATE vault_entries SET algorithm = $1, digits = $2, period = $3, secret_sealed = $4, \
+             recovery_sealed = $5, key_since = $6, updated_at = $6 WHERE id = $7",
+        )
+        .bind(fresh.algorithm.as_str())
+        .bind(i64::from(fresh.digits))
+        .bind(i64::from(fresh.period))
+        .bind(self.master_key().seal(&fresh.secret, &secret_context(id))?)
+        .bind(seal_recovery(self, id, fresh.recovery_code.as_deref())?)
+        .bind(now)
+        .bind(id)
+        .execute(tx.conn())
+        .await?;
+        audit::record(
+            &mut tx,
+            now,
+            &actor.audit(),
+            &actor.ctx,
+            AuditEvent::new("vault.rekey", "success")
+                .tenant(&actor.tenant_id)
+                .target("vault_entry", id, &entry.client_name)
+                .details(json!({"kept": history_id})),
+        )
+        .await?;
+        tx.commit().await?;
+        self.vault_entry(actor, id).await
+    }
+
+    /// Deletes an entry with its history and grants. Managers only.
+    pub async fn delete_vault_entry(&self, actor: &Actor, id: &str) -> Result<()> {
+        let (entry, _) = self.entry_for(actor, id, Level::Manage).await?;
+        let now = self.now();
+        let mut tx = self.db().write().await?;
+        for sql in [
+            "DELETE FROM vault_grants WHERE entry_id = $1",
+            "DELETE FROM vault_key_history WHERE entry_id = $1",
+            "DELETE FROM vault_entries WHERE id = $1",
+        ] {
+            sqlx::query(sql).bind(id).execute(tx.conn()).await?;
+        }
+        audit::record(
+            &mut tx,
+            now,
+            &actor.audit(),
+            &actor.ctx,
+            AuditEvent::new("vault.delete", "success")
+                .tenant(&actor.tenant_id)
+                .target("vault_entry", id, &entry.label()),
+        )
+        .await?;
+        tx.commit().await
+    }
+}
+
+fn seal_recovery(kapu: &Kapu, id: &str, recovery: Option<&str>) -> Result<Option<String>> {
+    recovery
+        .map(|r| kapu.master_key().seal(r.as_bytes(), &recovery_context(id)))
+        .transpose()
+}
+
+/// Stores a checked entry; the caller audits and commits.
+pub(crate) async fn insert_entry(
+    kapu: &Kapu,
+    tx: &mut WriteTx,
+    actor: &Actor,
+    entry: &CleanEntry,
+    folder: Option<&str>,
+    now: i64,
+) -> Result<String> {
+    let id = uuid::Uuid::now_v7().to_string();
+    sqlx::query(
+        "INSERT INTO vault_entries (id, tenant_id, folder_id, client_name, client_fold, account, issuer, \
+         algorithm, digits, period, secret_sealed, recovery_sealed, notes, key_since, created_at, created_by, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15, $14)",
+    )
+    .bind(&id)
+    .bind(&actor.tenant_id)
+    .bind(folder)
+    .bind(&entry.client_name)
+    .bind(fold(&entry.client_name))
+    .bind(&entry.account)
+    .bind(&entry.issuer)
+    .bind(entry.algorithm.as_str())
+    .bind(i64::from(entry.digits))
+    .bind(i64::from(entry.period))
+    .bind(kapu.master_key().seal(&entry.secret, &secret_context(&id))?)
+    .bind(seal_recovery(kapu, &id, entry.recovery_code.as_deref())?)
+    .bind(&entry.notes)
+    .bind(now)
+    .bind(actor.session_user_id())
+    .execute(tx.conn())
+    .await?;
+    Ok(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_entry_is_checked_whole() {
+        let ok = clean(&EntryInput {
+            client_name: " Kiss Anna ".into(),
+            account: "kiss.anna".into(),
+            issuer: "Ügyfélkapu+".into(),
+            secret: "jbsw y3dp ehpk 3pxp".into(),
+            recovery_code: Some(" ABCD-1234 ".into()),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(ok.client_name, "Kiss Anna");
+        assert_eq!(ok.recovery_code.as_deref(), Some("ABCD-1234"));
+        assert_eq!(ok.params(), OtpParams::default());
+        let Err(Error::Validation(p)) = clean(&EntryInput {
+            client_name: " ".into(),
+            secret: "not base32!".into(),
+            digits: Some(10),
+            ..Default::default()
+        }) else {
+            panic!("accepted");
+        };
+        let fields: Vec<_> = p.iter().map(|f| (f.field, f.key)).collect();
+        assert_eq!(
+            fields,
+            [
+                ("client_name", "vault.client_name_required"),
+                ("secret", "vault.secret_not_base32"),
+                ("digits", "vault.digits_range"),
+            ]
+        );
+    }
+}

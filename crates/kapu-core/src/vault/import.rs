@@ -1,0 +1,360 @@
+//! Importing another authenticator's file: a preview first (what is new, what is already in
+//! the vault, what cannot be read and why), nothing stored until it is confirmed; then the
+//! entries are stored in batches, with progress to show for files of thousands.
+
+use std::collections::HashSet;
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::entries::{CleanEntry, insert_entry, secret_context};
+use super::formats::{self, Format};
+use super::levels::{self, Level};
+use crate::Kapu;
+use crate::actor::Actor;
+use crate::error::{Error, Result};
+use crate::platform::audit::{self, AuditEvent};
+use crate::platform::clock::MINUTE;
+
+/// A preview waits this long for its confirmation.
+const PREVIEW_TTL: i64 = 30 * MINUTE;
+/// Entries stored per transaction while an import runs.
+const BATCH: usize = 200;
+/// More than this in one file is refused before anything is parsed further.
+pub const MAX_ITEMS: usize = 20_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ItemStatus {
+    New,
+    /// Same issuer, account and secret as an entry of the vault or earlier in the file.
+    Duplicate,
+    Invalid,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PreviewItem {
+    pub index: usize,
+    pub label: String,
+    pub issuer: String,
+    pub account: String,
+    pub status: ItemStatus,
+    /// Message key of why an item is invalid.
+    pub reason: Option<&'static str>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ImportView {
+    pub id: String,
+    pub format: Format,
+    /// `preview`, `running`, `done` or `failed`.
+    pub state: String,
+    /// Entries that will be (or were) stored.
+    pub total: i64,
+    pub done: i64,
+    pub duplicates: i64,
+    pub invalid: i64,
+    /// Only in the answer to the upload.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub items: Vec<PreviewItem>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Payload {
+    format: String,
+    folder_id: Option<String>,
+    duplicates: i64,
+    invalid: i64,
+    entries: Vec<CleanEntry>,
+}
+
+fn format_of(s: &str) -> Format {
+    match s {
+        "aegis" => Format::Aegis,
+        "two_fas" => Format::TwoFas,
+        "google_migration" => Format::GoogleMigration,
+        "bitwarden" => Format::Bitwarden,
+        _ => Format::Otpauth,
+    }
+}
+
+fn dedup_key(issuer: &str, account: &str, secret: &[u8]) -> (String, String, Vec<u8>) {
+    (
+        issuer.to_lowercase(),
+        account.to_lowercase(),
+        secret.to_vec(),
+    )
+}
+
+impl Kapu {
+    async fn may_import(&self, actor: &Actor, folder_id: Option<&str>) -> Result<()> {
+        self.vault_gate(actor).await?;
+        match folder_id {
+            _ if levels::is_vault_admin(actor) => Ok(()),
+            None => Err(Error::Forbidden),
+            Some(f) => {
+                levels::require(self.folder_level(actor, f).await?, Level::Manage)
+                    .map_err(|_| Error::Forbidden)?;
+                Ok(())
+            }
+        }
+    }
+
+    /// Reads a file and keeps what it would add, sealed, until confirmed or 30 minutes pass.
+    pub async fn preview_vault_import(
+        &self,
+        actor: &Actor,
+        file: Vec<u8>,
+        password: Option<String>,
+        folder_id: Option<String>,
+    ) -> Result<ImportView> {
+        let folder_id = folder_id.filter(|f| !f.is_empty());
+        self.may_import(actor, folder_id.as_deref()).await?;
+        if let Some(f) = &folder_id {
+            self.folder_name(&actor.tenant_id, f)
+                .await
+                .map_err(|_| Error::field("folder_id", "vault.folder_unknown"))?;
+        }
+        // Key derivation can take a second: off the request threads.
+        let (format, items) =
+            tokio::task::spawn_blocking(move || formats::read(&file, password.as_deref()))
+                .await
+                .map_err(|e| Error::Internal(format!("import: {e}")))?
+                .map_err(|e| Error::field("file", e.0))?;
+        if items.len() > MAX_ITEMS {
+            return Err(Error::field("file", "vault.import_too_many"));
+        }
+        let mut known = self.known_keys(&actor.tenant_id).await?;
+        let mut preview = Vec::with_capacity(items.len());
+        let mut fresh = Vec::new();
+        let (mut duplicates, mut invalid) = (0, 0);
+        for (index, item) in items.into_iter().enumerate() {
+            match item {
+                Ok(entry) => {
+                    let new = known.insert(dedup_key(&entry.issuer, &entry.account, &entry.secret));
+                    let status = if new {
+                        ItemStatus::New
+                    } else {
+                        ItemStatus::Duplicate
+                    };
+                    preview.push(PreviewItem {
+                        index,
+                        label: entry.client_name.clone(),
+                        issuer: entry.issuer.clone(),
+                        account: entry.account.clone(),
+                        status,
+                        reason: None,
+                    });
+                    if new {
+                        fresh.push(entry);
+                    } else {
+                        duplicates += 1;
+                    }
+                }
+                Err(bad) => {
+                    invalid += 1;
+                    preview.push(PreviewItem {
+                        index,
+                        label: bad.label,
+                        issuer: String::new(),
+                        account: String::new(),
+                        status: ItemStatus::Invalid,
+                        reason: Some(bad.reason),
+                    });
+                }
+            }
+        }
+        let id = uuid::Uuid::now_v7().to_string();
+        let payload = Payload {
+            format: format.as_str().to_string(),
+            folder_id,
+            duplicates,
+            invalid,
+            entries: fresh,
+        };
+        let total = payload.entries.len() as i64;
+        let plain = serde_json::to_vec(&payload).map_err(|e| Error::Internal(e.to_string()))?;
+        let now = self.now();
+        sqlx::query(
+            "INSERT INTO vault_imports (id, tenant_id, user_id, format, payload_sealed, total, done, state, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, 0, 'preview', $7, $8)",
+        )
+        .bind(&id)
+        .bind(&actor.tenant_id)
+        .bind(actor.session_user_id())
+        .bind(format.as_str())
+        .bind(self.master_key().seal(&plain, &format!("vault-import:{id}"))?)
+        .bind(total)
+        .bind(now)
+        .bind(now + PREVIEW_TTL)
+        .execute(self.db().pool())
+        .await?;
+        sqlx::query("DELETE FROM vault_imports WHERE expires_at < $1 AND state <> 'running'")
+            .bind(now)
+            .execute(self.db().pool())
+            .await?;
+        Ok(ImportView {
+            id,
+            format,
+            state: "preview".into(),
+            total,
+            done: 0,
+            duplicates,
+            invalid,
+            items: preview,
+        })
+    }
+
+    /// Issuer, account and secret of every entry of the tenant, for finding duplicates.
+    async fn known_keys(&self, tenant_id: &str) -> Result<HashSet<(String, String, Vec<u8>)>> {
+        let rows: Vec<(String, String, String, String)> = sqlx::query_as(
+            "SELECT id, issuer, account, secret_sealed FROM vault_entries WHERE tenant_id = $1",
+        )
+        .bind(tenant_id)
+        .fetch_all(self.db().pool())
+        .await?;
+        let mut out = HashSet::with_capacity(rows.len());
+        for (id, issuer, account, sealed) in rows {
+            let secret = self.master_key().open(&sealed, &secret_context(&id))?;
+            out.insert(dedup_key(&issuer, &account, &secret));
+        }
+        Ok(out)
+    }
+
+    async fn import_row(
+        &self,
+        actor: &Actor,
+        id: &str,
+    ) -> Result<(String, String, i64, i64, String, i64)> {
+        let row: Option<(String, String, i64, i64, String, i64)> = sqlx::query_as(
+            "SELECT format, state, total, done, payload_sealed, expires_at FROM vault_imports \
+             WHERE id = $1 AND tenant_id = $2 AND user_id = $3",
+        )
+        .bind(id)
+        .bind(&actor.tenant_id)
+        .bind(actor.session_user_id())
+        .fetch_optional(self.db().pool())
+        .await?;
+        row.ok_or(Error::NotFound)
+    }
+
+    /// How an import stands.
+    pub async fn vault_import(&self, actor: &Actor, id: &str) -> Result<ImportView> {
+        self.vault_gate(actor).await?;
+        let (format, state, total, done, sealed, _) = self.import_row(actor, id).await?;
+        let payload: Payload = serde_json::from_slice(
+            &self
+                .master_key()
+                .open(&sealed, &format!("vault-import:{id}"))?,
+        )
+        .map_err(|e| Error::Internal(e.to_string()))?;
+        Ok(ImportView {
+            id: id.to_string(),
+            format: format_of(&format),
+            state,
+            total,
+            done,
+            duplicates: payload.duplicates,
+            invalid: payload.invalid,
+            items: Vec::new(),
+        })
+    }
+
+    /// Stores what a preview found new, in the background; progress is read with
+    /// [`Kapu::vault_import`].
+    pub async fn confirm_vault_import(&self, actor: &Actor, id: &str) -> Result<ImportView> {
+        let (_, state, _, _, sealed, expires_at) = self.import_row(actor, id).await?;
+        if state != "preview" {
+            return Err(Error::Conflict("conflict.vault_import_started"));
+        }
+        if expires_at < self.now() {
+            return Err(Error::Gone("gone.vault_import_expired"));
+        }
+        let payload: Payload = serde_json::from_slice(
+            &self
+                .master_key()
+                .open(&sealed, &format!("vault-import:{id}"))?,
+        )
+        .map_err(|e| Error::Internal(e.to_string()))?;
+        self.may_import(actor, payload.folder_id.as_deref()).await?;
+        let claimed = sqlx::query(
+            "UPDATE vault_imports SET state = 'running' WHERE id = $1 AND state = 'preview'",
+        )
+        .bind(id)
+        .execute(self.db().pool())
+        .await?;
+        if claimed.rows_affected() == 0 {
+            return Err(Error::Conflict("conflict.vault_import_started"));
+        }
+        let kapu = self.clone();
+        let task_actor = actor.clone();
+        let import_id = id.to_string();
+        tokio::spawn(async move {
+            let outcome = kapu.run_import(&task_actor, &import_id, &payload).await;
+            if let Err(e) = &outcome {
+                tracing::error!(import = %import_id, error = %e, "vault import failed");
+            }
+            let state = if outcome.is_ok() { "done" } else { "failed" };
+            // The secrets are not kept once stored: what remains is the count.
+            let summary = Payload {
+                entries: Vec::new(),
+                ..payload
+            };
+            let sealed = serde_json::to_vec(&summary)
+                .map_err(|e| Error::Internal(e.to_string()))
+                .and_then(|b| {
+                    kapu.master_key()
+                        .seal(&b, &format!("vault-import:{import_id}"))
+                });
+            if let Ok(sealed) = sealed {
+                let _ = sqlx::query(
+                    "UPDATE vault_imports SET state = $1, payload_sealed = $2 WHERE id = $3",
+                )
+                .bind(state)
+                .bind(sealed)
+                .bind(&import_id)
+                .execute(kapu.db().pool())
+                .await;
+            }
+        });
+        self.vault_import(actor, id).await
+    }
+
+    async fn run_import(&self, actor: &Actor, id: &str, payload: &Payload) -> Result<()> {
+        let mut done = 0i64;
+        for batch in payload.entries.chunks(BATCH) {
+            let now = self.now();
+            let mut tx = self.db().write().await?;
+            for entry in batch {
+                let entry_id = insert_entry(
+                    self,
+                    &mut tx,
+                    actor,
+                    entry,
+                    payload.folder_id.as_deref(),
+                    now,
+                )
+                .await?;
+                audit::record(
+                    &mut tx,
+                    now,
+                    &actor.audit(),
+                    &actor.ctx,
+                    AuditEvent::new("vault.create", "success")
+                        .tenant(&actor.tenant_id)
+                        .target("vault_entry", &entry_id, &entry.client_name)
+                        .details(json!({"import": id, "format": payload.format, "issuer": entry.issuer, "account": entry.account})),
+                )
+                .await?;
+            }
+            done += batch.len() as i64;
+            sqlx::query("UPDATE vault_imports SET done = $1 WHERE id = $2")
+                .bind(done)
+                .bind(id)
+                .execute(tx.conn())
+                .await?;
+            tx.commit().await?;
+        }
+        Ok(())
+    }
+}
