@@ -15,6 +15,7 @@ use kapu_core::identity::users::User;
 use kapu_core::identity::{ListQuery, Page};
 use kapu_core::platform::csv::CsvWriter;
 use kapu_core::platform::i18n::{Lang, text};
+use kapu_core::vault::report::VaultLogEntry;
 
 /// `Some(detailed)` when a list is asked for as CSV (`format=csv`, `detailed=1`).
 pub fn wants_csv(format: Option<&str>, detailed: Option<&str>) -> Option<bool> {
@@ -302,6 +303,31 @@ pub fn substitutions(lang: Lang, items: &[Substitution], detailed: bool) -> Stri
                 opt(&s.ends_at),
             ]);
         }
+    }
+    w.finish()
+}
+
+pub fn vault_report(lang: Lang, items: &[VaultLogEntry]) -> String {
+    let mut w = CsvWriter::new();
+    header_row(
+        &mut w,
+        lang,
+        &[
+            "audit.at",
+            "audit.actor",
+            "vault.on_behalf_of",
+            "audit.action",
+            "vault.entry",
+        ],
+    );
+    for r in items {
+        w.row(&[
+            r.at.clone(),
+            opt(&r.actor),
+            opt(&r.on_behalf_of),
+            r.action.clone(),
+            opt(&r.entry),
+        ]);
     }
     w.finish()
 }

@@ -10,6 +10,7 @@ pub mod metrics;
 mod oidc;
 pub mod tls;
 mod transfer;
+mod vault_forms;
 mod web;
 
 use std::net::SocketAddr;

@@ -55,7 +55,11 @@ impl Lang {
 
 /// Every entry of every catalogue.
 fn entries() -> impl Iterator<Item = &'static Entry> {
-    CATALOGUE.iter().chain(MAILBOX.iter()).chain(FACTORS.iter())
+    CATALOGUE
+        .iter()
+        .chain(MAILBOX.iter())
+        .chain(FACTORS.iter())
+        .chain(VAULT.iter())
 }
 
 pub fn text(lang: Lang, key: &str) -> &'static str {
@@ -95,6 +99,7 @@ type Entry = (&'static str, &'static str, &'static str);
 include!("i18n_catalogue.rs");
 include!("i18n_mailbox.rs");
 include!("i18n_factors.rs");
+include!("i18n_vault.rs");
 
 #[cfg(test)]
 mod tests {

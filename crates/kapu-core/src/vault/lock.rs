@@ -192,7 +192,7 @@ impl Kapu {
         if failures >= MAX_PIN_FAILURES {
             Err(Error::VaultPinLocked)
         } else {
-            Err(Error::InvalidCredentials)
+            Err(Error::field("pin", "vault.pin_wrong"))
         }
     }
 

@@ -16,6 +16,8 @@ mod sso_clients;
 mod tenants;
 mod user_factors;
 mod users;
+mod vault;
+mod vault_admin;
 
 use axum::Router;
 use kapu_core::Kapu;
@@ -32,6 +34,7 @@ fn upload_parts() -> (Router<Kapu>, utoipa::openapi::OpenApi) {
     OpenApiRouter::new()
         .routes(routes!(messages::folder, messages::send))
         .routes(routes!(messages::envelope))
+        .routes(routes!(vault_admin::preview_import))
         .split_for_parts()
 }
 
@@ -117,6 +120,30 @@ fn parts() -> (Router<Kapu>, utoipa::openapi::OpenApi) {
         .routes(routes!(messages::download))
         .routes(routes!(messages::receipt))
         .routes(routes!(messages::long_term))
+        .routes(routes!(vault::state))
+        .routes(routes!(vault::unlock))
+        .routes(routes!(vault::unlock_email))
+        .routes(routes!(vault::lock))
+        .routes(routes!(vault::set_pin))
+        .routes(routes!(vault::entries, vault::create))
+        .routes(routes!(vault::entry, vault::update, vault::delete))
+        .routes(routes!(vault::rekey))
+        .routes(routes!(vault::code))
+        .routes(routes!(vault::secret))
+        .routes(routes!(vault::log))
+        .routes(routes!(vault_admin::entry_grants, vault_admin::grant_entry))
+        .routes(routes!(vault_admin::revoke_entry_grant))
+        .routes(routes!(vault_admin::folders, vault_admin::create_folder))
+        .routes(routes!(vault_admin::delete_folder))
+        .routes(routes!(
+            vault_admin::folder_grants,
+            vault_admin::grant_folder
+        ))
+        .routes(routes!(vault_admin::revoke_folder_grant))
+        .routes(routes!(vault_admin::import))
+        .routes(routes!(vault_admin::confirm_import))
+        .routes(routes!(vault_admin::export))
+        .routes(routes!(vault_admin::report))
         .split_for_parts()
 }
 

@@ -38,6 +38,7 @@ mod sso_tokens;
 mod substitutions;
 mod tenants;
 mod users;
+mod vault;
 mod web;
 mod web_access;
 mod web_mail;
