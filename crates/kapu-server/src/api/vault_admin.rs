@@ -212,7 +212,7 @@ pub async fn confirm_import(
 /// and the password again; logged with every entry exported.
 #[utoipa::path(post, path = "/vault/export", tag = "vault", request_body = ExportInput,
     responses((status = 200, description = "The file", content(
-        (String = "application/json"), (String = "text/plain"))),
+        (serde_json::Value = "application/json"), (String = "text/plain"))),
         Unauthorized, Forbidden, NotFound, Unprocessable, Internal))]
 pub async fn export(
     State(kapu): State<Kapu>,

@@ -39,6 +39,7 @@ mod substitutions;
 mod tenants;
 mod users;
 mod vault;
+mod vault_import;
 mod vault_lock;
 mod web;
 mod web_access;
