@@ -2,6 +2,7 @@
 //! computes their codes on the server, and delegates each entry (or folder) to the staff who
 //! may use it. A code-only delegate gets codes and nothing else, by any route.
 
+pub mod changes;
 pub mod entries;
 pub mod export;
 pub mod formats;

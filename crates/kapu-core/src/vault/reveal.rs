@@ -37,6 +37,9 @@ pub struct EarlierKey {
     pub replaced_at: String,
 }
 
+/// An earlier key as stored: id, parameters, sealed secrets and its dates.
+type HistoryRow = (String, String, i64, i64, String, Option<String>, i64, i64);
+
 impl Kapu {
     async fn audit_reveal(&self, actor: &Actor, action: &str, id: &str, label: &str) -> Result<()> {
         let mut tx = self.db().write().await?;
@@ -75,7 +78,7 @@ impl Kapu {
             .map(|s| key.open(s, &recovery_context(id)))
             .transpose()?
             .map(|r| String::from_utf8_lossy(&r).into_owned());
-        let rows: Vec<(String, String, i64, i64, String, Option<String>, i64, i64)> = sqlx::query_as(
+        let rows: Vec<HistoryRow> = sqlx::query_as(
             "SELECT id, algorithm, digits, period, secret_sealed, recovery_sealed, valid_from, replaced_at \
              FROM vault_key_history WHERE entry_id = $1 ORDER BY replaced_at DESC",
         )

@@ -27,6 +27,7 @@ use utoipa_axum::routes;
 pub use extract::{AnyApiActor, ApiActor, ApiJson, ApiQuery, FactorActor};
 pub use messages::envelope_schema;
 pub use openapi::{docs_router, document};
+pub use vault_admin::file_response as vault_file_response;
 
 /// Routes whose bodies stream in under their own size limits (system variables), not the
 /// small limit of every other request.

@@ -24,6 +24,9 @@ mod table;
 mod tenant_pages;
 mod user_factor_pages;
 mod user_pages;
+mod vault_manage_pages;
+mod vault_pages;
+mod vault_transfer_pages;
 
 use axum::Router;
 use axum::http::header;
@@ -34,8 +37,10 @@ use kapu_core::Kapu;
 pub use frame::Tr;
 
 const CSS: &str = include_str!("../../static/kapu.css");
-/// The pages' only script: the WebAuthn ceremonies of security keys.
+/// The WebAuthn ceremonies of security keys.
 const WEBAUTHN_JS: &str = include_str!("../../static/webauthn.js");
+/// The vault pages' lock on hidden tabs and sleep, the code's countdown and copy button.
+const VAULT_JS: &str = include_str!("../../static/vault.js");
 
 async fn stylesheet() -> impl IntoResponse {
     (
@@ -47,20 +52,84 @@ async fn stylesheet() -> impl IntoResponse {
     )
 }
 
-async fn webauthn_script() -> impl IntoResponse {
+fn script(body: &'static str) -> impl IntoResponse {
     (
         [
             (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
-        WEBAUTHN_JS,
+        body,
     )
+}
+
+async fn webauthn_script() -> impl IntoResponse {
+    script(WEBAUTHN_JS)
+}
+
+async fn vault_script() -> impl IntoResponse {
+    script(VAULT_JS)
 }
 
 pub fn router() -> Router<Kapu> {
     Router::new()
         .route("/static/kapu.css", get(stylesheet))
         .route("/static/webauthn.js", get(webauthn_script))
+        .route("/static/vault.js", get(vault_script))
+        .route("/vault", get(vault_pages::home))
+        .route("/vault/unlock", post(vault_pages::unlock))
+        .route("/vault/unlock/email", post(vault_pages::unlock_email))
+        .route("/vault/lock", post(vault_pages::lock))
+        .route(
+            "/vault/pin",
+            get(vault_pages::pin_page).post(vault_pages::pin_submit),
+        )
+        .route("/vault/entries/{id}", get(vault_pages::entry))
+        .route("/vault/entries/{id}/code", post(vault_pages::code))
+        .route("/vault/entries/{id}/secret", post(vault_pages::secret))
+        .route(
+            "/vault/new",
+            get(vault_manage_pages::new_page).post(vault_manage_pages::new_submit),
+        )
+        .route("/vault/entries/{id}/edit", post(vault_manage_pages::edit))
+        .route("/vault/entries/{id}/rekey", post(vault_manage_pages::rekey))
+        .route(
+            "/vault/entries/{id}/grants",
+            post(vault_manage_pages::grant),
+        )
+        .route(
+            "/vault/entries/{id}/grants/{grant}/revoke",
+            post(vault_manage_pages::revoke),
+        )
+        .route(
+            "/vault/entries/{id}/delete",
+            post(vault_manage_pages::delete),
+        )
+        .route(
+            "/vault/folders",
+            get(vault_manage_pages::folders).post(vault_manage_pages::create_folder),
+        )
+        .route(
+            "/vault/folders/{id}/grants",
+            post(vault_manage_pages::grant_folder),
+        )
+        .route(
+            "/vault/folders/{id}/grants/{grant}/revoke",
+            post(vault_manage_pages::revoke_folder),
+        )
+        .route("/vault/import", get(vault_transfer_pages::import_page))
+        .route(
+            "/vault/imports/{id}/confirm",
+            post(vault_transfer_pages::import_confirm),
+        )
+        .route(
+            "/vault/imports/{id}",
+            get(vault_transfer_pages::import_progress),
+        )
+        .route(
+            "/vault/export",
+            get(vault_transfer_pages::export_page).post(vault_transfer_pages::export_submit),
+        )
+        .route("/vault/report", get(vault_transfer_pages::report))
         .route("/", get(home_pages::home))
         .route("/lang", get(login_pages::switch_language))
         .route("/oauth2/authorize", get(authorize_pages::authorize))
@@ -319,4 +388,5 @@ pub fn upload_router() -> Router<Kapu> {
             "/mail/{mailbox}/envelope",
             post(compose_pages::envelope_submit),
         )
+        .route("/vault/import", post(vault_transfer_pages::import_submit))
 }

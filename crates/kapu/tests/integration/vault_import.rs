@@ -274,7 +274,7 @@ async fn files_of_every_format_preview_then_import(app: App) {
         (s, field_code(&e)),
         (StatusCode::UNPROCESSABLE_ENTITY, "vault.import_empty")
     );
-    let (s, _) = preview(&app, &o.admin, &vec![b'a'; 9 * 1024 * 1024], None).await;
+    let (s, _) = preview(&app, &o.admin, &vec![b'a'; 8 * 1024 * 1024 + 1], None).await;
     assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE);
     // Only vault administrators (or a folder's managers) import.
     let (s, _) = preview(&app, &o.staff, list.as_bytes(), None).await;
