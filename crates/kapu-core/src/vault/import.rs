@@ -74,6 +74,7 @@ fn format_of(s: &str) -> Format {
         "two_fas" => Format::TwoFas,
         "google_migration" => Format::GoogleMigration,
         "bitwarden" => Format::Bitwarden,
+        "qr_image" => Format::QrImage,
         _ => Format::Otpauth,
     }
 }

@@ -154,7 +154,8 @@ pub async fn revoke_folder_grant(
 #[allow(dead_code)] // documents the multipart form
 pub struct ImportForm {
     /// An `otpauth://` list, an Aegis vault, a 2FAS backup, Google Authenticator's
-    /// `otpauth-migration://` export or a Bitwarden JSON export (at most 8 MiB).
+    /// `otpauth-migration://` export, a Bitwarden JSON export, or a picture (PNG, JPEG) of QR
+    /// codes holding such addresses (at most 8 MiB).
     #[schema(format = Binary, value_type = String)]
     file: Vec<u8>,
     /// Pasted `otpauth://` addresses, instead of a file.

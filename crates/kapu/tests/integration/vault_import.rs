@@ -542,7 +542,108 @@ async fn an_export_imports_again_and_opens_elsewhere(app: App) {
     }
 }
 
+/// A picture of a QR code holding `text`, as a screenshot of a portal would show it.
+fn qr_picture(text: &str, format: image::ImageFormat) -> Vec<u8> {
+    let code = qrcode::QrCode::new(text.as_bytes()).unwrap();
+    let (w, colors) = (code.width(), code.to_colors());
+    let (scale, quiet) = (6, 4);
+    let side = ((w + 2 * quiet) * scale) as u32;
+    let picture = image::GrayImage::from_fn(side, side, |x, y| {
+        let (mx, my) = (x as usize / scale, y as usize / scale);
+        let inside = (quiet..w + quiet).contains(&mx) && (quiet..w + quiet).contains(&my);
+        let dark = inside && colors[(my - quiet) * w + (mx - quiet)] == qrcode::Color::Dark;
+        image::Luma([if dark { 0 } else { 255 }])
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    picture.write_to(&mut out, format).unwrap();
+    out.into_inner()
+}
+
+async fn pictures_of_qr_codes_are_read_on_the_server(app: App) {
+    let o = office(&app, "iroda").await;
+    let uri = format!("otpauth://totp/NAV:kiss.anna?secret={SECRET}&issuer=NAV&digits=8");
+    let (s, p) = preview(
+        &app,
+        &o.admin,
+        &qr_picture(&uri, image::ImageFormat::Png),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (s, p["format"].as_str(), p["total"].as_i64()),
+        (StatusCode::CREATED, Some("qr_image"), Some(1)),
+        "{p}"
+    );
+    assert_eq!(p["items"][0]["account"], "kiss.anna");
+    let google = kapu_core::vault::formats::google::write(vec![
+        kapu_core::vault::formats::google::OtpParameters {
+            secret: b"12345678901234567890".to_vec(),
+            name: "Posta:kovacs.eva".into(),
+            issuer: "Posta".into(),
+            algorithm: 1,
+            digits: 1,
+            r#type: 2,
+            counter: 0,
+        },
+    ]);
+    let (s, p) = preview(
+        &app,
+        &o.admin,
+        &qr_picture(&google, image::ImageFormat::Jpeg),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (s, p["total"].as_i64()),
+        (StatusCode::CREATED, Some(1)),
+        "{p}"
+    );
+    confirm(&app, &o.admin, p["id"].as_str().unwrap()).await;
+    let (_, listed) = app.get(&o.admin, "/api/v1/vault/entries?q=kovacs").await;
+    assert_eq!(listed["total"], 1);
+    // A picture without a code, and one too large to be a screenshot.
+    let blank = {
+        let mut out = std::io::Cursor::new(Vec::new());
+        image::GrayImage::from_pixel(200, 200, image::Luma([255]))
+            .write_to(&mut out, image::ImageFormat::Png)
+            .unwrap();
+        out.into_inner()
+    };
+    let (s, e) = preview(&app, &o.admin, &blank, None).await;
+    assert_eq!(
+        (s, field_code(&e)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "vault.import_no_qr")
+    );
+    let huge = {
+        let mut out = std::io::Cursor::new(Vec::new());
+        image::GrayImage::from_pixel(7000, 2, image::Luma([255]))
+            .write_to(&mut out, image::ImageFormat::Png)
+            .unwrap();
+        out.into_inner()
+    };
+    let (s, e) = preview(&app, &o.admin, &huge, None).await;
+    assert_eq!(
+        (s, field_code(&e)),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "vault.import_image_too_large"
+        )
+    );
+    let (s, e) = preview(
+        &app,
+        &o.admin,
+        &qr_picture(&uri, image::ImageFormat::Png)[..60],
+        None,
+    )
+    .await;
+    assert_eq!(
+        (s, field_code(&e)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "vault.import_truncated")
+    );
+}
+
 both!(
+    pictures_of_qr_codes_are_read_on_the_server,
     files_of_every_format_preview_then_import,
     encrypted_files_of_an_independent_writer,
     an_export_imports_again_and_opens_elsewhere,

@@ -1,12 +1,13 @@
 //! The files other authenticators write, read into entries: `otpauth://` lists, Aegis vaults
 //! (plain and encrypted), 2FAS backups (plain and encrypted), Google Authenticator's
-//! migration export and Bitwarden's JSON export. Each reader gives one item per entry the
+//! migration export, Bitwarden's JSON export, and pictures of QR codes holding addresses. Each reader gives one item per entry the
 //! file holds, valid or with the reason it is not; a file that cannot be read at all is
 //! refused with the reason.
 
 pub mod aegis;
 pub mod bitwarden;
 pub mod google;
+pub mod qr_image;
 pub mod twofas;
 
 use serde::Serialize;
@@ -23,6 +24,8 @@ pub enum Format {
     TwoFas,
     GoogleMigration,
     Bitwarden,
+    /// Pictures of QR codes, each holding one of the address formats.
+    QrImage,
 }
 
 impl Format {
@@ -33,6 +36,7 @@ impl Format {
             Format::TwoFas => "two_fas",
             Format::GoogleMigration => "google_migration",
             Format::Bitwarden => "bitwarden",
+            Format::QrImage => "qr_image",
         }
     }
 }
@@ -59,6 +63,13 @@ pub const MAX_PBKDF2_ROUNDS: u32 = 2_000_000;
 
 /// Reads a file of any known format; `password` opens the encrypted ones.
 pub fn read(bytes: &[u8], password: Option<&str>) -> Result<(Format, Vec<Item>), FileError> {
+    if qr_image::is_image(bytes) {
+        let mut items = Vec::new();
+        for text in qr_image::texts(bytes)? {
+            items.extend(read(text.as_bytes(), None)?.1);
+        }
+        return Ok((Format::QrImage, items));
+    }
     let text = std::str::from_utf8(bytes).map_err(|_| FileError("vault.import_unknown_format"))?;
     let trimmed = text.trim_start_matches('\u{feff}').trim();
     if trimmed.starts_with('{') {
