@@ -22,7 +22,7 @@ pub static VAULT: &[Entry] = &[
     ("vault.holder_one", "Egy felhasználót vagy egy csoportot adjon meg.", "Name one user or one group."),
     ("vault.holder_unknown", "Nincs ilyen felhasználó vagy csoport a szervezetben.", "There is no such user or group in the organisation."),
     ("vault.import_bad_params", "A kódparaméterek (számjegyek, időtartam) nem megengedettek.", "The code parameters (digits, period) are not allowed."),
-    ("vault.import_bitwarden_protected", "Jelszóval védett Bitwarden-exportot még nem tud beolvasni: exportáljon titkosítatlan JSON-t, vagy Aegis-formátumot.", "Password-protected Bitwarden exports cannot be read yet: export plain JSON, or use the Aegis format."),
+    ("vault.import_bitwarden_account", "Ez a Bitwarden-export a fiók saját kulcsával titkosított: exportáljon jelszóval védett vagy titkosítatlan JSON-fájlt.", "This Bitwarden export is encrypted with the account's own key: export a password-protected or a plain JSON file."),
     ("vault.import_empty", "A fájl üres.", "The file is empty."),
     ("vault.import_hotp", "Számlálóalapú (HOTP) kulcs: a kódtár csak időalapú (TOTP) kulcsokat kezel.", "A counter-based (HOTP) key: the vault keeps time-based (TOTP) keys only."),
     ("vault.import_kdf_too_costly", "A fájl kulcsszármaztatási paraméterei túl költségesek (legfeljebb kb. 1 mp és 256 MiB).", "The file's key-derivation parameters are too costly (at most about 1 s and 256 MiB)."),

@@ -121,6 +121,34 @@ db = json.loads(AESGCM(master).decrypt(bytes.fromhex(p["nonce"]), base64.b64deco
 print(json.dumps([[e["issuer"], e["name"], e["info"]["secret"], e["info"]["algo"], e["info"]["digits"]] for e in db["entries"]]))
 "#;
 
+/// A password-protected Bitwarden export: PBKDF2-SHA-256 over the salt's text, the key
+/// stretched by HKDF into encryption and MAC keys, and `2.iv|data|mac` strings
+/// (AES-256-CBC, HMAC-SHA-256).
+const BITWARDEN_WRITER: &str = r#"
+import base64, hashlib, hmac, json, os, sys
+from cryptography.hazmat.primitives import hashes, padding
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDFExpand
+from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
+password, rounds = sys.argv[1].encode(), int(sys.argv[2])
+salt = base64.b64encode(os.urandom(16)).decode()
+key = PBKDF2HMAC(algorithm=hashes.SHA256(), length=32, salt=salt.encode(), iterations=rounds).derive(password)
+enc = HKDFExpand(algorithm=hashes.SHA256(), length=32, info=b"enc").derive(key)
+mac = HKDFExpand(algorithm=hashes.SHA256(), length=32, info=b"mac").derive(key)
+b = lambda x: base64.b64encode(x).decode()
+def enc_string(plain):
+    iv, pad = os.urandom(16), padding.PKCS7(128).padder()
+    data = pad.update(plain) + pad.finalize()
+    e = Cipher(algorithms.AES(enc), modes.CBC(iv)).encryptor()
+    ct = e.update(data) + e.finalize()
+    return "2." + b(iv) + "|" + b(ct) + "|" + b(hmac.new(mac, iv + ct, hashlib.sha256).digest())
+inner = {"encrypted": False, "folders": [], "items": [{"type": 1, "name": "E-kozmu", "notes": None,
+         "login": {"username": "szabo.ildiko", "totp": "otpauth://totp/E-kozmu:szabo.ildiko?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&issuer=E-kozmu"}}]}
+print(json.dumps({"encrypted": True, "passwordProtected": True, "salt": salt, "kdfType": 0, "kdfIterations": rounds,
+      "kdfMemory": None, "kdfParallelism": None, "encKeyValidation_DO_NOT_EDIT": enc_string(os.urandom(16).hex().encode()),
+      "data": enc_string(json.dumps(inner).encode())}))
+"#;
+
 /// A password-protected 2FAS backup: PBKDF2-HMAC-SHA256 (10,000 rounds) and AES-256-GCM.
 const TWOFAS_WRITER: &str = r#"
 import base64, json, os, sys
@@ -246,10 +274,7 @@ async fn files_of_every_format_preview_then_import(app: App) {
     .await;
     assert_eq!(
         (s, field_code(&e)),
-        (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "vault.import_bitwarden_protected"
-        )
+        (StatusCode::UNPROCESSABLE_ENTITY, "vault.import_truncated")
     );
 
     // Files that cannot be read at all, each with its reason.
@@ -393,6 +418,45 @@ async fn encrypted_files_of_an_independent_writer(app: App) {
         (s, p["format"].as_str(), p["duplicates"].as_i64()),
         (StatusCode::CREATED, Some("two_fas"), Some(0)),
         "{p}"
+    );
+    let bitwarden = python(BITWARDEN_WRITER, &["Bitwarden-Jelszo-1", "100000"]).unwrap();
+    let (s, e) = preview(&app, &o.admin, bitwarden.as_bytes(), Some("rossz")).await;
+    assert_eq!(
+        (s, field_code(&e)),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "vault.import_wrong_password"
+        )
+    );
+    let (s, p) = preview(
+        &app,
+        &o.admin,
+        bitwarden.as_bytes(),
+        Some("Bitwarden-Jelszo-1"),
+    )
+    .await;
+    assert_eq!(
+        (s, p["format"].as_str(), p["total"].as_i64()),
+        (StatusCode::CREATED, Some("bitwarden"), Some(1)),
+        "{p}"
+    );
+    assert_eq!(p["items"][0]["account"], "szabo.ildiko");
+    let greedy = python(BITWARDEN_WRITER, &["Bitwarden-Jelszo-1", "1"])
+        .unwrap()
+        .replace("\"kdfIterations\": 1,", "\"kdfIterations\": 50000000,");
+    let (s, e) = preview(
+        &app,
+        &o.admin,
+        greedy.as_bytes(),
+        Some("Bitwarden-Jelszo-1"),
+    )
+    .await;
+    assert_eq!(
+        (s, field_code(&e)),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "vault.import_kdf_too_costly"
+        )
     );
 }
 

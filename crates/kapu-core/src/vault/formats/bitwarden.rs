@@ -1,15 +1,34 @@
 //! Bitwarden's JSON export: login items whose `login.totp` holds an `otpauth://` address or a
-//! bare base32 key. Password-protected exports (`"passwordProtected": true`) are refused by
-//! name until their reader lands.
+//! bare base32 key. A password-protected export wraps the same JSON in an `EncString`
+//! (`2.iv|data|mac`: AES-256-CBC with HMAC-SHA-256) under a key derived from the password
+//! and the file's salt (PBKDF2-SHA-256 or Argon2id) and stretched with HKDF into an
+//! encryption and a MAC key.
 
+use aes::cipher::{BlockModeDecrypt, KeyIvInit, block_padding::Pkcs7};
+use base64::Engine as _;
+use hmac::{KeyInit, Mac};
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 
-use super::{FileError, Invalid, Item, from_key, key_of};
+use super::{FileError, Invalid, Item, MAX_KDF_MEMORY, MAX_PBKDF2_ROUNDS, from_key, key_of};
 use crate::vault::otp;
 
-pub fn read(file: &Value, _password: Option<&str>) -> Result<Vec<Item>, FileError> {
+/// Argon2id passes times MiB a file may ask for: about a second of work.
+const MAX_ARGON2_WORK_MIB: u64 = 768;
+
+pub fn read(file: &Value, password: Option<&str>) -> Result<Vec<Item>, FileError> {
     if file.get("encrypted").and_then(Value::as_bool) == Some(true) {
-        return Err(FileError("vault.import_bitwarden_protected"));
+        if file.get("passwordProtected").and_then(Value::as_bool) != Some(true) {
+            // Encrypted with the account's own key: only Bitwarden itself can open it.
+            return Err(FileError("vault.import_bitwarden_account"));
+        }
+        let password = password
+            .filter(|p| !p.is_empty())
+            .ok_or(FileError("vault.import_password_required"))?;
+        let plain = decrypt(file, password)?;
+        let inner: Value =
+            serde_json::from_slice(&plain).map_err(|_| FileError("vault.import_truncated"))?;
+        return read(&inner, None);
     }
     let items = file
         .get("items")
@@ -22,6 +41,97 @@ pub fn read(file: &Value, _password: Option<&str>) -> Result<Vec<Item>, FileErro
             (!totp.is_empty()).then(|| item(i, totp))
         })
         .collect())
+}
+
+fn truncated() -> FileError {
+    FileError("vault.import_truncated")
+}
+
+/// The 32-byte key the password and salt give, by the file's own (capped) parameters.
+fn derive(file: &Value, password: &str) -> Result<[u8; 32], FileError> {
+    let salt = file
+        .get("salt")
+        .and_then(Value::as_str)
+        .ok_or_else(truncated)?;
+    let number = |k: &str| file.get(k).and_then(Value::as_u64);
+    let too_costly = FileError("vault.import_kdf_too_costly");
+    let mut key = [0u8; 32];
+    match number("kdfType").unwrap_or(0) {
+        0 => {
+            let rounds = number("kdfIterations").ok_or_else(truncated)?;
+            if rounds == 0 || rounds > u64::from(MAX_PBKDF2_ROUNDS) {
+                return Err(too_costly);
+            }
+            // The salt is used as the text it is, not decoded.
+            pbkdf2::pbkdf2_hmac::<Sha256>(
+                password.as_bytes(),
+                salt.as_bytes(),
+                rounds as u32,
+                &mut key,
+            );
+        }
+        1 => {
+            let passes = number("kdfIterations").ok_or_else(truncated)?;
+            let mib = number("kdfMemory").ok_or_else(truncated)?;
+            let lanes = number("kdfParallelism").ok_or_else(truncated)?;
+            if passes == 0
+                || mib == 0
+                || lanes == 0
+                || lanes > 16
+                || mib * 1024 * 1024 > MAX_KDF_MEMORY
+                || passes * mib > MAX_ARGON2_WORK_MIB
+            {
+                return Err(too_costly);
+            }
+            let params =
+                argon2::Params::new((mib * 1024) as u32, passes as u32, lanes as u32, Some(32))
+                    .map_err(|_| too_costly)?;
+            argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params)
+                .hash_password_into(
+                    password.as_bytes(),
+                    &Sha256::digest(salt.as_bytes()),
+                    &mut key,
+                )
+                .map_err(|_| truncated())?;
+        }
+        _ => return Err(truncated()),
+    }
+    Ok(key)
+}
+
+/// Opens the export's `data` with the stretched key; a wrong password fails the MAC.
+fn decrypt(file: &Value, password: &str) -> Result<Vec<u8>, FileError> {
+    let key = derive(file, password)?;
+    let hkdf = hkdf::Hkdf::<Sha256>::from_prk(&key).map_err(|_| truncated())?;
+    let (mut enc, mut mac_key) = ([0u8; 32], [0u8; 32]);
+    hkdf.expand(b"enc", &mut enc).map_err(|_| truncated())?;
+    hkdf.expand(b"mac", &mut mac_key).map_err(|_| truncated())?;
+    let data = file
+        .get("data")
+        .and_then(Value::as_str)
+        .ok_or_else(truncated)?;
+    let body = data.strip_prefix("2.").ok_or_else(truncated)?;
+    let b64 = |s: &str| {
+        base64::engine::general_purpose::STANDARD
+            .decode(s)
+            .map_err(|_| truncated())
+    };
+    let mut parts = body.split('|');
+    let (Some(iv), Some(ct), Some(mac)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(truncated());
+    };
+    let (iv, ct, mac) = (b64(iv)?, b64(ct)?, b64(mac)?);
+    let mut check =
+        <hmac::Hmac<Sha256> as KeyInit>::new_from_slice(&mac_key).map_err(|_| truncated())?;
+    check.update(&iv);
+    check.update(&ct);
+    check
+        .verify_slice(&mac)
+        .map_err(|_| FileError("vault.import_wrong_password"))?;
+    let iv: [u8; 16] = iv.try_into().map_err(|_| truncated())?;
+    cbc::Decryptor::<aes::Aes256>::new(&enc.into(), &iv.into())
+        .decrypt_padded_vec::<Pkcs7>(&ct)
+        .map_err(|_| truncated())
 }
 
 fn item(i: &Value, totp: &str) -> Item {
@@ -94,7 +204,21 @@ mod tests {
         );
         assert_eq!(
             read(&json!({"encrypted": true, "passwordProtected": true}), None).unwrap_err(),
-            FileError("vault.import_bitwarden_protected")
+            FileError("vault.import_password_required")
+        );
+        assert_eq!(
+            read(
+                &json!({"encrypted": true, "passwordProtected": false, "data": "2.a|b|c"}),
+                Some("x")
+            )
+            .unwrap_err(),
+            FileError("vault.import_bitwarden_account")
+        );
+        let costly = json!({"encrypted": true, "passwordProtected": true, "salt": "c2FsdA==", "kdfType": 1,
+            "kdfIterations": 10, "kdfMemory": 1024, "kdfParallelism": 4, "data": "2.a|b|c"});
+        assert_eq!(
+            read(&costly, Some("x")).unwrap_err(),
+            FileError("vault.import_kdf_too_costly")
         );
     }
 }
