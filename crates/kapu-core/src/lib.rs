@@ -45,6 +45,8 @@ pub(crate) struct Inner {
     sso_clients: sso::clients::ClientCache,
     /// Started on the first send (a runtime is needed for it).
     filer: std::sync::OnceLock<mailbox::filing::Filer>,
+    /// Started on the first grouped business-log record.
+    audit_queue: std::sync::OnceLock<platform::audit_queue::AuditQueue>,
 }
 
 impl Kapu {
@@ -79,6 +81,7 @@ impl Kapu {
                 webauthn,
                 sso_clients: Default::default(),
                 filer: std::sync::OnceLock::new(),
+                audit_queue: std::sync::OnceLock::new(),
             }),
         })
     }

@@ -27,7 +27,7 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 16)]
     pub(crate) concurrency: usize,
     /// `all`, `identity` (logins and authenticated requests), `sso` (codes, tokens,
-    /// userinfo) or `mailbox`.
+    /// userinfo), `mailbox` or `vault` (import, code reveals, the list's first page).
     #[arg(long, default_value = "all")]
     only: String,
     /// The server's process id, to report its resident memory during the big document.
@@ -221,6 +221,9 @@ pub async fn run(a: BenchArgs) -> anyhow::Result<()> {
     if a.only == "sso" {
         return crate::bench_sso::run(&client, &base, &a, &admin).await;
     }
+    if a.only == "vault" {
+        return crate::bench_vault::run(&client, &base, &a, &admin).await;
+    }
     let hashes = tokio::task::spawn_blocking({
         let s = a.seconds;
         move || argon2_rate(s)
@@ -292,11 +295,12 @@ pub async fn run(a: BenchArgs) -> anyhow::Result<()> {
     if a.only == "all" {
         crate::bench_sso::run(&client, &base, &a, &admin).await?;
         crate::bench_mailbox::run(&client, &base, &a, &admin).await?;
+        crate::bench_vault::run(&client, &base, &a, &admin).await?;
     }
     Ok(())
 }
 
-async fn call(
+pub(crate) async fn call(
     client: &reqwest::Client,
     method: reqwest::Method,
     url: String,

@@ -14,7 +14,7 @@ use crate::bench::{BenchArgs, hammer, report};
 const GIB: u64 = 1024 * 1024 * 1024;
 
 /// The server's resident memory now, in KiB, from `/proc` (Linux).
-fn rss_kib(pid: u32) -> Option<u64> {
+pub(crate) fn rss_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     status
         .lines()

@@ -4,6 +4,7 @@ mod bench;
 mod bench_mailbox;
 mod bench_sso;
 mod bench_two_step;
+mod bench_vault;
 mod settings_file;
 
 use std::io::Read;

@@ -30,7 +30,8 @@ CREATE TABLE vault_entries (
     created_by TEXT NOT NULL,
     updated_at BIGINT NOT NULL
 );
-CREATE INDEX vault_entries_tenant_client ON vault_entries (tenant_id, client_fold, id);
+-- Lists walk it in client order; it also answers which entries a delegation reaches.
+CREATE INDEX vault_entries_tenant_client ON vault_entries (tenant_id, client_fold, id, folder_id);
 CREATE INDEX vault_entries_folder ON vault_entries (folder_id);
 
 -- Earlier keys of an entry, kept read-only when a client re-enrols.

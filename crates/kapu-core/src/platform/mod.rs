@@ -1,6 +1,7 @@
 //! Infrastructure every capability shares.
 
 pub mod audit;
+pub mod audit_queue;
 pub mod blobs;
 pub mod clock;
 pub mod config;

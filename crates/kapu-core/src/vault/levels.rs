@@ -78,7 +78,47 @@ pub fn require(held: Option<Level>, needed: Level) -> Result<Level> {
 pub(crate) const MY_GRANTS: &str = "SELECT entry_id, folder_id, level FROM vault_grants \
      WHERE tenant_id = $1 AND (user_id = $2 OR group_id IN (SELECT group_id FROM group_members WHERE user_id = $2))";
 
+/// One grant reaching a user: on an entry or on a folder.
+#[derive(Debug, Clone)]
+pub(crate) struct Reach {
+    pub entry_id: Option<String>,
+    pub folder_id: Option<String>,
+    pub level: Level,
+}
+
+/// The strongest level the grants give on an entry in a folder (or none).
+pub(crate) fn held(grants: &[Reach], entry_id: &str, folder_id: Option<&str>) -> Option<Level> {
+    grants
+        .iter()
+        .filter(|g| {
+            g.entry_id.as_deref() == Some(entry_id)
+                || (g.folder_id.is_some() && g.folder_id.as_deref() == folder_id)
+        })
+        .map(|g| g.level)
+        .max()
+}
+
 impl Kapu {
+    /// Every grant that reaches the actor, their own and their groups'.
+    pub(crate) async fn my_grants(&self, actor: &Actor) -> Result<Vec<Reach>> {
+        let rows: Vec<(Option<String>, Option<String>, i64)> =
+            sqlx::query_as(sqlx::AssertSqlSafe(MY_GRANTS))
+                .bind(&actor.tenant_id)
+                .bind(&actor.user_id)
+                .fetch_all(self.db().pool())
+                .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(entry_id, folder_id, level)| {
+                Some(Reach {
+                    entry_id,
+                    folder_id,
+                    level: Level::from_i64(level)?,
+                })
+            })
+            .collect())
+    }
+
     /// The level the actor holds on one entry of their tenant, if any.
     pub(crate) async fn vault_level(
         &self,
@@ -125,6 +165,25 @@ impl Kapu {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_strongest_of_entry_and_folder_grants_counts() {
+        let reach = |e: Option<&str>, f: Option<&str>, level| Reach {
+            entry_id: e.map(str::to_string),
+            folder_id: f.map(str::to_string),
+            level,
+        };
+        let grants = [
+            reach(Some("e1"), None, Level::Code),
+            reach(None, Some("f1"), Level::View),
+            reach(Some("e2"), None, Level::Manage),
+        ];
+        assert_eq!(held(&grants, "e1", None), Some(Level::Code));
+        assert_eq!(held(&grants, "e1", Some("f1")), Some(Level::View));
+        assert_eq!(held(&grants, "e2", Some("f1")), Some(Level::Manage));
+        assert_eq!(held(&grants, "e3", Some("f2")), None);
+        assert_eq!(held(&grants, "e3", None), None);
+    }
 
     #[test]
     fn levels_order_and_a_missing_level_is_not_found() {

@@ -12,8 +12,8 @@ use crate::identity::mail_text;
 use crate::platform::audit::{self, AuditEvent};
 use crate::platform::clock::{DAY, MINUTE, SECOND};
 use crate::platform::crypto::{constant_time_eq, random_token, token_digest};
-use crate::platform::mail;
 use crate::platform::master_key::random_bytes;
+use crate::platform::{mail, rate_limit};
 
 /// Wrong PINs before only the password opens the vault.
 pub const MAX_PIN_FAILURES: i64 = 5;
@@ -22,6 +22,9 @@ const MAX_CODE_FAILURES: i64 = 5;
 const EMAIL_CODE_TTL: i64 = 10 * MINUTE;
 /// `last_seen` is written at most this often: enough for a timeout counted in minutes.
 const TOUCH_EVERY: i64 = 10 * SECOND;
+/// Wrong passwords and PINs a user may give in a quarter of an hour.
+const MAX_UNLOCK_FAILURES: i64 = 10;
+const FAILURE_WINDOW: i64 = 15 * MINUTE;
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct VaultState {
@@ -210,12 +213,46 @@ impl Kapu {
         Ok(until.is_some_and(|u| u > self.now()))
     }
 
+    /// Wrong passwords and PINs of a user in the current window; past the limit, unlocking
+    /// waits for the window's end (a stolen session cannot guess the password here).
+    async fn unlock_failures(&self, user_id: &str) -> Result<i64> {
+        let now = self.now();
+        let hits: Option<i64> = sqlx::query_scalar(
+            "SELECT hits FROM rate_counters WHERE key = $1 AND window_start = $2",
+        )
+        .bind(format!("vault-unlock:{user_id}"))
+        .bind(rate_limit::window_start(now, FAILURE_WINDOW))
+        .fetch_optional(self.db().pool())
+        .await?;
+        Ok(hits.unwrap_or(0))
+    }
+
+    async fn count_unlock_failure(&self, user_id: &str) -> Result<()> {
+        let now = self.now();
+        let mut tx = self.db().write().await?;
+        rate_limit::hit(
+            &mut tx,
+            &format!("vault-unlock:{user_id}"),
+            FAILURE_WINDOW,
+            now,
+        )
+        .await?;
+        tx.commit().await
+    }
+
     /// Opens the vault for this session with the password or the PIN (and, where the
     /// tenant asks for it on an unknown browser, sends the e-mail code first).
     pub async fn unlock_vault(&self, actor: &Actor, input: &UnlockInput) -> Result<VaultState> {
+        let user_id = actor.session_user_id();
+        if self.unlock_failures(user_id).await? >= MAX_UNLOCK_FAILURES {
+            return Err(Error::Throttled {
+                retry_after_secs: rate_limit::retry_after_secs(self.now(), FAILURE_WINDOW),
+            });
+        }
         let method = match (input.password.as_deref(), input.pin.as_deref()) {
             (Some(password), None) => {
                 if let Err(e) = self.recheck_password(actor, password).await {
+                    self.count_unlock_failure(user_id).await?;
                     self.audit_unlock(actor, "failure", "password").await?;
                     return Err(e);
                 }
@@ -226,7 +263,12 @@ impl Kapu {
                 "password"
             }
             (None, Some(pin)) => {
-                self.check_vault_pin(actor, pin).await?;
+                if let Err(e) = self.check_vault_pin(actor, pin).await {
+                    if !matches!(e, Error::Validation(ref f) if f[0].key == "vault.pin_not_set") {
+                        self.count_unlock_failure(user_id).await?;
+                    }
+                    return Err(e);
+                }
                 "pin"
             }
             _ => return Err(Error::field("password", "vault.unlock_one")),
@@ -238,8 +280,10 @@ impl Kapu {
                 .browser_known(actor.session_user_id(), input.browser_token.as_deref())
                 .await?;
         let mut tx = self.db().write().await?;
-        sqlx::query("DELETE FROM vault_unlocks WHERE session_id = $1")
+        // This session's earlier unlock, and any left by sessions idle for a day.
+        sqlx::query("DELETE FROM vault_unlocks WHERE session_id = $1 OR last_seen < $2")
             .bind(&actor.session_id)
+            .bind(now - DAY)
             .execute(tx.conn())
             .await?;
         let (code_digest, code_expires) = if needs_email {

@@ -16,7 +16,7 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use super::contract::{
-    Forbidden, Internal, ListParams, Locked, NotFound, Unauthorized, Unprocessable,
+    Forbidden, Internal, ListParams, Locked, NotFound, TooManyRequests, Unauthorized, Unprocessable,
 };
 use super::{ApiActor, ApiJson, ApiQuery};
 use crate::error::ApiError;
@@ -34,9 +34,10 @@ pub async fn state(
 /// Open the vault with the user's password or vault PIN. Where the tenant asks for an
 /// e-mail check and the browser is not known (`browser_token`), a code is sent by e-mail
 /// and `email_code_pending` is set: finish with `/vault/unlock/email`. Five wrong PINs lock
-/// PIN unlocking (`vault_pin_locked`) until a password unlock.
+/// PIN unlocking (`vault_pin_locked`) until a password unlock; ten wrong answers in a quarter
+/// of an hour make unlocking wait (`too_many_requests`).
 #[utoipa::path(post, path = "/vault/unlock", tag = "vault", request_body = UnlockInput,
-    responses((status = 200, body = VaultState), Unauthorized, Locked, Unprocessable, Internal))]
+    responses((status = 200, body = VaultState), Unauthorized, Locked, Unprocessable, TooManyRequests, Internal))]
 pub async fn unlock(
     State(kapu): State<Kapu>,
     ApiActor(actor): ApiActor,

@@ -449,7 +449,117 @@ async fn re_enrolment_keeps_the_old_key_and_the_log_tells_who_saw_what(app: App)
     assert_eq!(s, StatusCode::NOT_FOUND);
 }
 
+/// A deputy acting for a principal uses the principal's delegations; the log names both.
+async fn a_deputy_uses_the_principals_delegations(app: App) {
+    let o = office(&app, "iroda").await;
+    let e = entry(
+        &app,
+        &o.admin,
+        json!({"client_name": "Kovács Éva", "issuer": "NAV", "secret": SECRET}),
+    )
+    .await;
+    let id = e["id"].as_str().unwrap();
+    delegate(
+        &app,
+        &o.admin,
+        &format!("/api/v1/vault/entries/{id}/grants"),
+        json!({"user": "vezeto@iroda", "level": "code"}),
+    )
+    .await;
+    let tenant_admin = app.login("fo.admin@iroda", "Tenant-Admin1", "secure").await;
+    crate::mailbox::grant(
+        &app,
+        &app.admin().await,
+        "iroda",
+        "vezeto",
+        &["kapu.partner_reader".to_string()],
+    )
+    .await;
+    let (s, b) = app
+        .send(
+            "POST",
+            &tenant_admin,
+            "/api/v1/tenants/iroda/substitutions",
+            json!({"deputy": "munkatars", "principal": "vezeto", "roles": ["kapu.partner_reader"]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    // On their own the deputy has no such entry.
+    let (s, _) = app
+        .send(
+            "POST",
+            &o.staff,
+            &format!("/api/v1/vault/entries/{id}/code"),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let r = app
+        .http
+        .post(app.url("/api/v1/session"))
+        .json(&json!({"login": "munkatars@iroda", "password": PW, "mode": "secure", "act_for": "vezeto"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let acting = r.json::<Value>().await.unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // The deputy unlocks with their own password, not the principal's.
+    let (s, _) = app
+        .send(
+            "POST",
+            &acting,
+            "/api/v1/vault/unlock",
+            json!({"password": PW}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, c) = app
+        .send(
+            "POST",
+            &acting,
+            &format!("/api/v1/vault/entries/{id}/code"),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{c}");
+    let (_, report) = app
+        .get(&o.admin, "/api/v1/vault/report?user=munkatars@iroda")
+        .await;
+    assert_eq!(report["total"], 1, "{report}");
+    assert_eq!(report["items"][0]["on_behalf_of"], "vezeto@iroda");
+    // Once the substitution is gone, so is the access, on the next request.
+    let (_, subs) = app
+        .get(&tenant_admin, "/api/v1/tenants/iroda/substitutions")
+        .await;
+    let sub_id = subs["items"][0]["id"].as_str().unwrap();
+    let (s, _) = app
+        .send(
+            "DELETE",
+            &tenant_admin,
+            &format!("/api/v1/tenants/iroda/substitutions/{sub_id}"),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, _) = app
+        .send(
+            "POST",
+            &acting,
+            &format!("/api/v1/vault/entries/{id}/code"),
+            Value::Null,
+        )
+        .await;
+    assert!(
+        matches!(s, StatusCode::UNAUTHORIZED | StatusCode::NOT_FOUND),
+        "{s}"
+    );
+}
+
 both!(
+    a_deputy_uses_the_principals_delegations,
     a_code_user_gets_codes_and_never_the_secret,
     re_enrolment_keeps_the_old_key_and_the_log_tells_who_saw_what,
 );

@@ -290,7 +290,34 @@ async fn a_new_browser_also_gives_a_code_sent_by_e_mail(app: App) {
     assert_eq!(state["email_code_pending"], true, "{state}");
 }
 
+async fn guessing_the_password_at_the_vault_is_throttled(app: App) {
+    let token = staff(&app).await;
+    for _ in 0..10 {
+        let (s, _) = unlock(&app, &token, json!({"password": "Talalgatas-1"})).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    let r = app
+        .http
+        .post(app.url("/api/v1/vault/unlock"))
+        .bearer_auth(&token)
+        .json(&json!({"password": PW}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(r.headers().contains_key("retry-after"));
+    app.minutes(16);
+    let token = app.login("munkatars@iroda", PW, "secure").await;
+    let (s, state) = unlock(&app, &token, json!({"password": PW})).await;
+    assert_eq!(
+        (s, state["unlocked"].as_bool()),
+        (StatusCode::OK, Some(true)),
+        "{state}"
+    );
+}
+
 both!(
+    guessing_the_password_at_the_vault_is_throttled,
     the_vault_opens_per_session_and_locks_when_idle,
     a_pin_opens_the_vault_until_five_wrong_tries,
     a_new_browser_also_gives_a_code_sent_by_e_mail,
