@@ -62,14 +62,7 @@ impl Filer {
 }
 
 async fn run(inner: Weak<crate::Inner>, mut rx: mpsc::Receiver<Request>) {
-    while let Some(first) = rx.recv().await {
-        let mut group = vec![first];
-        while group.len() < GROUP_MAX {
-            match rx.try_recv() {
-                Ok(r) => group.push(r),
-                Err(_) => break,
-            }
-        }
+    while let Some(group) = crate::platform::db::next_group(&mut rx, GROUP_MAX).await {
         let Some(inner) = inner.upgrade() else { return };
         let kapu = Kapu {
             inner: Arc::clone(&inner),

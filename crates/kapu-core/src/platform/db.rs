@@ -195,6 +195,24 @@ impl WriteTx {
     }
 }
 
+/// Waits for the next piece of work and takes whatever else is already waiting, up to
+/// `max`: the group one transaction will write (group commit). `None` once the senders
+/// are gone.
+pub(crate) async fn next_group<T>(
+    rx: &mut tokio::sync::mpsc::Receiver<T>,
+    max: usize,
+) -> Option<Vec<T>> {
+    let first = rx.recv().await?;
+    let mut group = vec![first];
+    while group.len() < max {
+        match rx.try_recv() {
+            Ok(r) => group.push(r),
+            Err(_) => break,
+        }
+    }
+    Some(group)
+}
+
 /// `0`/`1` integer flags, the portable boolean.
 pub fn flag(b: bool) -> i64 {
     i64::from(b)

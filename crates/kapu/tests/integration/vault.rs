@@ -75,6 +75,17 @@ pub async fn entry(app: &App, token: &str, body: Value) -> Value {
     b
 }
 
+/// Asks for an entry's code; its answer.
+pub async fn reveal(app: &App, token: &str, id: &str) -> (StatusCode, Value) {
+    app.send(
+        "POST",
+        token,
+        &format!("/api/v1/vault/entries/{id}/code"),
+        Value::Null,
+    )
+    .await
+}
+
 pub async fn delegate(app: &App, token: &str, path: &str, body: Value) {
     let (s, b) = app.send("POST", token, path, body).await;
     assert_eq!(s, StatusCode::OK, "{b}");
@@ -230,14 +241,7 @@ async fn other_tenants_see_nothing(app: App) {
         json!({"password": crate::harness::ADMIN_PW}),
     )
     .await;
-    let (s, _) = app
-        .send(
-            "POST",
-            &central,
-            &format!("/api/v1/vault/entries/{id}/code"),
-            Value::Null,
-        )
-        .await;
+    let (s, _) = reveal(&app, &central, id).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
 }
 

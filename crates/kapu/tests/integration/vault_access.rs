@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::both;
 use crate::harness::{App, code};
-use crate::vault::{PW, RECOVERY, SECRET, delegate, entry, office};
+use crate::vault::{PW, RECOVERY, SECRET, delegate, entry, office, reveal};
 
 /// Every answer a code-only user can get from the vault API; none may hold the secret.
 async fn everything_a_code_user_sees(
@@ -138,14 +138,7 @@ async fn a_code_user_gets_codes_and_never_the_secret(app: App) {
     .await;
     let id = e["id"].as_str().unwrap().to_string();
     // Before any delegation the entry does not exist for the staff member.
-    let (s, _) = app
-        .send(
-            "POST",
-            &o.staff,
-            &format!("/api/v1/vault/entries/{id}/code"),
-            Value::Null,
-        )
-        .await;
+    let (s, _) = reveal(&app, &o.staff, &id).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     delegate(
         &app,
@@ -264,14 +257,7 @@ async fn a_code_user_gets_codes_and_never_the_secret(app: App) {
         )
         .await;
     assert_eq!(s, StatusCode::NO_CONTENT);
-    let (s, _) = app
-        .send(
-            "POST",
-            &o.staff,
-            &format!("/api/v1/vault/entries/{id}/code"),
-            Value::Null,
-        )
-        .await;
+    let (s, _) = reveal(&app, &o.staff, &id).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     // Unknown holders and two holders at once are refused.
     for bad in [
@@ -303,14 +289,7 @@ async fn re_enrolment_keeps_the_old_key_and_the_log_tells_who_saw_what(app: App)
     )
     .await;
     for _ in 0..3 {
-        let (s, _) = app
-            .send(
-                "POST",
-                &o.staff,
-                &format!("/api/v1/vault/entries/{id}/code"),
-                Value::Null,
-            )
-            .await;
+        let (s, _) = reveal(&app, &o.staff, id).await;
         assert_eq!(s, StatusCode::OK);
     }
     app.minutes(1);
@@ -339,14 +318,7 @@ async fn re_enrolment_keeps_the_old_key_and_the_log_tells_who_saw_what(app: App)
     assert_eq!(secret["history"][0]["secret"], SECRET);
     assert_eq!(secret["history"][0]["recovery_code"], RECOVERY);
     // The staff member still gets codes, now of the new key.
-    let (s, c) = app
-        .send(
-            "POST",
-            &o.staff,
-            &format!("/api/v1/vault/entries/{id}/code"),
-            Value::Null,
-        )
-        .await;
+    let (s, c) = reveal(&app, &o.staff, id).await;
     assert_eq!(s, StatusCode::OK);
     let new_key = kapu_core::vault::otp::parse_secret("KRSXG5CTMVRXEZLUKRSXG5CTMVRXEZLU").unwrap();
     let expect = kapu_core::vault::otp::codes(&new_key, Default::default(), app.kapu.now());
@@ -438,14 +410,7 @@ async fn re_enrolment_keeps_the_old_key_and_the_log_tells_who_saw_what(app: App)
         )
         .await;
     assert_eq!(s, StatusCode::NO_CONTENT);
-    let (s, _) = app
-        .send(
-            "POST",
-            &o.staff,
-            &format!("/api/v1/vault/entries/{id}/code"),
-            Value::Null,
-        )
-        .await;
+    let (s, _) = reveal(&app, &o.staff, id).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
 }
 
@@ -485,14 +450,7 @@ async fn a_deputy_uses_the_principals_delegations(app: App) {
         .await;
     assert_eq!(s, StatusCode::CREATED, "{b}");
     // On their own the deputy has no such entry.
-    let (s, _) = app
-        .send(
-            "POST",
-            &o.staff,
-            &format!("/api/v1/vault/entries/{id}/code"),
-            Value::Null,
-        )
-        .await;
+    let (s, _) = reveal(&app, &o.staff, id).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     let r = app
         .http
@@ -516,14 +474,7 @@ async fn a_deputy_uses_the_principals_delegations(app: App) {
         )
         .await;
     assert_eq!(s, StatusCode::OK);
-    let (s, c) = app
-        .send(
-            "POST",
-            &acting,
-            &format!("/api/v1/vault/entries/{id}/code"),
-            Value::Null,
-        )
-        .await;
+    let (s, c) = reveal(&app, &acting, id).await;
     assert_eq!(s, StatusCode::OK, "{c}");
     let (_, report) = app
         .get(&o.admin, "/api/v1/vault/report?user=munkatars@iroda")
@@ -544,14 +495,7 @@ async fn a_deputy_uses_the_principals_delegations(app: App) {
         )
         .await;
     assert_eq!(s, StatusCode::NO_CONTENT);
-    let (s, _) = app
-        .send(
-            "POST",
-            &acting,
-            &format!("/api/v1/vault/entries/{id}/code"),
-            Value::Null,
-        )
-        .await;
+    let (s, _) = reveal(&app, &acting, id).await;
     assert!(
         matches!(s, StatusCode::UNAUTHORIZED | StatusCode::NOT_FOUND),
         "{s}"
