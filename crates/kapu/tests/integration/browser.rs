@@ -10,7 +10,7 @@ use crate::harness::{ADMIN, ADMIN_PW, App, Backend};
 
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
-struct Browser {
+pub(crate) struct Browser {
     child: Child,
     http: Client,
     session: String,
@@ -27,7 +27,7 @@ impl Drop for Browser {
 
 impl Browser {
     /// `None` where no chromedriver is installed (CI installs it and must not skip).
-    async fn start() -> Option<Browser> {
+    pub(crate) async fn start() -> Option<Browser> {
         crate::harness::install_tls_provider();
         let installed = Command::new("chromedriver")
             .arg("--version")
@@ -97,19 +97,19 @@ impl Browser {
         Some(browser)
     }
 
-    async fn cmd(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
+    pub(crate) async fn cmd(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
         let req = self.http.request(method, format!("{}{path}", self.session));
         let req = if body.is_null() { req } else { req.json(&body) };
         let v: Value = req.send().await.unwrap().json().await.unwrap();
         v["value"].clone()
     }
 
-    async fn goto(&self, url: &str) {
+    pub(crate) async fn goto(&self, url: &str) {
         self.cmd(reqwest::Method::POST, "/url", json!({"url": url}))
             .await;
     }
 
-    async fn find(&self, css: &str) -> String {
+    pub(crate) async fn find(&self, css: &str) -> String {
         let v = self
             .cmd(
                 reqwest::Method::POST,
@@ -123,7 +123,7 @@ impl Browser {
             .to_string()
     }
 
-    async fn type_into(&self, css: &str, text: &str) {
+    pub(crate) async fn type_into(&self, css: &str, text: &str) {
         let el = self.find(css).await;
         self.cmd(
             reqwest::Method::POST,
@@ -133,7 +133,7 @@ impl Browser {
         .await;
     }
 
-    async fn click(&self, css: &str) {
+    pub(crate) async fn click(&self, css: &str) {
         let el = self.find(css).await;
         self.cmd(
             reqwest::Method::POST,
@@ -143,7 +143,7 @@ impl Browser {
         .await;
     }
 
-    async fn source(&self) -> String {
+    pub(crate) async fn source(&self) -> String {
         self.cmd(reqwest::Method::GET, "/source", Value::Null)
             .await
             .as_str()
@@ -151,7 +151,7 @@ impl Browser {
             .to_string()
     }
 
-    async fn url(&self) -> String {
+    pub(crate) async fn url(&self) -> String {
         self.cmd(reqwest::Method::GET, "/url", Value::Null)
             .await
             .as_str()
@@ -159,8 +159,18 @@ impl Browser {
             .to_string()
     }
 
+    /// Runs a script in the page and returns what it returns.
+    pub(crate) async fn execute(&self, script: &str) -> Value {
+        self.cmd(
+            reqwest::Method::POST,
+            "/execute/sync",
+            json!({"script": script, "args": []}),
+        )
+        .await
+    }
+
     /// Waits until the page shows `text` (navigation after a click takes a moment).
-    async fn wait_for(&self, text: &str) -> String {
+    pub(crate) async fn wait_for(&self, text: &str) -> String {
         for _ in 0..100 {
             let html = self.source().await;
             if html.contains(text) {

@@ -40,6 +40,7 @@ mod tenants;
 mod users;
 mod vault;
 mod vault_access;
+mod vault_browser;
 mod vault_encrypted;
 mod vault_import;
 mod vault_lock;

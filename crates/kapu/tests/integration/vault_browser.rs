@@ -1,0 +1,72 @@
+//! The vault's page script in a real browser: the copy button appears, the code's seconds
+//! count down, and a tab that was hidden longer than the idle time locks the vault.
+
+use serde_json::json;
+
+use crate::browser::Browser;
+use crate::harness::{App, Backend};
+use crate::vault::{PW, SECRET, entry, office};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hidden_tab_locks_the_vault_in_a_real_browser() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let app = App::spawn(Backend::Sqlite).await;
+    let o = office(&app, "iroda").await;
+    let e = entry(
+        &app,
+        &o.admin,
+        json!({"client_name": "Kiss Anna", "issuer": "NAV", "secret": SECRET}),
+    )
+    .await;
+    let id = e["id"].as_str().unwrap();
+    browser.goto(&app.url("/login")).await;
+    browser.wait_for("Bejelentkezési név").await;
+    browser.type_into("#login", "fokonyvelo@iroda").await;
+    browser.type_into("#password", PW).await;
+    browser.click("main form button").await;
+    browser.wait_for("Indítópult").await;
+    browser.goto(&app.url("/vault")).await;
+    browser.wait_for("A kódtár zárolva van").await;
+    browser.type_into("#password", PW).await;
+    browser.click("button[value=password]").await;
+    browser.wait_for("Kiss Anna").await;
+    browser
+        .goto(&app.url(&format!("/vault/entries/{id}")))
+        .await;
+    browser.wait_for("Kód megjelenítése").await;
+    browser
+        .click(&format!("form[action='/vault/entries/{id}/code'] button"))
+        .await;
+    browser.wait_for("seconds-left").await;
+    // The script ran: the copy button shows, the seconds count down.
+    let shown = browser
+        .execute("return document.querySelector('[data-copy]').hidden;")
+        .await;
+    assert_eq!(shown, json!(false));
+    let first = browser
+        .execute("return parseInt(document.getElementById('seconds-left').textContent, 10);")
+        .await;
+    tokio::time::sleep(std::time::Duration::from_millis(2200)).await;
+    let later = browser
+        .execute("return parseInt(document.getElementById('seconds-left').textContent, 10);")
+        .await;
+    assert!(
+        later.as_i64().unwrap() < first.as_i64().unwrap() || first == json!(0),
+        "{first} {later}"
+    );
+    // The tab is hidden, six minutes pass, and it is shown again: the vault locks.
+    browser
+        .execute(
+            "Object.defineProperty(document, 'hidden', {configurable: true, get: () => true}); \
+             document.dispatchEvent(new Event('visibilitychange')); \
+             const real = Date.now; Date.now = () => real() + 6 * 60 * 1000; \
+             Object.defineProperty(document, 'hidden', {configurable: true, get: () => false}); \
+             document.dispatchEvent(new Event('visibilitychange')); return true;",
+        )
+        .await;
+    browser.wait_for("A kódtár zárolva van").await;
+    // The lock form was sent: the browser is back at the vault's unlock form.
+    assert_eq!(browser.url().await, app.url("/vault"));
+}
