@@ -10,6 +10,9 @@ use crate::harness::{App, code, set_global, skip};
 
 pub const PW: &str = "Masodik-Lepes1";
 
+/// One skip line for every test that wants `oathtool`.
+pub static OATHTOOL_MISSING: std::sync::Once = std::sync::Once::new();
+
 /// The TOTP code of `secret` (base32) at the server's present second, from `oathtool`; where
 /// it is missing, one skip line and Kapu's own generator (so the flow still runs).
 pub fn totp(app: &App, secret: &str, offset_secs: i64) -> String {
@@ -22,9 +25,8 @@ pub fn totp(app: &App, secret: &str, offset_secs: i64) -> String {
             String::from_utf8(out.stdout).unwrap().trim().to_string()
         }
         _ => {
-            static ONCE: std::sync::Once = std::sync::Once::new();
             skip(
-                &ONCE,
+                &OATHTOOL_MISSING,
                 "the TOTP codes of an independent generator",
                 "install Debian's oathtool (apt-get install oathtool)",
             );

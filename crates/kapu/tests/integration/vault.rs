@@ -109,9 +109,8 @@ fn oathtool(secret: &str, algorithm: &str, digits: u8, period: u32, at: i64) -> 
             Some(String::from_utf8(o.stdout).unwrap().trim().to_string())
         }
         _ => {
-            static ONCE: std::sync::Once = std::sync::Once::new();
             skip(
-                &ONCE,
+                &crate::second_factor::OATHTOOL_MISSING,
                 "the TOTP codes of an independent generator",
                 "install Debian's oathtool (apt-get install oathtool)",
             );

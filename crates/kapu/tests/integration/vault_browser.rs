@@ -56,6 +56,32 @@ async fn a_hidden_tab_locks_the_vault_in_a_real_browser() {
         later.as_i64().unwrap() < first.as_i64().unwrap() || first == json!(0),
         "{first} {later}"
     );
+    // On a phone's screen the page does not widen past it, and the code stays large.
+    browser
+        .cmd(
+            reqwest::Method::POST,
+            "/window/rect",
+            json!({"width": 390, "height": 844}),
+        )
+        .await;
+    for path in ["/vault".to_string(), format!("/vault/entries/{id}")] {
+        browser.goto(&app.url(&path)).await;
+        browser.wait_for("Kiss Anna").await;
+        let fits = browser
+            .execute("return document.documentElement.scrollWidth <= window.innerWidth;")
+            .await;
+        assert_eq!(fits, json!(true), "{path} is wider than a phone");
+    }
+    browser
+        .click(&format!("form[action='/vault/entries/{id}/code'] button"))
+        .await;
+    browser.wait_for("seconds-left").await;
+    let size = browser
+        .execute(
+            "return parseFloat(getComputedStyle(document.querySelector('.big-code')).fontSize);",
+        )
+        .await;
+    assert!(size.as_f64().unwrap() >= 28.0, "{size}");
     // The tab is hidden, six minutes pass, and it is shown again: the vault locks.
     browser
         .execute(
