@@ -47,6 +47,8 @@ pub(crate) struct Inner {
     filer: std::sync::OnceLock<mailbox::filing::Filer>,
     /// Started on the first grouped business-log record.
     audit_queue: std::sync::OnceLock<platform::audit_queue::AuditQueue>,
+    /// Started on the first grouped write.
+    group_writer: std::sync::OnceLock<platform::group_write::GroupWriter>,
 }
 
 impl Kapu {
@@ -82,6 +84,7 @@ impl Kapu {
                 sso_clients: Default::default(),
                 filer: std::sync::OnceLock::new(),
                 audit_queue: std::sync::OnceLock::new(),
+                group_writer: std::sync::OnceLock::new(),
             }),
         })
     }

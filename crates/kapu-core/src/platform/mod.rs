@@ -10,6 +10,7 @@ pub mod csv;
 pub mod db;
 pub mod fold;
 pub mod form_token;
+pub mod group_write;
 pub mod i18n;
 pub mod keys;
 pub mod list;

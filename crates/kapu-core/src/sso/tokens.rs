@@ -11,6 +11,7 @@ use crate::Kapu;
 use crate::error::Error;
 use crate::platform::crypto::{random_token, sha256_hex, token_digest};
 use crate::platform::db::WriteTx;
+use crate::platform::group_write::Job;
 
 const ACCESS_TTL_SECS: i64 = 300;
 const REFRESH_TTL_MS: i64 = 30 * 24 * 3_600_000;
@@ -231,22 +232,20 @@ impl Kapu {
         // Tokens are made before the write, which then holds the writer only for two
         // statements: the code spent (once, whoever races) and the refresh token kept.
         let (response, refresh_hash) = self.mint(client, &grant, nonce.as_deref(), now).await?;
-        let mut tx = self.db().write_unaudited().await?;
-        let used = sqlx::query(
-            "UPDATE sso_codes SET used_at = $1 WHERE code_hash = $2 AND used_at IS NULL",
-        )
-        .bind(now)
-        .bind(&code_hash)
-        .execute(tx.conn())
-        .await?;
-        if used.rows_affected() != 1 {
-            drop(tx);
+        let spent = self
+            .write_grouped(spend_and_keep(
+                "UPDATE sso_codes SET used_at = $1 WHERE code_hash = $2 AND used_at IS NULL",
+                code_hash,
+                refresh_hash,
+                grant.id.clone(),
+                now,
+            ))
+            .await?;
+        if !spent {
             return Err(self
                 .revoke_for_reuse(&grant_id, "the code was used already", now)
                 .await);
         }
-        keep_refresh(&mut tx, &refresh_hash, &grant.id, now).await?;
-        tx.commit().await?;
         Ok(response)
     }
 
@@ -288,23 +287,21 @@ impl Kapu {
                 .await);
         }
         let (response, refresh_hash) = self.mint(client, &grant, None, now).await?;
-        let mut tx = self.db().write_unaudited().await?;
         // Spent once only: of two racing holders, the second revokes the family.
-        let spent = sqlx::query(
-            "UPDATE sso_refresh_tokens SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL",
-        )
-        .bind(now)
-        .bind(&token_hash)
-        .execute(tx.conn())
-        .await?;
-        if spent.rows_affected() != 1 {
-            drop(tx);
+        let spent = self
+            .write_grouped(spend_and_keep(
+                "UPDATE sso_refresh_tokens SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL",
+                token_hash,
+                refresh_hash,
+                grant.id.clone(),
+                now,
+            ))
+            .await?;
+        if !spent {
             return Err(self
                 .revoke_for_reuse(&grant_id, "the refresh token was used already", now)
                 .await);
         }
-        keep_refresh(&mut tx, &refresh_hash, &grant.id, now).await?;
-        tx.commit().await?;
         Ok(response)
     }
 
@@ -482,17 +479,37 @@ impl Kapu {
     }
 }
 
-async fn keep_refresh(tx: &mut WriteTx, digest: &str, grant_id: &str, now: i64) -> Outcome<()> {
-    sqlx::query(
-        "INSERT INTO sso_refresh_tokens (token_hash, grant_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
-    )
-    .bind(digest)
-    .bind(grant_id)
-    .bind(now)
-    .bind(now + REFRESH_TTL_MS)
-    .execute(tx.conn())
-    .await?;
-    Ok(())
+/// Spends a code or refresh token (`spend` marks the row of `spent_hash` used, once) and
+/// keeps the new refresh token, in one grouped write; refused when it was spent already.
+fn spend_and_keep(
+    spend: &'static str,
+    spent_hash: String,
+    refresh_hash: String,
+    grant_id: String,
+    now: i64,
+) -> Job {
+    Box::new(move |tx: &mut WriteTx| {
+        Box::pin(async move {
+            let used = sqlx::query(spend)
+                .bind(now)
+                .bind(&spent_hash)
+                .execute(tx.conn())
+                .await?;
+            if used.rows_affected() != 1 {
+                return Ok(false);
+            }
+            sqlx::query(
+                "INSERT INTO sso_refresh_tokens (token_hash, grant_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(&refresh_hash)
+            .bind(&grant_id)
+            .bind(now)
+            .bind(now + REFRESH_TTL_MS)
+            .execute(tx.conn())
+            .await?;
+            Ok(true)
+        })
+    })
 }
 
 pub(super) async fn revoke_grant(tx: &mut WriteTx, id: &str, now: i64) -> Outcome<()> {
