@@ -103,12 +103,19 @@ struct BootstrapArgs {
 }
 
 fn main() -> anyhow::Result<()> {
+    use std::io::IsTerminal as _;
     let cli = Cli::parse();
+    // `KAPU_LOG` wins; without it the `RUST_LOG` Rust users set first is honoured.
+    let filter = tracing_subscriber::EnvFilter::try_from_env("KAPU_LOG")
+        .or_else(|_| tracing_subscriber::EnvFilter::try_from_env("RUST_LOG"))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    // Lines go to a writer thread: a request never waits for the terminal or the disk. The
+    // guard flushes what is queued when the process ends.
+    let (writer, _flush) = tracing_appender::non_blocking(std::io::stdout());
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("KAPU_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn")),
-        )
+        .with_env_filter(filter)
+        .with_writer(writer)
+        .with_ansi(std::io::stdout().is_terminal())
         .init();
     let _ = rustls::crypto::ring::default_provider().install_default();
     let runtime = tokio::runtime::Runtime::new()?;

@@ -30,6 +30,9 @@ pub struct Jwk {
     pub alg: String,
     #[serde(rename = "use")]
     pub use_: String,
+    /// The Ed25519 key decoded once, for verifying without decoding it each time.
+    #[serde(skip)]
+    pub parsed: Option<VerifyingKey>,
 }
 
 #[derive(Debug, Clone, Serialize, serde::Deserialize, utoipa::ToSchema)]
@@ -47,6 +50,10 @@ fn jwk(kid: &str, public: &[u8]) -> Jwk {
         kid: kid.into(),
         alg: "EdDSA".into(),
         use_: "sig".into(),
+        parsed: public
+            .try_into()
+            .ok()
+            .and_then(|b: [u8; 32]| VerifyingKey::from_bytes(&b).ok()),
     }
 }
 
@@ -308,12 +315,17 @@ pub fn verify_jws(jws: &str, jwks: &Jwks) -> std::result::Result<serde_json::Val
         .iter()
         .find(|k| k.kid == kid && k.crv == "Ed25519")
         .ok_or(JwsError::UnknownKey)?;
-    let public: [u8; 32] = B64
-        .decode(&jwk.x)
-        .ok()
-        .and_then(|b| b.try_into().ok())
-        .ok_or(JwsError::UnknownKey)?;
-    let key = VerifyingKey::from_bytes(&public).map_err(|_| JwsError::UnknownKey)?;
+    let key = match jwk.parsed {
+        Some(key) => key,
+        None => {
+            let public: [u8; 32] = B64
+                .decode(&jwk.x)
+                .ok()
+                .and_then(|b| b.try_into().ok())
+                .ok_or(JwsError::UnknownKey)?;
+            VerifyingKey::from_bytes(&public).map_err(|_| JwsError::UnknownKey)?
+        }
+    };
     let sig: [u8; 64] = B64
         .decode(s)
         .ok()

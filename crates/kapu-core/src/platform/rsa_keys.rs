@@ -41,6 +41,7 @@ pub(crate) fn jwk(kid: &str, public: &str) -> Result<Jwk> {
         kid: kid.into(),
         alg: "RS256".into(),
         use_: "sig".into(),
+        parsed: None,
     })
 }
 
