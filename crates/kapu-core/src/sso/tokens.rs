@@ -107,22 +107,38 @@ pub(super) struct Grant {
     deputy_name: Option<String>,
 }
 
-/// Client, grant, redirect address, nonce, PKCE challenge, expiry, use.
-type CodeRow = (
-    String,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    i64,
-    Option<i64>,
+/// A grant's columns with its subject's, from `sso_grants g`.
+macro_rules! grant_select {
+    () => {
+        "g.id, g.client_id, g.user_id, g.deputy_id, g.session_id, g.scope, \
+         g.roles, g.auth_time, g.amr, g.acr, g.revoked_at, u.login, t.code AS tenant_code, u.full_name, \
+         u.email, u.admin_locked, u.deleted_at, d.full_name AS deputy_name \
+         FROM sso_grants g JOIN users u ON u.id = g.user_id JOIN tenants t ON t.id = u.tenant_id \
+         LEFT JOIN users d ON d.id = g.deputy_id"
+    };
+}
+
+const GRANT_QUERY: &str = concat!("SELECT ", grant_select!(), " WHERE g.id = $1");
+
+/// A code with its grant, in one query: an exchange reads both.
+const CODE_QUERY: &str = concat!(
+    "SELECT c.client_id AS code_client_id, c.redirect_uri, c.nonce, c.code_challenge, \
+     c.expires_at AS code_expires_at, c.used_at AS code_used_at, ",
+    grant_select!(),
+    " JOIN sso_codes c ON c.grant_id = g.id WHERE c.code_hash = $1"
 );
 
-const GRANT_QUERY: &str = "SELECT g.id, g.client_id, g.user_id, g.deputy_id, g.session_id, g.scope, \
-     g.roles, g.auth_time, g.amr, g.acr, g.revoked_at, u.login, t.code AS tenant_code, u.full_name, \
-     u.email, u.admin_locked, u.deleted_at, d.full_name AS deputy_name \
-     FROM sso_grants g JOIN users u ON u.id = g.user_id JOIN tenants t ON t.id = u.tenant_id \
-     LEFT JOIN users d ON d.id = g.deputy_id WHERE g.id = $1";
+#[derive(sqlx::FromRow)]
+struct CodeWithGrant {
+    code_client_id: String,
+    redirect_uri: String,
+    nonce: Option<String>,
+    code_challenge: Option<String>,
+    code_expires_at: i64,
+    code_used_at: Option<i64>,
+    #[sqlx(flatten)]
+    grant: Grant,
+}
 
 impl Kapu {
     /// `POST /oauth2/token`.
@@ -192,43 +208,40 @@ impl Kapu {
     ) -> Outcome<TokenResponse> {
         let code_hash = token_digest(req.code.as_deref().unwrap_or(""));
         let now = self.now();
-        let row: Option<CodeRow> = sqlx::query_as(
-            "SELECT client_id, grant_id, redirect_uri, nonce, code_challenge, expires_at, used_at \
-                 FROM sso_codes WHERE code_hash = $1",
-        )
-        .bind(&code_hash)
-        .fetch_optional(self.db().pool())
-        .await?;
-        let Some((code_client, grant_id, redirect_uri, nonce, challenge, expires_at, used_at)) =
-            row
-        else {
+        let row: Option<CodeWithGrant> = sqlx::query_as(CODE_QUERY)
+            .bind(&code_hash)
+            .fetch_optional(self.db().pool())
+            .await?;
+        let Some(code) = row else {
             return Err(OAuthError::grant("unknown code"));
         };
-        if code_client != client.client_id {
+        let grant = code.grant;
+        let grant_id = grant.id.clone();
+        if code.code_client_id != client.client_id || grant.client_id != client.client_id {
             return Err(OAuthError::grant("the code was issued to another client"));
         }
-        if used_at.is_some() {
+        if code.code_used_at.is_some() {
             // A code seen twice was stolen or replayed: what it gave is taken back.
             return Err(self
                 .revoke_for_reuse(&grant_id, "the code was used already", now)
                 .await);
         }
-        if expires_at <= now {
+        if code.code_expires_at <= now {
             return Err(OAuthError::grant("the code has expired"));
         }
-        if req.redirect_uri.as_deref() != Some(redirect_uri.as_str()) {
+        if req.redirect_uri.as_deref() != Some(code.redirect_uri.as_str()) {
             return Err(OAuthError::grant("redirect_uri does not match"));
         }
-        if let Some(challenge) = challenge {
+        if let Some(challenge) = code.code_challenge {
             let verifier = req.code_verifier.as_deref().unwrap_or("");
             if !pkce::verify_s256(verifier, &challenge) {
                 return Err(OAuthError::grant("the PKCE verifier does not match"));
             }
         }
-        let grant = self.load_grant(&grant_id).await?;
         if grant.revoked_at.is_some() {
             return Err(OAuthError::grant("the grant was revoked"));
         }
+        let nonce = code.nonce;
         // Tokens are made before the write, which then holds the writer only for two
         // statements: the code spent (once, whoever races) and the refresh token kept.
         let (response, refresh_hash) = self.mint(client, &grant, nonce.as_deref(), now).await?;
