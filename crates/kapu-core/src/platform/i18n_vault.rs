@@ -18,6 +18,7 @@ pub static VAULT: &[Entry] = &[
     ("vault.export_confirm_plain", "A titkosítatlan exportot külön meg kell erősíteni: a fájlból minden kulcs olvasható.", "A plain export must be confirmed: every key can be read from the file."),
     ("vault.export_password_short", "A fájl jelszava legalább 10 karakter legyen.", "The file's password must have at least 10 characters."),
     ("vault.folder_name_invalid", "Adjon meg egy legfeljebb 100 karakteres mappanevet.", "Enter a folder name of at most 100 characters."),
+    ("vault.folder_not_managed", "Ebbe a mappába nem tehet bejegyzést: a mappát nem Ön kezeli.", "You cannot file entries in this folder: you do not manage it."),
     ("vault.folder_unknown", "Nincs ilyen mappa.", "There is no such folder."),
     ("vault.holder_one", "Egy felhasználót vagy egy csoportot adjon meg.", "Name one user or one group."),
     ("vault.holder_unknown", "Nincs ilyen felhasználó vagy csoport a szervezetben.", "There is no such user or group in the organisation."),

@@ -7,7 +7,7 @@ use super::entries::{
     EntryChange, EntryInput, MAX_NAME, MAX_NOTES, RekeyInput, VaultEntry, bounded, clean,
     recovery_context, seal_recovery, secret_context,
 };
-use super::levels::Level;
+use super::levels::{self, Level};
 use crate::Kapu;
 use crate::actor::Actor;
 use crate::error::{Error, FieldError, Result};
@@ -61,6 +61,12 @@ impl Kapu {
                 self.folder_name(&actor.tenant_id, f)
                     .await
                     .map_err(|_| Error::field("folder_id", "vault.folder_unknown"))?;
+                // Filing an entry in a folder opens it to the folder's delegates: only its
+                // managers may.
+                if entry.folder_id.as_deref() != Some(f) {
+                    levels::require(self.folder_level(actor, f).await?, Level::Manage)
+                        .map_err(|_| Error::field("folder_id", "vault.folder_not_managed"))?;
+                }
                 Some(f.to_string())
             }
         };

@@ -502,7 +502,67 @@ async fn a_deputy_uses_the_principals_delegations(app: App) {
     );
 }
 
+/// An entry's manager may file it only in folders they manage: filing opens the entry to
+/// the folder's delegates.
+async fn filing_in_a_folder_needs_the_folders_manager(app: App) {
+    let o = office(&app, "iroda").await;
+    let (_, folder) = app
+        .send(
+            "POST",
+            &o.admin,
+            "/api/v1/vault/folders",
+            json!({"name": "Titkos"}),
+        )
+        .await;
+    let folder_id = folder["id"].as_str().unwrap().to_string();
+    let e = entry(
+        &app,
+        &o.admin,
+        json!({"client_name": "Szabó Ildikó", "secret": SECRET}),
+    )
+    .await;
+    let id = e["id"].as_str().unwrap();
+    delegate(
+        &app,
+        &o.admin,
+        &format!("/api/v1/vault/entries/{id}/grants"),
+        json!({"user": "vezeto@iroda", "level": "manage"}),
+    )
+    .await;
+    let (s, e) = app
+        .send(
+            "PATCH",
+            &o.lead,
+            &format!("/api/v1/vault/entries/{id}"),
+            json!({"folder_id": folder_id}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    assert_eq!(e["error"]["fields"][0]["code"], "vault.folder_not_managed");
+    delegate(
+        &app,
+        &o.admin,
+        &format!("/api/v1/vault/folders/{folder_id}/grants"),
+        json!({"user": "vezeto@iroda", "level": "manage"}),
+    )
+    .await;
+    let (s, moved) = app
+        .send(
+            "PATCH",
+            &o.lead,
+            &format!("/api/v1/vault/entries/{id}"),
+            json!({"folder_id": folder_id}),
+        )
+        .await;
+    assert_eq!(
+        (s, moved["folder"]["name"].as_str()),
+        (StatusCode::OK, Some("Titkos")),
+        "{moved}"
+    );
+}
+
 both!(
+    filing_in_a_folder_needs_the_folders_manager,
     a_deputy_uses_the_principals_delegations,
     a_code_user_gets_codes_and_never_the_secret,
     re_enrolment_keeps_the_old_key_and_the_log_tells_who_saw_what,
