@@ -376,7 +376,19 @@ impl Kapu {
             filter.push_str(&format!(" AND e.folder_id = ${}", binds.len()));
         }
         let order = if f.list.desc { "DESC" } else { "ASC" };
-        let count_sql = format!("SELECT COUNT(*) FROM vault_entries e WHERE {filter}");
+        let count_sql = if admin || binds.len() > 2 {
+            format!("SELECT COUNT(*) FROM vault_entries e WHERE {filter}")
+        } else {
+            // Unfiltered, what a delegate sees is the entries of their folders (counted on
+            // the folder index) and the entries named alone outside those folders. Grants,
+            // folders and their entries all belong to the tenant.
+            format!(
+                "SELECT (SELECT COUNT(*) FROM vault_entries e WHERE e.folder_id IN \
+                 (SELECT m.folder_id FROM ({MY_GRANTS}) m)) + (SELECT COUNT(*) FROM vault_entries e \
+                 WHERE e.id IN (SELECT m.entry_id FROM ({MY_GRANTS}) m) AND (e.folder_id IS NULL \
+                 OR e.folder_id NOT IN (SELECT m.folder_id FROM ({MY_GRANTS}) m WHERE m.folder_id IS NOT NULL)))"
+            )
+        };
         let sql = format!(
             "SELECT {ENTRY_COLUMNS} FROM {ENTRY_FROM} WHERE {filter} \
              ORDER BY e.client_fold {order}, e.id {order} LIMIT {per_page} OFFSET {offset}"

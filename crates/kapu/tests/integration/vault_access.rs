@@ -559,6 +559,16 @@ async fn filing_in_a_folder_needs_the_folders_manager(app: App) {
         (StatusCode::OK, Some("Titkos")),
         "{moved}"
     );
+    // Reached both through the folder and by name, the entry is listed and counted once.
+    let (_, listed) = app.get(&o.lead, "/api/v1/vault/entries").await;
+    assert_eq!(
+        (
+            listed["total"].as_i64(),
+            listed["items"].as_array().unwrap().len()
+        ),
+        (Some(1), 1),
+        "{listed}"
+    );
 }
 
 both!(
