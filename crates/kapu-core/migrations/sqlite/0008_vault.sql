@@ -106,8 +106,12 @@ CREATE TABLE vault_imports (
     tenant_id TEXT NOT NULL REFERENCES tenants (id),
     user_id TEXT NOT NULL REFERENCES users (id),
     format TEXT NOT NULL,
+    folder_id TEXT,
+    -- The entries to store, sealed; emptied once they are stored.
     payload_sealed TEXT NOT NULL,
     total INTEGER NOT NULL,
+    duplicates INTEGER NOT NULL,
+    invalid INTEGER NOT NULL,
     done INTEGER NOT NULL,
     state TEXT NOT NULL,
     created_at BIGINT NOT NULL,

@@ -4,7 +4,7 @@
 
 use std::collections::HashSet;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::json;
 
 use super::entries::{CleanEntry, insert_entry, secret_context};
@@ -59,24 +59,36 @@ pub struct ImportView {
     pub items: Vec<PreviewItem>,
 }
 
-#[derive(Serialize, Deserialize)]
-struct Payload {
+/// An import as stored between its preview and its end.
+struct ImportRow {
     format: String,
     folder_id: Option<String>,
+    state: String,
+    total: i64,
+    done: i64,
     duplicates: i64,
     invalid: i64,
-    entries: Vec<CleanEntry>,
+    payload_sealed: String,
+    expires_at: i64,
 }
 
-fn format_of(s: &str) -> Format {
-    match s {
-        "aegis" => Format::Aegis,
-        "two_fas" => Format::TwoFas,
-        "google_migration" => Format::GoogleMigration,
-        "bitwarden" => Format::Bitwarden,
-        "qr_image" => Format::QrImage,
-        _ => Format::Otpauth,
+impl ImportRow {
+    fn view(self, id: &str) -> ImportView {
+        ImportView {
+            id: id.to_string(),
+            format: Format::parse(&self.format).unwrap_or(Format::Otpauth),
+            state: self.state,
+            total: self.total,
+            done: self.done,
+            duplicates: self.duplicates,
+            invalid: self.invalid,
+            items: Vec::new(),
+        }
     }
+}
+
+fn payload_context(id: &str) -> String {
+    format!("vault-import:{id}")
 }
 
 fn dedup_key(issuer: &str, account: &str, secret: &[u8]) -> (String, String, Vec<u8>) {
@@ -166,26 +178,23 @@ impl Kapu {
             }
         }
         let id = uuid::Uuid::now_v7().to_string();
-        let payload = Payload {
-            format: format.as_str().to_string(),
-            folder_id,
-            duplicates,
-            invalid,
-            entries: fresh,
-        };
-        let total = payload.entries.len() as i64;
-        let plain = serde_json::to_vec(&payload).map_err(|e| Error::Internal(e.to_string()))?;
+        let total = fresh.len() as i64;
+        let plain = serde_json::to_vec(&fresh).map_err(|e| Error::Internal(e.to_string()))?;
         let now = self.now();
         sqlx::query(
-            "INSERT INTO vault_imports (id, tenant_id, user_id, format, payload_sealed, total, done, state, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, 0, 'preview', $7, $8)",
+            "INSERT INTO vault_imports (id, tenant_id, user_id, format, folder_id, payload_sealed, total, \
+             duplicates, invalid, done, state, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, 'preview', $10, $11)",
         )
         .bind(&id)
         .bind(&actor.tenant_id)
         .bind(actor.session_user_id())
         .bind(format.as_str())
-        .bind(self.master_key().seal(&plain, &format!("vault-import:{id}"))?)
+        .bind(folder_id.as_deref())
+        .bind(self.master_key().seal(&plain, &payload_context(&id))?)
         .bind(total)
+        .bind(duplicates)
+        .bind(invalid)
         .bind(now)
         .bind(now + PREVIEW_TTL)
         .execute(self.db().pool())
@@ -222,62 +231,74 @@ impl Kapu {
         Ok(out)
     }
 
-    async fn import_row(
-        &self,
-        actor: &Actor,
-        id: &str,
-    ) -> Result<(String, String, i64, i64, String, i64)> {
-        let row: Option<(String, String, i64, i64, String, i64)> = sqlx::query_as(
-            "SELECT format, state, total, done, payload_sealed, expires_at FROM vault_imports \
-             WHERE id = $1 AND tenant_id = $2 AND user_id = $3",
+    async fn import_row(&self, actor: &Actor, id: &str) -> Result<ImportRow> {
+        type Raw = (
+            String,
+            Option<String>,
+            String,
+            i64,
+            i64,
+            i64,
+            i64,
+            String,
+            i64,
+        );
+        let row: Option<Raw> = sqlx::query_as(
+            "SELECT format, folder_id, state, total, done, duplicates, invalid, payload_sealed, expires_at \
+             FROM vault_imports WHERE id = $1 AND tenant_id = $2 AND user_id = $3",
         )
         .bind(id)
         .bind(&actor.tenant_id)
         .bind(actor.session_user_id())
         .fetch_optional(self.db().pool())
         .await?;
-        row.ok_or(Error::NotFound)
+        let (
+            format,
+            folder_id,
+            state,
+            total,
+            done,
+            duplicates,
+            invalid,
+            payload_sealed,
+            expires_at,
+        ) = row.ok_or(Error::NotFound)?;
+        Ok(ImportRow {
+            format,
+            folder_id,
+            state,
+            total,
+            done,
+            duplicates,
+            invalid,
+            payload_sealed,
+            expires_at,
+        })
     }
 
     /// How an import stands.
     pub async fn vault_import(&self, actor: &Actor, id: &str) -> Result<ImportView> {
         self.vault_gate(actor).await?;
-        let (format, state, total, done, sealed, _) = self.import_row(actor, id).await?;
-        let payload: Payload = serde_json::from_slice(
-            &self
-                .master_key()
-                .open(&sealed, &format!("vault-import:{id}"))?,
-        )
-        .map_err(|e| Error::Internal(e.to_string()))?;
-        Ok(ImportView {
-            id: id.to_string(),
-            format: format_of(&format),
-            state,
-            total,
-            done,
-            duplicates: payload.duplicates,
-            invalid: payload.invalid,
-            items: Vec::new(),
-        })
+        Ok(self.import_row(actor, id).await?.view(id))
     }
 
     /// Stores what a preview found new, in the background; progress is read with
     /// [`Kapu::vault_import`].
     pub async fn confirm_vault_import(&self, actor: &Actor, id: &str) -> Result<ImportView> {
-        let (_, state, _, _, sealed, expires_at) = self.import_row(actor, id).await?;
-        if state != "preview" {
+        let row = self.import_row(actor, id).await?;
+        if row.state != "preview" {
             return Err(Error::Conflict("conflict.vault_import_started"));
         }
-        if expires_at < self.now() {
+        if row.expires_at < self.now() {
             return Err(Error::Gone("gone.vault_import_expired"));
         }
-        let payload: Payload = serde_json::from_slice(
+        self.may_import(actor, row.folder_id.as_deref()).await?;
+        let entries: Vec<CleanEntry> = serde_json::from_slice(
             &self
                 .master_key()
-                .open(&sealed, &format!("vault-import:{id}"))?,
+                .open(&row.payload_sealed, &payload_context(id))?,
         )
         .map_err(|e| Error::Internal(e.to_string()))?;
-        self.may_import(actor, payload.folder_id.as_deref()).await?;
         let claimed = sqlx::query(
             "UPDATE vault_imports SET state = 'running' WHERE id = $1 AND state = 'preview'",
         )
@@ -287,55 +308,50 @@ impl Kapu {
         if claimed.rows_affected() == 0 {
             return Err(Error::Conflict("conflict.vault_import_started"));
         }
-        let kapu = self.clone();
-        let task_actor = actor.clone();
-        let import_id = id.to_string();
+        let (kapu, task_actor, import_id) = (self.clone(), actor.clone(), id.to_string());
+        let (format, folder_id) = (row.format.clone(), row.folder_id.clone());
         tokio::spawn(async move {
-            let outcome = kapu.run_import(&task_actor, &import_id, &payload).await;
+            let outcome = kapu
+                .run_import(
+                    &task_actor,
+                    &import_id,
+                    &format,
+                    folder_id.as_deref(),
+                    &entries,
+                )
+                .await;
             if let Err(e) = &outcome {
                 tracing::error!(import = %import_id, error = %e, "vault import failed");
             }
             let state = if outcome.is_ok() { "done" } else { "failed" };
-            // The secrets are not kept once stored: what remains is the count.
-            let summary = Payload {
-                entries: Vec::new(),
-                ..payload
-            };
-            let sealed = serde_json::to_vec(&summary)
-                .map_err(|e| Error::Internal(e.to_string()))
-                .and_then(|b| {
-                    kapu.master_key()
-                        .seal(&b, &format!("vault-import:{import_id}"))
-                });
-            if let Ok(sealed) = sealed {
-                let _ = sqlx::query(
-                    "UPDATE vault_imports SET state = $1, payload_sealed = $2 WHERE id = $3",
-                )
-                .bind(state)
-                .bind(sealed)
-                .bind(&import_id)
-                .execute(kapu.db().pool())
-                .await;
-            }
+            // The secrets are not kept once stored: what remains is the counts.
+            let _ = sqlx::query(
+                "UPDATE vault_imports SET state = $1, payload_sealed = '' WHERE id = $2",
+            )
+            .bind(state)
+            .bind(&import_id)
+            .execute(kapu.db().pool())
+            .await;
         });
-        self.vault_import(actor, id).await
+        let mut view = row.view(id);
+        view.state = "running".into();
+        Ok(view)
     }
 
-    async fn run_import(&self, actor: &Actor, id: &str, payload: &Payload) -> Result<()> {
+    async fn run_import(
+        &self,
+        actor: &Actor,
+        id: &str,
+        format: &str,
+        folder_id: Option<&str>,
+        entries: &[CleanEntry],
+    ) -> Result<()> {
         let mut done = 0i64;
-        for batch in payload.entries.chunks(BATCH) {
+        for batch in entries.chunks(BATCH) {
             let now = self.now();
             let mut tx = self.db().write().await?;
             for entry in batch {
-                let entry_id = insert_entry(
-                    self,
-                    &mut tx,
-                    actor,
-                    entry,
-                    payload.folder_id.as_deref(),
-                    now,
-                )
-                .await?;
+                let entry_id = insert_entry(self, &mut tx, actor, entry, folder_id, now).await?;
                 audit::record(
                     &mut tx,
                     now,
@@ -344,7 +360,7 @@ impl Kapu {
                     AuditEvent::new("vault.create", "success")
                         .tenant(&actor.tenant_id)
                         .target("vault_entry", &entry_id, &entry.client_name)
-                        .details(json!({"import": id, "format": payload.format, "issuer": entry.issuer, "account": entry.account})),
+                        .details(json!({"import": id, "format": format, "issuer": entry.issuer, "account": entry.account})),
                 )
                 .await?;
             }

@@ -39,6 +39,19 @@ impl Format {
             Format::QrImage => "qr_image",
         }
     }
+
+    pub fn parse(s: &str) -> Option<Format> {
+        [
+            Format::Otpauth,
+            Format::Aegis,
+            Format::TwoFas,
+            Format::GoogleMigration,
+            Format::Bitwarden,
+            Format::QrImage,
+        ]
+        .into_iter()
+        .find(|f| f.as_str() == s)
+    }
 }
 
 /// A file that cannot be read: the key says why (wrong password, truncated, …).
