@@ -18,6 +18,8 @@ use crate::platform::clock::MINUTE;
 
 /// A preview waits this long for its confirmation.
 const PREVIEW_TTL: i64 = 30 * MINUTE;
+/// An import still running after this long was cut short by its process stopping.
+const STALLED_AFTER: i64 = 60 * MINUTE;
 /// Entries stored per transaction while an import runs.
 const BATCH: usize = 200;
 /// More than this in one file is refused before anything is parsed further.
@@ -203,6 +205,16 @@ impl Kapu {
             .bind(now)
             .execute(self.db().pool())
             .await?;
+        // An import that was running when its process stopped never ends by itself: the
+        // largest takes seconds, so one still running after an hour is reported failed
+        // (what it stored stays) and its sealed entries are dropped.
+        sqlx::query(
+            "UPDATE vault_imports SET state = 'failed', payload_sealed = '' \
+             WHERE state = 'running' AND created_at < $1",
+        )
+        .bind(now - STALLED_AFTER)
+        .execute(self.db().pool())
+        .await?;
         Ok(ImportView {
             id,
             format,

@@ -226,6 +226,22 @@ async fn files_of_every_format_preview_then_import(app: App) {
         )
         .await;
     assert_eq!((s, code(&e)), (StatusCode::GONE, "gone"), "{e}");
+    // An import whose process stopped while it ran is reported failed an hour later.
+    let (_, stalled) = preview(&app, &o2, google.as_bytes(), None).await;
+    let stalled = stalled["id"].as_str().unwrap().to_string();
+    sqlx::query("UPDATE vault_imports SET state = 'running' WHERE id = $1")
+        .bind(&stalled)
+        .execute(app.kapu.db().pool())
+        .await
+        .unwrap();
+    app.minutes(61);
+    let o3 = crate::vault::open(&app, "fokonyvelo@iroda").await;
+    let (s, _) = preview(&app, &o3, google.as_bytes(), None).await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (_, v) = app
+        .get(&o3, &format!("/api/v1/vault/imports/{stalled}"))
+        .await;
+    assert_eq!(v["state"], "failed", "{v}");
 }
 
 /// A picture of a QR code holding `text`, as a screenshot of a portal would show it.
