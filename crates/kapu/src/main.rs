@@ -111,7 +111,10 @@ fn main() -> anyhow::Result<()> {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
     // Lines go to a writer thread: a request never waits for the terminal or the disk. The
     // guard flushes what is queued when the process ends.
-    let (writer, _flush) = tracing_appender::non_blocking(std::io::stdout());
+    // A queue of 16,384 lines (about 0.5 MB) rather than the default 128,000 (4 MB).
+    let (writer, _flush) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .buffered_lines_limit(16_384)
+        .finish(std::io::stdout());
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(writer)

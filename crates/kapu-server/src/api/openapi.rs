@@ -78,19 +78,37 @@ fn qualify_operation_ids(doc: &mut utoipa::openapi::OpenApi) {
     }
 }
 
-/// The document, built once.
+fn built() -> utoipa::openapi::OpenApi {
+    let mut doc = super::full_document();
+    qualify_operation_ids(&mut doc);
+    doc
+}
+
+/// The document, built once (for tools and the tests' contract checks).
 pub fn document() -> &'static utoipa::openapi::OpenApi {
     static DOC: OnceLock<utoipa::openapi::OpenApi> = OnceLock::new();
-    DOC.get_or_init(|| {
-        let mut doc = super::full_document();
-        qualify_operation_ids(&mut doc);
-        doc
-    })
+    DOC.get_or_init(built)
+}
+
+/// The document as served: serialized once, so the server keeps a few hundred KB of text
+/// rather than the many MB of the structure it was made from.
+fn document_json() -> &'static str {
+    static JSON: OnceLock<String> = OnceLock::new();
+    JSON.get_or_init(|| serde_json::to_string(&built()).unwrap_or_default())
 }
 
 /// `/api/v1/docs` (Swagger UI, served from the binary) and `/api/v1/openapi.json`.
 pub fn docs_router<S: Clone + Send + Sync + 'static>() -> Router<S> {
-    SwaggerUi::new("/api/v1/docs")
-        .url("/api/v1/openapi.json", document().clone())
-        .into()
+    let ui: Router<S> = SwaggerUi::new("/api/v1/docs")
+        .config(utoipa_swagger_ui::Config::from("/api/v1/openapi.json"))
+        .into();
+    ui.route(
+        "/api/v1/openapi.json",
+        axum::routing::get(|| async {
+            (
+                [(axum::http::header::CONTENT_TYPE, "application/json")],
+                document_json(),
+            )
+        }),
+    )
 }
