@@ -42,7 +42,7 @@ pub(crate) struct Inner {
     /// The WebAuthn relying party; none where the public address has no host name.
     webauthn: Option<webauthn_rs::Webauthn>,
     /// Client registrations, kept for a moment between token requests.
-    sso_clients: sso::clients::ClientCache,
+    sso_clients: sso::client_cache::ClientCache,
     /// Started on the first send (a runtime is needed for it).
     filer: std::sync::OnceLock<mailbox::filing::Filer>,
     /// Started on the first grouped business-log record.

@@ -5,6 +5,7 @@
 
 pub mod assertions;
 pub mod authorize;
+pub mod client_cache;
 pub mod clients;
 pub mod connections;
 mod console;
