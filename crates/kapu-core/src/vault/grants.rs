@@ -86,19 +86,29 @@ impl Kapu {
         .bind(&actor.tenant_id)
         .fetch_all(self.db().pool())
         .await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for (id, name, entries) in rows {
-            let level = self.folder_level(actor, &id).await?;
-            if level.is_some() || levels::is_vault_admin(actor) {
-                out.push(VaultFolder {
+        let admin = levels::is_vault_admin(actor);
+        // One read of the actor's grants serves every folder.
+        let grants = if admin {
+            Vec::new()
+        } else {
+            self.my_grants(actor).await?
+        };
+        Ok(rows
+            .into_iter()
+            .filter_map(|(id, name, entries)| {
+                let level = if admin {
+                    Some(Level::Manage)
+                } else {
+                    levels::held_on_folder(&grants, &id)
+                };
+                (admin || level.is_some()).then_some(VaultFolder {
                     id,
                     name,
                     entries,
                     level,
-                });
-            }
-        }
-        Ok(out)
+                })
+            })
+            .collect())
     }
 
     /// A new folder. Vault administrators only.

@@ -98,6 +98,15 @@ pub(crate) fn held(grants: &[Reach], entry_id: &str, folder_id: Option<&str>) ->
         .max()
 }
 
+/// The strongest level the grants give on a folder's entries through the folder.
+pub(crate) fn held_on_folder(grants: &[Reach], folder_id: &str) -> Option<Level> {
+    grants
+        .iter()
+        .filter(|g| g.folder_id.as_deref() == Some(folder_id))
+        .map(|g| g.level)
+        .max()
+}
+
 impl Kapu {
     /// Every grant that reaches the actor, their own and their groups'.
     pub(crate) async fn my_grants(&self, actor: &Actor) -> Result<Vec<Reach>> {
@@ -183,6 +192,8 @@ mod tests {
         assert_eq!(held(&grants, "e2", Some("f1")), Some(Level::Manage));
         assert_eq!(held(&grants, "e3", Some("f2")), None);
         assert_eq!(held(&grants, "e3", None), None);
+        assert_eq!(held_on_folder(&grants, "f1"), Some(Level::View));
+        assert_eq!(held_on_folder(&grants, "f2"), None);
     }
 
     #[test]
