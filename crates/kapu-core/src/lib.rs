@@ -43,6 +43,8 @@ pub(crate) struct Inner {
     webauthn: Option<webauthn_rs::Webauthn>,
     /// Client registrations, kept for a moment between token requests.
     sso_clients: sso::client_cache::ClientCache,
+    /// Sessions as last read, for requests that need no query.
+    sessions: signon::session_cache::SessionCache,
     /// Started on the first send (a runtime is needed for it).
     filer: std::sync::OnceLock<mailbox::filing::Filer>,
     /// Started on the first grouped business-log record.
@@ -82,6 +84,7 @@ impl Kapu {
                 master,
                 webauthn,
                 sso_clients: Default::default(),
+                sessions: Default::default(),
                 filer: std::sync::OnceLock::new(),
                 audit_queue: std::sync::OnceLock::new(),
                 group_writer: std::sync::OnceLock::new(),

@@ -507,6 +507,30 @@ impl Kapu {
     }
 }
 
+impl Kapu {
+    /// The next moment a substitution of this deputy for this principal starts or ends
+    /// (`i64::MAX` when none will): until then, time alone does not change what the deputy
+    /// may do.
+    pub(crate) async fn substitution_boundary(
+        &self,
+        deputy_id: &str,
+        principal_id: &str,
+        now: i64,
+    ) -> Result<i64> {
+        let next: Option<i64> = sqlx::query_scalar(
+            "SELECT MIN(CASE WHEN starts_at > $3 THEN starts_at ELSE ends_at END) FROM substitutions \
+             WHERE deputy_id = $1 AND principal_id = $2 AND deleted_at IS NULL \
+             AND (starts_at > $3 OR ends_at > $3)",
+        )
+        .bind(deputy_id)
+        .bind(principal_id)
+        .bind(now)
+        .fetch_one(self.db().pool())
+        .await?;
+        Ok(next.unwrap_or(i64::MAX))
+    }
+}
+
 async fn replace_roles(tx: &mut WriteTx, id: &str, roles: &[String]) -> Result<()> {
     sqlx::query("DELETE FROM substitution_roles WHERE substitution_id = $1")
         .bind(id)

@@ -1,11 +1,14 @@
 //! Filing accepted messages with group commit: sends that arrive together are filed in one
-//! write transaction, each inside its own savepoint, so that one refused send does not
-//! affect the others and the pages every message touches (arrival counter, audit head,
-//! indexes) are written once per group instead of once per message. Every caller still
-//! gets its answer only after the group has committed.
+//! write transaction whose rows go to each table a few statements at a time, so that the
+//! pages every message touches (arrival counter, audit head, indexes) are written once per
+//! group instead of once per message. When a group fails as a whole (a client message id
+//! taken by a concurrent send, say), each of its sends is filed again in a transaction of
+//! its own, so one refused send does not affect the others. Every caller gets its answer
+//! only after its transaction has committed.
 
 use std::sync::{Arc, Weak};
 
+use futures_util::future::BoxFuture;
 use tokio::sync::{mpsc, oneshot};
 
 use super::messages::Ledger;
@@ -16,16 +19,15 @@ use crate::platform::db::WriteTx;
 /// Largest group of sends filed in one transaction.
 const GROUP_MAX: usize = 64;
 
-/// One send's writes, run inside the group's transaction.
-pub(crate) type Job = Box<
-    dyn for<'a> FnOnce(
-            &'a Kapu,
-            &'a mut WriteTx,
-            &'a mut Ledger,
-        ) -> std::pin::Pin<
-            Box<dyn std::future::Future<Output = Result<Filed>> + Send + 'a>,
-        > + Send,
->;
+/// One send's writes, run inside a transaction: may run twice (in its group, then alone).
+pub(crate) trait Job: Send + Sync {
+    fn file<'a>(
+        &'a self,
+        kapu: &'a Kapu,
+        tx: &'a mut WriteTx,
+        ledger: &'a mut Ledger,
+    ) -> BoxFuture<'a, Result<Filed>>;
+}
 
 /// What filing gave a send: its message and its submission receipt.
 pub(crate) struct Filed {
@@ -33,7 +35,7 @@ pub(crate) struct Filed {
     pub receipt: String,
 }
 
-type Request = (Job, oneshot::Sender<Result<Filed>>);
+type Request = (Box<dyn Job>, oneshot::Sender<Result<Filed>>);
 
 #[derive(Clone)]
 pub(crate) struct Filer {
@@ -49,7 +51,7 @@ impl Filer {
         Filer { jobs: tx }
     }
 
-    pub(crate) async fn file(&self, job: Job) -> Result<Filed> {
+    pub(crate) async fn file(&self, job: Box<dyn Job>) -> Result<Filed> {
         let (done, answer) = oneshot::channel();
         self.jobs
             .send((job, done))
@@ -72,54 +74,44 @@ async fn run(inner: Weak<crate::Inner>, mut rx: mpsc::Receiver<Request>) {
 }
 
 async fn file_group(kapu: &Kapu, group: Vec<Request>) {
-    let mut tx = match kapu.db().write().await {
-        Ok(tx) => tx,
-        Err(e) => {
-            let text = e.to_string();
-            for (_, done) in group {
-                let _ = done.send(Err(Error::Internal(text.clone())));
+    if group.len() > 1 {
+        let jobs: Vec<&dyn Job> = group.iter().map(|(job, _)| job.as_ref()).collect();
+        match file_together(kapu, &jobs).await {
+            Ok(filed) => {
+                kapu.mailer().wake();
+                for ((_, done), filed) in group.into_iter().zip(filed) {
+                    let _ = done.send(Ok(filed));
+                }
+                return;
             }
-            return;
+            Err(e) => {
+                tracing::debug!(error = %e, sends = group.len(), "a group of sends is filed again one by one");
+            }
         }
-    };
-    let mut ledger = Ledger::default();
-    let mut answers = Vec::with_capacity(group.len());
+    }
     for (job, done) in group {
-        let result = async {
-            let point = tx.savepoint().await?;
-            let counts = ledger.counts_snapshot();
-            match job(kapu, &mut tx, &mut ledger).await {
-                Ok(filed) => {
-                    tx.release().await?;
-                    Ok(filed)
-                }
-                Err(e) => {
-                    tx.rollback_to(point).await?;
-                    ledger.restore_counts(counts);
-                    Err(e)
-                }
-            }
-        }
-        .await;
-        answers.push((result, done));
-    }
-    let committed = match ledger.flush(&mut tx).await {
-        Ok(()) => tx.commit().await,
-        Err(e) => Err(e),
-    };
-    match committed {
-        Ok(()) => {
+        let filed = file_together(kapu, &[job.as_ref()]).await;
+        if filed.is_ok() {
             kapu.mailer().wake();
-            for (result, done) in answers {
-                let _ = done.send(result);
-            }
         }
-        Err(e) => {
-            tracing::error!(error = %e, "a group of sends did not commit");
-            let text = e.to_string();
-            for (_, done) in answers {
-                let _ = done.send(Err(Error::Internal(text.clone())));
-            }
-        }
+        let _ = done.send(filed.map(|mut f| f.remove(0)));
     }
+}
+
+/// Files the sends in one transaction: all of them, or (on any error) none.
+async fn file_together(kapu: &Kapu, jobs: &[&dyn Job]) -> Result<Vec<Filed>> {
+    let mut tx = kapu.db().write().await?;
+    tx.hold_inserts();
+    let mut ledger = Ledger::default();
+    let mut filed = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        filed.push(job.file(kapu, &mut tx, &mut ledger).await?);
+    }
+    ledger.flush(&mut tx).await?;
+    tx.commit().await.map_err(|e| match e {
+        // The one unique key a send can break: its client message id, taken meanwhile.
+        Error::Database(e) => Error::on_unique(e, "conflict.idempotency_key_reused"),
+        e => e,
+    })?;
+    Ok(filed)
 }

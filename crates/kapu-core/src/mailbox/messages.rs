@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 use crate::platform::db::{WriteTx, flag};
 use crate::platform::fold::fold;
 use crate::platform::list::{ListQuery, Page};
+use crate::platform::rows::Table;
 use crate::platform::time_fmt;
 
 pub(crate) struct NewMessage<'a> {
@@ -46,25 +47,18 @@ pub(crate) struct Filed {
 
 /// What a transaction that files messages has yet to write back: the arrival counter, read
 /// once, and each mailbox's folder sizes. Filing many messages in one transaction then
-/// writes these rows once, not once per message.
+/// writes these rows once, not once per message. It also remembers, for the transaction,
+/// who is told of an arrival in each mailbox.
 #[derive(Default)]
 pub(crate) struct Ledger {
     counter: Option<Counter>,
     /// Mailbox id → (inbox, sent, receipts) added.
     counts: std::collections::HashMap<String, [i64; 3]>,
+    /// Mailbox id → the addresses its arrival notices go to.
+    pub(crate) notice_addresses: std::collections::HashMap<String, Vec<String>>,
 }
 
 impl Ledger {
-    /// The folder sizes as they stood, to return to when a part of the transaction is undone
-    /// (the counter only goes forward: a number taken and undone is never handed out again).
-    pub(crate) fn counts_snapshot(&self) -> std::collections::HashMap<String, [i64; 3]> {
-        self.counts.clone()
-    }
-
-    pub(crate) fn restore_counts(&mut self, counts: std::collections::HashMap<String, [i64; 3]>) {
-        self.counts = counts;
-    }
-
     async fn next(&mut self, tx: &mut WriteTx, now_second: i64) -> Result<Counter> {
         let current = match self.counter {
             Some(c) => c,
@@ -116,6 +110,37 @@ impl Ledger {
     }
 }
 
+static MESSAGES: Table = Table::new(
+    "messages",
+    &[
+        "id",
+        "kind",
+        "sender_mailbox_id",
+        "recipient_mailbox_id",
+        "sender_user_id",
+        "sender_name",
+        "arrival_seq",
+        "arrival_number",
+        "arrival_machine",
+        "arrived_at",
+        "doc_type",
+        "doc_type_desc",
+        "doc_type_version",
+        "reference",
+        "subject_key",
+        "note",
+        "receipt_requested",
+        "in_reply_to",
+        "about_message_id",
+        "size",
+        "documents",
+        "e2e",
+        "expires_at",
+        "client_id",
+        "content_digest",
+    ],
+);
+
 /// Takes the next arrival number and files the message, inside the caller's transaction
 /// (which holds the write lock, so numbers are handed out one at a time on every node).
 pub(crate) async fn insert(
@@ -134,41 +159,37 @@ pub(crate) async fn insert(
         global.zone(),
     );
     let id = uuid::Uuid::now_v7().to_string();
-    sqlx::query(
-        "INSERT INTO messages (id, kind, sender_mailbox_id, recipient_mailbox_id, sender_user_id, sender_name, \
-         arrival_seq, arrival_number, arrival_machine, arrived_at, doc_type, doc_type_desc, doc_type_version, \
-         reference, subject_key, note, receipt_requested, in_reply_to, about_message_id, size, documents, e2e, \
-         expires_at, client_id, content_digest) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
-         $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)",
-    )
-    .bind(&id)
-    .bind(m.kind)
-    .bind(m.sender.map(|s| s.id.as_str()))
-    .bind(&m.recipient.id)
-    .bind(m.sender_user_id)
-    .bind(m.sender_name)
-    .bind(counter.seq)
-    .bind(&number.human)
-    .bind(&number.machine)
-    .bind(now)
-    .bind(m.doc_type)
-    .bind(m.doc_type_desc)
-    .bind(m.doc_type_version)
-    .bind(m.reference)
-    .bind(fold(&format!("{} {} {}", m.reference, m.sender_name, m.doc_type)))
-    .bind(m.note)
-    .bind(flag(m.receipt_requested))
-    .bind(m.in_reply_to)
-    .bind(m.about)
-    .bind(m.size)
-    .bind(m.documents)
-    .bind(flag(m.end_to_end))
-    .bind(m.expires_at)
-    .bind(m.client_id)
-    .bind(m.content_digest)
-    .execute(tx.conn())
-    .await
-    .map_err(|e| Error::on_unique(e, "conflict.idempotency_key_reused"))?;
+    let row = vec![
+        id.as_str().into(),
+        m.kind.into(),
+        m.sender.map(|s| s.id.as_str()).into(),
+        m.recipient.id.as_str().into(),
+        m.sender_user_id.into(),
+        m.sender_name.into(),
+        counter.seq.into(),
+        number.human.as_str().into(),
+        number.machine.as_str().into(),
+        now.into(),
+        m.doc_type.into(),
+        m.doc_type_desc.into(),
+        m.doc_type_version.into(),
+        m.reference.into(),
+        fold(&format!("{} {} {}", m.reference, m.sender_name, m.doc_type)).into(),
+        m.note.into(),
+        flag(m.receipt_requested).into(),
+        m.in_reply_to.into(),
+        m.about.into(),
+        m.size.into(),
+        m.documents.into(),
+        flag(m.end_to_end).into(),
+        m.expires_at.into(),
+        m.client_id.into(),
+        m.content_digest.into(),
+    ];
+    tx.insert(&MESSAGES, row).await.map_err(|e| match e {
+        Error::Database(e) => Error::on_unique(e, "conflict.idempotency_key_reused"),
+        e => e,
+    })?;
     let recipient = ledger.counts.entry(m.recipient.id.clone()).or_default();
     recipient[0] += 1;
     recipient[2] += i64::from(m.kind == "system");

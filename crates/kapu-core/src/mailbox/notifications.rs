@@ -4,6 +4,7 @@
 use sqlx::Row;
 
 use super::mailboxes::{MailboxKind, MailboxRow};
+use super::messages::Ledger;
 use super::rights::{self, Right};
 use crate::Kapu;
 use crate::error::Result;
@@ -27,45 +28,60 @@ fn notice(mailbox: &str, arrival_number: &str, link: &str) -> (String, String) {
     )
 }
 
+/// Who is told of an arrival in a mailbox: its users who want notices, and the office's
+/// own address.
+async fn notice_addresses(tx: &mut WriteTx, recipient: &MailboxRow) -> Result<Vec<String>> {
+    let mut to: Vec<String> = match recipient.kind {
+        MailboxKind::Personal => sqlx::query_scalar(
+            "SELECT email FROM users WHERE id = $1 AND notify_mail = 1 AND deleted_at IS NULL AND admin_locked = 0",
+        )
+        .bind(recipient.user_id.as_deref().unwrap_or(""))
+        .fetch_all(tx.conn())
+        .await?,
+        MailboxKind::Office => {
+            let role = rights::role_id(&recipient.address, Right::Read);
+            let rows = sqlx::query(
+                "SELECT u.email FROM users u WHERE u.tenant_id = $1 AND u.notify_mail = 1 \
+                 AND u.deleted_at IS NULL AND u.admin_locked = 0 AND u.password_hash IS NOT NULL AND (\
+                 EXISTS (SELECT 1 FROM user_roles ur WHERE ur.user_id = u.id AND ur.role_id = $2) OR \
+                 EXISTS (SELECT 1 FROM group_members gm JOIN group_roles gr ON gr.group_id = gm.group_id \
+                 WHERE gm.user_id = u.id AND gr.role_id = $2))",
+            )
+            .bind(&recipient.tenant_id)
+            .bind(&role)
+            .fetch_all(tx.conn())
+            .await?;
+            rows.iter()
+                .map(|r| r.try_get("email"))
+                .collect::<std::result::Result<Vec<String>, _>>()?
+        }
+    };
+    if let Some(office) = &recipient.notify_email {
+        to.push(office.clone());
+    }
+    to.sort();
+    to.dedup();
+    Ok(to)
+}
+
 impl Kapu {
     pub(crate) async fn notify_arrival(
         &self,
         tx: &mut WriteTx,
+        ledger: &mut Ledger,
         recipient: &MailboxRow,
         message_id: &str,
         arrival_number: &str,
         now: i64,
     ) -> Result<()> {
-        let mut to: Vec<String> = match recipient.kind {
-            MailboxKind::Personal => sqlx::query_scalar(
-                "SELECT email FROM users WHERE id = $1 AND notify_mail = 1 AND deleted_at IS NULL AND admin_locked = 0",
-            )
-            .bind(recipient.user_id.as_deref().unwrap_or(""))
-            .fetch_all(tx.conn())
-            .await?,
-            MailboxKind::Office => {
-                let role = rights::role_id(&recipient.address, Right::Read);
-                let rows = sqlx::query(
-                    "SELECT u.email FROM users u WHERE u.tenant_id = $1 AND u.notify_mail = 1 \
-                     AND u.deleted_at IS NULL AND u.admin_locked = 0 AND u.password_hash IS NOT NULL AND (\
-                     EXISTS (SELECT 1 FROM user_roles ur WHERE ur.user_id = u.id AND ur.role_id = $2) OR \
-                     EXISTS (SELECT 1 FROM group_members gm JOIN group_roles gr ON gr.group_id = gm.group_id \
-                     WHERE gm.user_id = u.id AND gr.role_id = $2))",
-                )
-                .bind(&recipient.tenant_id)
-                .bind(&role)
-                .fetch_all(tx.conn())
-                .await?;
-                rows.iter()
-                    .map(|r| r.try_get("email"))
-                    .collect::<std::result::Result<Vec<String>, _>>()?
-            }
-        };
-        if let Some(office) = &recipient.notify_email {
-            to.push(office.clone());
+        if !ledger.notice_addresses.contains_key(&recipient.id) {
+            let to = notice_addresses(tx, recipient).await?;
+            ledger.notice_addresses.insert(recipient.id.clone(), to);
         }
-        to.sort();
-        to.dedup();
+        let to = &ledger.notice_addresses[&recipient.id];
+        if to.is_empty() {
+            return Ok(());
+        }
         let address = match recipient.kind {
             MailboxKind::Personal => "me",
             MailboxKind::Office => recipient.address.as_str(),
@@ -75,7 +91,7 @@ impl Kapu {
             .link(&format!("/mail/{address}/messages/{message_id}"));
         let (subject, body) = notice(&recipient.name, arrival_number, &link);
         for email in to {
-            mail::enqueue(tx, Some(&recipient.tenant_id), &email, &subject, &body, now).await?;
+            mail::enqueue(tx, Some(&recipient.tenant_id), email, &subject, &body, now).await?;
         }
         Ok(())
     }

@@ -10,6 +10,7 @@ use super::messages::{self, Ledger, NewMessage};
 use crate::Kapu;
 use crate::error::Result;
 use crate::platform::db::WriteTx;
+use crate::platform::rows::Table;
 use crate::platform::time_fmt;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -104,6 +105,18 @@ pub(crate) struct Subject<'a> {
     pub documents: &'a [ReceiptDocument<'a>],
 }
 
+static RECEIPTS: Table = Table::new(
+    "receipts",
+    &[
+        "id",
+        "message_id",
+        "kind",
+        "system_message_id",
+        "jws",
+        "issued_at",
+    ],
+);
+
 pub(crate) const JWS_TYPE: &str = "kapu-receipt+jwt";
 
 impl Kapu {
@@ -171,17 +184,17 @@ impl Kapu {
             now,
         )
         .await?;
-        sqlx::query(
-            "INSERT INTO receipts (id, message_id, kind, system_message_id, jws, issued_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+        tx.insert(
+            &RECEIPTS,
+            vec![
+                id.into(),
+                subject.id.into(),
+                kind.as_str().into(),
+                system_message.id.as_str().into(),
+                jws.as_str().into(),
+                now.into(),
+            ],
         )
-        .bind(&id)
-        .bind(subject.id)
-        .bind(kind.as_str())
-        .bind(&system_message.id)
-        .bind(&jws)
-        .bind(now)
-        .execute(tx.conn())
         .await?;
         Ok((jws, system_message.id))
     }

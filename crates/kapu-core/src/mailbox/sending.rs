@@ -8,23 +8,14 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 
-use super::filing::Filed as FilingResult;
 use super::mailboxes::{MailboxKind, MailboxRow};
-use super::messages::{
-    self, DocumentInfo, Ledger, MessageDetail, MessageState, MessageSummary, NewMessage,
-    ReceiptInfo,
-};
-use super::receipts::{ReceiptDocument, ReceiptKind, Subject};
 use super::rights::Right;
+use super::send_writes;
 use super::validate;
 use crate::Kapu;
 use crate::actor::Actor;
-use crate::actor::{AuditActor, RequestCtx};
 use crate::error::{Error, FieldError, Result};
-use crate::platform::audit::{self, AuditEvent};
 use crate::platform::blobs::{BlobWriter, StoredBlob};
-use crate::platform::db::WriteTx;
-use crate::platform::time_fmt;
 
 const MIB: i64 = 1024 * 1024;
 /// Most documents one message carries (as many as an envelope may).
@@ -290,7 +281,7 @@ impl Kapu {
             MailboxKind::Office => sender.address.clone(),
             MailboxKind::Personal => sender.name.clone(),
         };
-        let filing = Filing {
+        let filing = send_writes::Filing {
             audit: actor.audit(),
             ctx: actor.ctx.clone(),
             sender_user_id: actor.session_user_id().to_string(),
@@ -317,12 +308,7 @@ impl Kapu {
                 .map(|d| (d.name.clone(), d.media_type.clone(), d.blob.clone()))
                 .collect(),
         };
-        let filed = self
-            .filer()
-            .file(Box::new(move |kapu, tx, ledger| {
-                Box::pin(file_one(kapu, tx, ledger, filing))
-            }))
-            .await;
+        let filed = self.filer().file(Box::new(filing)).await;
         let filed = match filed {
             Ok(f) => f,
             Err(Error::Conflict(_)) if client.is_some() => {
@@ -418,182 +404,4 @@ impl Kapu {
             created: false,
         }))
     }
-}
-
-/// Everything a send writes, owned, for the filing task.
-struct Filing {
-    audit: AuditActor,
-    ctx: RequestCtx,
-    sender_user_id: String,
-    sender: MailboxRow,
-    recipient: MailboxRow,
-    kind: &'static str,
-    sender_name: String,
-    doc_type: String,
-    desc: String,
-    version: Option<String>,
-    reference: String,
-    note: Option<String>,
-    receipt_requested: bool,
-    in_reply_to: Option<String>,
-    end_to_end: bool,
-    client: Option<String>,
-    digest: String,
-    size: i64,
-    expires_at: i64,
-    now: i64,
-    /// `(file name, media type, blob)`.
-    documents: Vec<(String, String, StoredBlob)>,
-}
-
-/// Files one send inside the group's transaction: the message with its arrival number, its
-/// documents, its submission receipt, its audit record and its arrival notices.
-async fn file_one(
-    kapu: &Kapu,
-    tx: &mut WriteTx,
-    ledger: &mut Ledger,
-    f: Filing,
-) -> Result<FilingResult> {
-    let now = f.now;
-    let filed = messages::insert(
-        kapu,
-        tx,
-        ledger,
-        &NewMessage {
-            kind: f.kind,
-            sender: Some(&f.sender),
-            recipient: &f.recipient,
-            sender_user_id: Some(&f.sender_user_id),
-            sender_name: &f.sender_name,
-            doc_type: &f.doc_type,
-            doc_type_desc: &f.desc,
-            doc_type_version: f.version.as_deref(),
-            reference: &f.reference,
-            note: f.note.as_deref(),
-            receipt_requested: f.receipt_requested,
-            in_reply_to: f.in_reply_to.as_deref(),
-            about: None,
-            size: f.size,
-            documents: f.documents.len() as i64,
-            end_to_end: f.end_to_end,
-            expires_at: Some(f.expires_at),
-            client_id: f.client.as_deref(),
-            content_digest: Some(&f.digest),
-        },
-        now,
-    )
-    .await?;
-    for (i, (name, media_type, blob)) in f.documents.iter().enumerate() {
-        sqlx::query(
-            "INSERT INTO documents (id, message_id, position, file_name, media_type, size, sha256, blob_key, sealed_key) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(uuid::Uuid::now_v7().to_string())
-        .bind(&filed.id)
-        .bind(i as i64 + 1)
-        .bind(name)
-        .bind(media_type)
-        .bind(blob.size)
-        .bind(&blob.sha256)
-        .bind(&blob.key)
-        .bind(&blob.sealed_key)
-        .execute(tx.conn())
-        .await?;
-    }
-    let receipt_docs: Vec<ReceiptDocument<'_>> = f
-        .documents
-        .iter()
-        .map(|(name, media_type, blob)| ReceiptDocument {
-            name,
-            media_type,
-            size: blob.size,
-            sha256: &blob.sha256,
-        })
-        .collect();
-    let (receipt, receipt_message) = kapu
-        .issue_receipt(
-            tx,
-            ledger,
-            ReceiptKind::Submission,
-            &Subject {
-                id: &filed.id,
-                arrival_number: &filed.arrival_number,
-                arrival_machine: &filed.arrival_machine,
-                arrived_at: now,
-                sender: &f.sender,
-                sender_name: &f.sender_name,
-                recipient: &f.recipient,
-                reference: &f.reference,
-                doc_type: &f.doc_type,
-                end_to_end: f.end_to_end,
-                documents: &receipt_docs,
-            },
-            now,
-        )
-        .await?;
-    audit::record(
-        tx,
-        now,
-        &f.audit,
-        &f.ctx,
-        AuditEvent::new("message.send", "success")
-            .tenant(&f.sender.tenant_id)
-            .target("message", &filed.id, &filed.arrival_number)
-            .details(json!({"from": f.sender.address, "to": f.recipient.address,
-                "doc_type": f.doc_type, "documents": f.documents.len(), "size": f.size})),
-    )
-    .await?;
-    kapu.notify_arrival(tx, &f.recipient, &filed.id, &filed.arrival_number, now)
-        .await?;
-    // The answer is built from what was just written, without reading it back.
-    let arrived_at = time_fmt::rfc3339(now);
-    let message = MessageDetail {
-        summary: MessageSummary {
-            id: filed.id.clone(),
-            arrival_number: filed.arrival_number,
-            arrival_number_machine: filed.arrival_machine,
-            arrived_at: arrived_at.clone(),
-            kind: f.kind.to_string(),
-            sender: Some(f.sender.address.clone()),
-            sender_name: f.sender_name,
-            recipient: f.recipient.address.clone(),
-            recipient_name: f.recipient.name.clone(),
-            doc_type: f.doc_type,
-            doc_type_desc: f.desc,
-            reference: f.reference,
-            size: f.size,
-            document_count: f.documents.len() as i64,
-            state: MessageState::New,
-            long_term: false,
-        },
-        doc_type_version: f.version,
-        note: f.note,
-        receipt_requested: f.receipt_requested,
-        end_to_end: f.end_to_end,
-        in_reply_to: f.in_reply_to,
-        about: None,
-        delivered_at: None,
-        expires_at: Some(time_fmt::rfc3339(f.expires_at)),
-        expired_at: None,
-        documents: f
-            .documents
-            .iter()
-            .enumerate()
-            .map(|(i, (name, media_type, blob))| DocumentInfo {
-                position: i as i64 + 1,
-                name: name.clone(),
-                media_type: media_type.clone(),
-                size: blob.size,
-                sha256: blob.sha256.clone(),
-                available: true,
-            })
-            .collect(),
-        receipts: vec![ReceiptInfo {
-            kind: ReceiptKind::Submission,
-            issued_at: arrived_at,
-            message_id: receipt_message,
-            jws: receipt.clone(),
-        }],
-    };
-    Ok(FilingResult { message, receipt })
 }

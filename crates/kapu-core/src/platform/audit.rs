@@ -6,6 +6,7 @@ use sqlx::Row;
 
 use super::crypto::sha256_hex;
 use super::db::{Db, WriteTx};
+use super::rows::Table;
 use crate::actor::RequestCtx;
 use crate::error::Result;
 
@@ -75,6 +76,28 @@ fn chain_hash(h: &Hashed<'_>) -> String {
     sha256_hex(&json)
 }
 
+static AUDIT_LOG: Table = Table::new(
+    "audit_log",
+    &[
+        "seq",
+        "at",
+        "tenant_id",
+        "actor_id",
+        "actor_login",
+        "on_behalf_of",
+        "action",
+        "target_type",
+        "target_id",
+        "target_label",
+        "outcome",
+        "client_addr",
+        "request_id",
+        "details",
+        "prev_hash",
+        "hash",
+    ],
+);
+
 pub async fn record(
     tx: &mut WriteTx,
     at: i64,
@@ -108,28 +131,27 @@ pub async fn record(
         prev_hash: &prev,
     };
     let hash = chain_hash(&hashed);
-    sqlx::query(
-        "INSERT INTO audit_log (seq, at, tenant_id, actor_id, actor_login, on_behalf_of, action, \
-         target_type, target_id, target_label, outcome, client_addr, request_id, details, prev_hash, hash) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+    tx.insert(
+        &AUDIT_LOG,
+        vec![
+            seq.into(),
+            at.into(),
+            event.tenant_id.into(),
+            actor.user_id.as_deref().into(),
+            actor.login.as_deref().into(),
+            actor.on_behalf_of.as_deref().into(),
+            event.action.into(),
+            event.target_type.into(),
+            event.target_id.into(),
+            event.target_label.into(),
+            event.outcome.into(),
+            ctx.client_addr.as_str().into(),
+            ctx.request_id.as_str().into(),
+            details.into(),
+            prev.into(),
+            hash.as_str().into(),
+        ],
     )
-    .bind(seq)
-    .bind(at)
-    .bind(event.tenant_id)
-    .bind(actor.user_id.as_deref())
-    .bind(actor.login.as_deref())
-    .bind(actor.on_behalf_of.as_deref())
-    .bind(event.action)
-    .bind(event.target_type)
-    .bind(event.target_id)
-    .bind(event.target_label)
-    .bind(event.outcome)
-    .bind(ctx.client_addr.as_str())
-    .bind(ctx.request_id.as_str())
-    .bind(details.as_str())
-    .bind(prev.as_str())
-    .bind(hash.as_str())
-    .execute(tx.conn())
     .await?;
     tx.head_seq = seq;
     tx.head_hash = hash;

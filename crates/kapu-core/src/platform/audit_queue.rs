@@ -78,6 +78,7 @@ async fn run(inner: Weak<crate::Inner>, mut rx: mpsc::Receiver<Request>) {
 
 async fn append_group(kapu: &Kapu, records: &[Record]) -> Result<()> {
     let mut tx = kapu.db().write().await?;
+    tx.hold_inserts();
     for r in records {
         let mut event = AuditEvent::new(r.action, r.outcome).details(r.details.clone());
         if let Some(t) = &r.tenant_id {

@@ -1,10 +1,13 @@
 //! One storage code path for SQLite and PostgreSQL through sqlx's `Any` driver.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{Any, AnyConnection, AnyPool, Transaction};
 
+use super::changes::Changes;
+use super::rows::{Cell, HeldRows, Table};
 use crate::error::{Error, Result};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,6 +24,7 @@ pub struct Db {
     /// avoids SQLite's busy-wait back-off and keeps that connection's page cache warm (a
     /// connection's cache is dropped whenever another connection wrote).
     writer: Option<AnyPool>,
+    changes: Arc<Changes>,
 }
 
 impl Db {
@@ -45,10 +49,15 @@ impl Db {
             Backend::Sqlite => Some(Self::pool_options(backend, 1).connect(url).await?),
             Backend::Postgres => None,
         };
+        let changes = match backend {
+            Backend::Sqlite => Changes::single_process(),
+            Backend::Postgres => Changes::shared(url),
+        };
         Ok(Db {
             pool,
             backend,
             writer,
+            changes,
         })
     }
 
@@ -94,6 +103,11 @@ impl Db {
         self.backend
     }
 
+    /// What tells whether something held in memory is still current.
+    pub fn changes(&self) -> &Changes {
+        &self.changes
+    }
+
     pub async fn ping(&self) -> Result<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
@@ -113,6 +127,8 @@ impl Db {
             head_hash: row.1,
             dirty: false,
             audited: true,
+            held: None,
+            changes: self.changes.clone(),
         })
     }
 
@@ -126,12 +142,17 @@ impl Db {
             head_hash: String::new(),
             dirty: false,
             audited: false,
+            held: None,
+            changes: self.changes.clone(),
         })
     }
 }
 
 pub struct WriteTx {
     tx: Transaction<'static, Any>,
+    /// Inserts held back until the end (see [`WriteTx::hold_inserts`]).
+    held: Option<HeldRows>,
+    changes: Arc<Changes>,
     pub(crate) head_seq: i64,
     pub(crate) head_hash: String,
     pub(crate) dirty: bool,
@@ -151,8 +172,30 @@ impl WriteTx {
         &mut self.tx
     }
 
+    /// From now on, rows given to [`WriteTx::insert`] are sent when the transaction commits,
+    /// many to a statement. Nothing in the transaction may read them back before that, and a
+    /// constraint they break fails the commit.
+    pub(crate) fn hold_inserts(&mut self) {
+        self.held.get_or_insert_with(HeldRows::default);
+    }
+
+    /// Inserts a row, now or (when inserts are held) at commit.
+    pub(crate) async fn insert(&mut self, table: &'static Table, row: Vec<Cell>) -> Result<()> {
+        match self.held.as_mut() {
+            Some(held) => {
+                held.push(table, row);
+                Ok(())
+            }
+            None => table.insert(&mut self.tx, row).await,
+        }
+    }
+
     /// Marks a point the transaction can return to (and the audit chain's head with it).
+    /// Held rows are sent first, so that going back undoes exactly what came after.
     pub async fn savepoint(&mut self) -> Result<Savepoint> {
+        if let Some(held) = self.held.as_mut() {
+            held.flush(&mut self.tx).await?;
+        }
         sqlx::query("SAVEPOINT part").execute(&mut *self.tx).await?;
         Ok(Savepoint {
             head_seq: self.head_seq,
@@ -183,6 +226,9 @@ impl WriteTx {
     }
 
     pub async fn commit(mut self) -> Result<()> {
+        if let Some(held) = self.held.as_mut() {
+            held.flush(&mut self.tx).await?;
+        }
         if self.dirty {
             sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
                 .bind(self.head_seq)
@@ -190,7 +236,13 @@ impl WriteTx {
                 .execute(&mut *self.tx)
                 .await?;
         }
+        // Read last, so that it covers every change this transaction made; applied only
+        // once they are committed, before the caller answers anyone.
+        let epoch: i64 = sqlx::query_scalar("SELECT epoch FROM change_epoch WHERE id = 1")
+            .fetch_one(&mut *self.tx)
+            .await?;
         self.tx.commit().await?;
+        self.changes.saw_epoch(epoch);
         Ok(())
     }
 }

@@ -236,6 +236,19 @@ impl Mailer {
 }
 
 /// Queues a message inside the caller's transaction.
+static MAIL_QUEUE: super::rows::Table = super::rows::Table::new(
+    "mail_queue",
+    &[
+        "id",
+        "recipient",
+        "subject",
+        "body",
+        "tenant_id",
+        "created_at",
+        "next_attempt_at",
+    ],
+);
+
 pub async fn enqueue(
     tx: &mut WriteTx,
     tenant_id: Option<&str>,
@@ -245,17 +258,18 @@ pub async fn enqueue(
     now: i64,
 ) -> Result<String> {
     let id = uuid::Uuid::now_v7().to_string();
-    sqlx::query(
-        "INSERT INTO mail_queue (id, recipient, subject, body, tenant_id, created_at, next_attempt_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $6)",
+    tx.insert(
+        &MAIL_QUEUE,
+        vec![
+            id.as_str().into(),
+            recipient.into(),
+            subject.into(),
+            body.into(),
+            tenant_id.into(),
+            now.into(),
+            now.into(),
+        ],
     )
-    .bind(&id)
-    .bind(recipient)
-    .bind(subject)
-    .bind(body)
-    .bind(tenant_id)
-    .bind(now)
-    .execute(tx.conn())
     .await?;
     tracing::info!(mail_id = %id, to = %recipient, subject = %subject, "mail queued");
     Ok(id)

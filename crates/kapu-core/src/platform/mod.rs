@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod audit_queue;
 pub mod blobs;
+pub mod changes;
 pub mod clock;
 pub mod config;
 pub mod crypto;
@@ -19,6 +20,7 @@ mod mail_worker;
 pub mod master_key;
 pub mod names;
 pub mod rate_limit;
+pub(crate) mod rows;
 pub mod rsa_keys;
 pub mod settings;
 pub mod time_fmt;

@@ -10,6 +10,7 @@ pub mod login;
 pub mod permits;
 pub mod recovery_codes;
 pub mod second_step;
+pub(crate) mod session_cache;
 pub mod sessions;
 pub mod totp;
 pub mod user_factors;

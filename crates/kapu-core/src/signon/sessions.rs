@@ -66,6 +66,15 @@ pub(crate) async fn create(
     Ok(NewSession { id, token, csrf })
 }
 
+/// A session as read from the database.
+struct StoredSession {
+    actor: Actor,
+    created_at: i64,
+    last_seen_at: i64,
+    /// Until when its roles cannot change by time alone.
+    until: i64,
+}
+
 impl Kapu {
     /// Turns a session token into an [`Actor`], or refuses it when it is unknown, revoked,
     /// idle or too old, when its user was locked or deleted since, or when it acts for a
@@ -75,6 +84,63 @@ impl Kapu {
         if token.is_empty() || token.len() > 100 {
             return Err(Error::Unauthenticated);
         }
+        let digest = token_digest(token);
+        let now = self.now();
+        if let Some(hit) = self.inner.sessions.get(&digest, self.db().changes(), now) {
+            let snapshot = self.settings().snapshot(&hit.actor.tenant_id).await?;
+            let last_seen = hit.last_seen();
+            // Timeouts are checked as always; one that looks passed is checked again in the
+            // database, where another node may have seen the session since.
+            if now - last_seen <= snapshot.duration_ms("session_idle_timeout")
+                && now - hit.created_at <= snapshot.duration_ms("session_absolute_timeout")
+            {
+                if now - last_seen > TOUCH_EVERY_MS {
+                    self.touch(&hit.actor.session_id, now).await?;
+                    hit.seen(now);
+                }
+                let mut actor = hit.actor.clone();
+                actor.ctx = ctx;
+                return Ok(actor);
+            }
+        }
+        // Taken before reading, so that a change committed meanwhile leaves the entry stale.
+        let stamp = self.db().changes().current();
+        let stored = self.authenticate_stored(&digest, now, ctx).await;
+        match stored {
+            Ok(s) => {
+                self.inner.sessions.put(
+                    digest,
+                    stamp,
+                    &s.actor,
+                    s.created_at,
+                    s.last_seen_at,
+                    s.until,
+                );
+                Ok(s.actor)
+            }
+            Err(e) => {
+                self.inner.sessions.forget(&digest);
+                Err(e)
+            }
+        }
+    }
+
+    async fn touch(&self, session_id: &str, now: i64) -> Result<()> {
+        sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(session_id)
+            .execute(self.db().pool())
+            .await?;
+        Ok(())
+    }
+
+    /// The session as the database has it.
+    async fn authenticate_stored(
+        &self,
+        digest: &str,
+        now: i64,
+        ctx: RequestCtx,
+    ) -> Result<StoredSession> {
         let row = sqlx::query(
             "SELECT s.id, s.user_id, s.mode, s.restricted, s.csrf, s.created_at, s.last_seen_at, s.roles_at_login, \
              s.acting_for, s.identity_pending, s.amr, s.enrol_only, u.login, u.full_name, u.admin_locked, u.deleted_at, \
@@ -82,7 +148,7 @@ impl Kapu {
              FROM sessions s JOIN users u ON u.id = s.user_id JOIN tenants t ON t.id = u.tenant_id \
              WHERE s.token_hash = $1 AND s.revoked_at IS NULL",
         )
-        .bind(token_digest(token))
+        .bind(digest)
         .fetch_optional(self.db().pool())
         .await?
         .ok_or(Error::Unauthenticated)?;
@@ -94,7 +160,6 @@ impl Kapu {
         let tenant_id: String = row.try_get("tenant_id")?;
         let created_at: i64 = row.try_get("created_at")?;
         let last_seen_at: i64 = row.try_get("last_seen_at")?;
-        let now = self.now();
         let snapshot = self.settings().snapshot(&tenant_id).await?;
         if now - last_seen_at > snapshot.duration_ms("session_idle_timeout")
             || now - created_at > snapshot.duration_ms("session_absolute_timeout")
@@ -113,6 +178,7 @@ impl Kapu {
         let login: String = row.try_get("login")?;
         let full_name: String = row.try_get("full_name")?;
         let tenant_code: String = row.try_get("code")?;
+        let mut until = i64::MAX;
         let (user_id, login, full_name, deputy, current) = match acting_for {
             None => {
                 let current = effective_role_ids(self.db(), &user_id, &tenant_id).await?;
@@ -128,6 +194,9 @@ impl Kapu {
                 }
                 let current = self
                     .acting_roles(&user_id, &principal_id, &tenant_id)
+                    .await?;
+                until = self
+                    .substitution_boundary(&user_id, &principal_id, now)
                     .await?;
                 if current.is_empty() {
                     // The substitution ended, was deleted, or the principal lost its roles.
@@ -148,20 +217,19 @@ impl Kapu {
             }
         };
         let role_ids = intersect(&current, &at_login);
-        if now - last_seen_at > TOUCH_EVERY_MS {
-            sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id = $2")
-                .bind(now)
-                .bind(&session_id)
-                .execute(self.db().pool())
-                .await?;
-        }
+        let last_seen_at = if now - last_seen_at > TOUCH_EVERY_MS {
+            self.touch(&session_id, now).await?;
+            now
+        } else {
+            last_seen_at
+        };
         let mode: String = row.try_get("mode")?;
         let restricted: i64 = row.try_get("restricted")?;
         let pending: i64 = row.try_get("identity_pending")?;
         let central: i64 = row.try_get("is_central")?;
         let enrol_only: i64 = row.try_get("enrol_only")?;
         let amr: String = row.try_get("amr")?;
-        Ok(Actor {
+        let actor = Actor {
             user_id,
             login,
             full_name,
@@ -180,6 +248,12 @@ impl Kapu {
             enrol_only: enrol_only != 0,
             amr: amr.split(' ').map(str::to_string).collect(),
             ctx,
+        };
+        Ok(StoredSession {
+            actor,
+            created_at,
+            last_seen_at,
+            until,
         })
     }
 

@@ -1,33 +1,32 @@
-//! The client cache: registrations held for two seconds between token requests.
+//! The client cache: registrations read on every token request, kept while no change is
+//! heard of (see [`crate::platform::changes`]), so that a change made on any node applies to
+//! the next request on every node.
 
 use super::clients::ClientRecord;
+use crate::platform::changes::Changes;
 
-/// Client registrations read on every token request, kept for a moment: a change made on
-/// this node takes effect at once, one made on another within the moment.
 #[derive(Default)]
 pub(crate) struct ClientCache {
-    entries: std::sync::RwLock<
-        std::collections::HashMap<String, (std::time::Instant, Option<ClientRecord>)>,
-    >,
+    entries: std::sync::RwLock<std::collections::HashMap<String, (u64, Option<ClientRecord>)>>,
 }
 
-const CLIENT_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(2);
-
 impl ClientCache {
-    pub(super) fn get(&self, client_id: &str) -> Option<Option<ClientRecord>> {
+    pub(super) fn get(&self, client_id: &str, changes: &Changes) -> Option<Option<ClientRecord>> {
         let entries = self.entries.read().ok()?;
-        let (at, record) = entries.get(client_id)?;
-        (at.elapsed() < CLIENT_CACHE_TTL).then(|| record.clone())
+        let (stamp, record) = entries.get(client_id)?;
+        changes.still(*stamp).then(|| record.clone())
     }
 
-    pub(super) fn put(&self, client_id: &str, record: Option<ClientRecord>) {
+    /// Keeps what was read under `stamp` (the generation current before reading).
+    pub(super) fn put(&self, client_id: &str, stamp: Option<u64>, record: Option<ClientRecord>) {
+        let Some(stamp) = stamp else { return };
         if let Ok(mut entries) = self.entries.write() {
             // Unknown ids are kept too (a flood of them must not reach the database), but
             // never more than a bounded number.
             if entries.len() > 10_000 {
                 entries.clear();
             }
-            entries.insert(client_id.to_string(), (std::time::Instant::now(), record));
+            entries.insert(client_id.to_string(), (stamp, record));
         }
     }
 

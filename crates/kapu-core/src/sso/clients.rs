@@ -311,16 +311,17 @@ fn manage_clients(actor: &Actor) -> Result<()> {
 
 impl Kapu {
     pub(crate) async fn client_record(&self, client_id: &str) -> Result<Option<ClientRecord>> {
-        if let Some(cached) = self.inner.sso_clients.get(client_id) {
+        if let Some(cached) = self.inner.sso_clients.get(client_id, self.db().changes()) {
             return Ok(cached);
         }
+        let stamp = self.db().changes().current();
         let sql = format!("SELECT {CLIENT_COLUMNS} WHERE c.client_id = $1");
         let row: Option<ClientRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(client_id)
             .fetch_optional(self.db().pool())
             .await?;
         let found = row.map(|r| record(r).0);
-        self.inner.sso_clients.put(client_id, found.clone());
+        self.inner.sso_clients.put(client_id, stamp, found.clone());
         Ok(found)
     }
 

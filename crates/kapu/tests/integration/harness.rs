@@ -110,11 +110,15 @@ pub struct App {
     pub http: Client,
     /// Over Kapu's own TLS listener: the CA its server certificate chains to (PEM).
     pub tls_root: Option<String>,
+    /// A peer shares its first node's data directory and leaves it in place.
+    owns_dir: bool,
 }
 
 impl Drop for App {
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
+        if self.owns_dir {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
         let violations = std::mem::take(&mut *self.violations.lock().unwrap());
         if !std::thread::panicking() {
             assert!(
@@ -276,6 +280,37 @@ impl App {
             dir,
             http,
             tls_root: None,
+            owns_dir: true,
+        }
+    }
+
+    /// A second node: another Kapu on the same database and data directory (a shared
+    /// volume), serving on its own port. It shares nothing in memory with this one: its
+    /// pools, caches and change listener are its own.
+    pub async fn peer(&self) -> App {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut config = self.kapu.config().clone();
+        config.listen = listener.local_addr().unwrap().to_string();
+        let clock = Arc::new(ShiftedClock::default());
+        let kapu = Kapu::open(config, clock.clone()).await.expect("peer opens");
+        let violations = crate::contract::Violations::default();
+        let checked = violations.clone();
+        let router =
+            kapu_server::router(kapu.clone()).layer(axum::middleware::from_fn(move |req, next| {
+                crate::contract::layer(checked.clone(), req, next)
+            }));
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(kapu_server::serve_router(kapu.clone(), router, listener));
+        App {
+            metrics_base: self.metrics_base.clone(),
+            violations,
+            base,
+            kapu,
+            clock,
+            dir: self.dir.clone(),
+            http: self.http.clone(),
+            tls_root: None,
+            owns_dir: false,
         }
     }
 

@@ -13,6 +13,7 @@ mod browser;
 mod certs;
 mod cli;
 mod client_certs;
+mod cluster;
 mod crash;
 mod end_to_end;
 mod login;

@@ -16,7 +16,7 @@ both!(
 
 /// Tenant `tata`: principal `fo.nok` holds gazd.konyvelo and kapu.log_reader; deputy
 /// `hely.ettes` holds kapu.log_reader.
-async fn substitution_setup(app: &App) -> String {
+pub(crate) async fn substitution_setup(app: &App) -> String {
     let admin = gazd_service(app).await;
     let tata = app.tenant_with_admin("tata").await;
     contract(app, &admin, "tata", json!(["gazd"])).await;
@@ -41,7 +41,7 @@ async fn substitution_setup(app: &App) -> String {
     tata
 }
 
-async fn substitute(app: &App, token: &str, body: Value) -> (StatusCode, Value) {
+pub(crate) async fn substitute(app: &App, token: &str, body: Value) -> (StatusCode, Value) {
     app.send("POST", token, "/api/v1/tenants/tata/substitutions", body)
         .await
 }

@@ -3,7 +3,6 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use sqlx::Row;
@@ -25,18 +24,16 @@ pub struct SettingView {
     pub effective_value: String,
 }
 
-/// Stored values, cached for a few seconds: a change made on another node applies within
-/// [`CACHE_TTL`]; a change made here applies at once.
+/// Stored values, cached while no change is heard of (see [`crate::platform::changes`]):
+/// a change made on any node applies to the next request on every node.
 #[derive(Clone)]
 pub struct Settings {
     db: Db,
-    cache: Arc<RwLock<Option<(Instant, Values)>>>,
+    cache: Arc<RwLock<Option<(u64, Values)>>>,
 }
 
 /// Stored values by `(name, tenant_id)`; `tenant_id` is empty for the central value.
 type Values = Arc<HashMap<(String, String), String>>;
-
-const CACHE_TTL: Duration = Duration::from_secs(5);
 
 impl Settings {
     pub fn new(db: Db) -> Self {
@@ -47,9 +44,10 @@ impl Settings {
     }
 
     async fn values(&self) -> Result<Values> {
+        let stamp = self.db.changes().current();
         if let Ok(guard) = self.cache.read()
             && let Some((at, map)) = guard.as_ref()
-            && at.elapsed() < CACHE_TTL
+            && Some(*at) == stamp
         {
             return Ok(map.clone());
         }
@@ -64,8 +62,10 @@ impl Settings {
             );
         }
         let map = Arc::new(map);
-        if let Ok(mut guard) = self.cache.write() {
-            *guard = Some((Instant::now(), map.clone()));
+        if let Some(stamp) = stamp
+            && let Ok(mut guard) = self.cache.write()
+        {
+            *guard = Some((stamp, map.clone()));
         }
         Ok(map)
     }

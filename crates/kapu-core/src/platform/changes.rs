@@ -1,0 +1,145 @@
+//! When what a process holds in memory may be stale. The database keeps a change epoch that
+//! triggers move forward on every change to sessions, users, roles, groups, substitutions,
+//! contracts, system variables and OpenID Connect clients (migration 0009). A process turns
+//! each move it learns of into a new *generation*; whatever it caches is stamped with the
+//! generation it was read under and counts only while that is still the current one.
+//!
+//! A process learns of a move in two ways: its own write transactions read the epoch just
+//! before they commit (so its own changes apply to its very next request), and on
+//! PostgreSQL a listener hears every other process's commits through `NOTIFY`. While the
+//! listener is down, nothing is served from memory: every request reads the database.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::time::Duration;
+
+/// The channel the triggers notify on PostgreSQL.
+const CHANNEL: &str = "kapu_changes";
+
+pub struct Changes {
+    generation: AtomicU64,
+    /// The epoch as this process last read it after its own writes.
+    seen_epoch: AtomicI64,
+    /// This process hears every change (always on SQLite, which one process owns; on
+    /// PostgreSQL while the listener is connected).
+    hearing: AtomicBool,
+}
+
+impl Changes {
+    fn new(hearing: bool) -> Arc<Changes> {
+        Arc::new(Changes {
+            generation: AtomicU64::new(1),
+            seen_epoch: AtomicI64::new(i64::MIN),
+            hearing: AtomicBool::new(hearing),
+        })
+    }
+
+    /// For a database only this process writes (SQLite).
+    pub(crate) fn single_process() -> Arc<Changes> {
+        Changes::new(true)
+    }
+
+    /// For a database other processes may write (PostgreSQL): deaf until the listener is up.
+    pub(crate) fn shared(url: &str) -> Arc<Changes> {
+        let changes = Changes::new(false);
+        tokio::spawn(listen(url.to_string(), Arc::downgrade(&changes)));
+        changes
+    }
+
+    /// The current generation, or `None` while changes elsewhere may go unheard (nothing
+    /// may then be served from memory).
+    pub fn current(&self) -> Option<u64> {
+        if self.hearing.load(Ordering::Acquire) {
+            Some(self.generation.load(Ordering::Acquire))
+        } else {
+            None
+        }
+    }
+
+    /// Whether something stamped with `stamp` still counts.
+    pub fn still(&self, stamp: u64) -> bool {
+        self.current() == Some(stamp)
+    }
+
+    /// Everything cached so far is stale.
+    pub fn bump(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Called after a commit with the epoch the transaction saw last.
+    pub(crate) fn saw_epoch(&self, epoch: i64) {
+        if self.seen_epoch.swap(epoch, Ordering::AcqRel) != epoch {
+            self.bump();
+        }
+    }
+
+    fn set_hearing(&self, on: bool) {
+        // Whatever was cached before a gap may have missed a change in it.
+        self.bump();
+        self.hearing.store(on, Ordering::Release);
+    }
+}
+
+/// Listens on PostgreSQL for other processes' changes; reconnects after a lost connection,
+/// with caches bypassed meanwhile. Ends when the service is dropped.
+async fn listen(url: String, changes: std::sync::Weak<Changes>) {
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        let connected = async {
+            let mut l = sqlx::postgres::PgListener::connect(&url).await?;
+            l.ignore_pool_close_event(true);
+            l.listen(CHANNEL).await?;
+            Ok::<_, sqlx::Error>(l)
+        }
+        .await;
+        let Some(c) = changes.upgrade() else { return };
+        let mut listener = match connected {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for changes; caches are bypassed");
+                drop(c);
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+                continue;
+            }
+        };
+        backoff = Duration::from_millis(100);
+        c.set_hearing(true);
+        drop(c);
+        loop {
+            let heard = listener.try_recv().await;
+            let Some(c) = changes.upgrade() else { return };
+            match heard {
+                Ok(Some(_)) => c.bump(),
+                Ok(None) | Err(_) => {
+                    tracing::warn!(
+                        "the change listener lost its connection; caches are bypassed until it is back"
+                    );
+                    c.set_hearing(false);
+                    break;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_epoch_or_a_gap_makes_everything_stale() {
+        let c = Changes::single_process();
+        let g = c.current().unwrap();
+        c.saw_epoch(5);
+        let g2 = c.current().unwrap();
+        assert_ne!(g, g2);
+        c.saw_epoch(5);
+        assert!(c.still(g2), "the same epoch again changes nothing");
+        c.set_hearing(false);
+        assert_eq!(c.current(), None);
+        assert!(!c.still(g2));
+        c.set_hearing(true);
+        assert!(!c.still(g2), "what was cached before the gap stays stale");
+    }
+}
