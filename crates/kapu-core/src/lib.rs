@@ -45,6 +45,10 @@ pub(crate) struct Inner {
     sso_clients: sso::client_cache::ClientCache,
     /// Sessions as last read, for requests that need no query.
     sessions: signon::session_cache::SessionCache,
+    /// Users' password dates, for the password state every `/me` shows.
+    password_facts: platform::changes::StampedMap<identity::passwords::PasswordFacts>,
+    /// Each tenant's contracted services, by tenant code, for the launchpad.
+    contracted: platform::changes::StampedMap<Arc<Vec<access::catalog::Service>>>,
     /// Started on the first send (a runtime is needed for it).
     filer: std::sync::OnceLock<mailbox::filing::Filer>,
     /// Started on the first grouped business-log record.
@@ -85,6 +89,8 @@ impl Kapu {
                 webauthn,
                 sso_clients: Default::default(),
                 sessions: Default::default(),
+                password_facts: platform::changes::StampedMap::new(100_000),
+                contracted: platform::changes::StampedMap::new(10_000),
                 filer: std::sync::OnceLock::new(),
                 audit_queue: std::sync::OnceLock::new(),
                 group_writer: std::sync::OnceLock::new(),

@@ -179,16 +179,52 @@ where
     sample
 }
 
+/// The `GET /healthz` rate of this run, which every other figure is also given as a share of.
+static HEALTHZ: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
+
 pub(crate) fn report(name: &str, s: &Sample) -> f64 {
     let rate = s.ok as f64 / s.elapsed;
+    let share = HEALTHZ
+        .get()
+        .map(|h| format!("   {:>5.1} % of /healthz", 100.0 * rate / h.max(0.001)))
+        .unwrap_or_default();
     println!(
-        "{name:<28} {rate:>9.1}/s   p50 {:>7.2} ms   p99 {:>7.2} ms   ({} ok, {} failed)",
+        "{name:<28} {rate:>9.1}/s   p50 {:>7.2} ms   p99 {:>7.2} ms   ({} ok, {} failed){share}",
         percentile(&s.latencies_us, 0.50),
         percentile(&s.latencies_us, 0.99),
         s.ok,
         s.failed
     );
     rate
+}
+
+/// A GET with the session as a bearer token, or as the pages' cookie.
+async fn get_ok(client: &reqwest::Client, url: &str, token: &str, cookie: bool) -> bool {
+    let req = client.get(url);
+    let req = if cookie {
+        req.header(reqwest::header::COOKIE, format!("kapu_session={token}"))
+    } else {
+        req.bearer_auth(token)
+    };
+    matches!(req.send().await, Ok(r) if r.status().is_success())
+}
+
+/// Times authenticated GETs of `path` with `token`.
+async fn timed_get(
+    client: &reqwest::Client,
+    a: &BenchArgs,
+    url: String,
+    token: String,
+    cookie: bool,
+) -> Sample {
+    hammer(a.concurrency, a.seconds, {
+        let client = client.clone();
+        move || {
+            let (client, url, token) = (client.clone(), url.clone(), token.clone());
+            async move { get_ok(&client, &url, &token, cookie).await }
+        }
+    })
+    .await
 }
 
 pub async fn run(a: BenchArgs) -> anyhow::Result<()> {
@@ -215,6 +251,17 @@ pub async fn run(a: BenchArgs) -> anyhow::Result<()> {
         "Kapu benchmark against {base}: {} s per step, {} in flight",
         a.seconds, a.concurrency
     );
+    // The no-op the other figures are measured against, in the same run.
+    let healthz = hammer(a.concurrency, a.seconds, {
+        let client = client.clone();
+        let url = format!("{base}/healthz");
+        move || {
+            let (client, url) = (client.clone(), url.clone());
+            async move { matches!(client.get(&url).send().await, Ok(r) if r.status().is_success()) }
+        }
+    })
+    .await;
+    let _ = HEALTHZ.set(report("GET /healthz", &healthz));
     if a.only == "mailbox" {
         return crate::bench_mailbox::run(&client, &base, &a, &admin).await;
     }
@@ -256,40 +303,33 @@ pub async fn run(a: BenchArgs) -> anyhow::Result<()> {
         100.0 * login_rate / hashes.max(0.001)
     );
 
-    let me = hammer(a.concurrency, a.seconds, {
-        let client = client.clone();
-        let url = format!("{base}/api/v1/me");
-        move || {
-            let client = client.clone();
-            let url = url.clone();
-            let token = token.clone();
-            async move {
-                matches!(client.get(&url).bearer_auth(&token).send().await, Ok(r) if r.status().is_success())
-            }
-        }
-    })
+    let me = timed_get(
+        &client,
+        &a,
+        format!("{base}/api/v1/me"),
+        token.clone(),
+        false,
+    )
     .await;
     report("GET /api/v1/me", &me);
+    let page = timed_get(&client, &a, format!("{base}/"), token.clone(), true).await;
+    report("GET / (page, cookie)", &page);
 
     // Role resolution under load: a user in 10 groups, and the same user acting for a
     // principal through 3 substitutions.
     crate::bench_two_step::run(&client, &base, &a, &admin).await?;
     let (own, acting) = setup_roles_scenario(&client, &base, &a, &admin).await?;
-    for (label, token) in [
-        ("GET /me, 10 groups", own),
-        ("GET /me, 3 substitutions", acting),
+    for (label, path, token, cookie) in [
+        ("GET /me, 10 groups", "/api/v1/me", own, false),
+        (
+            "GET /me, 3 substitutions",
+            "/api/v1/me",
+            acting.clone(),
+            false,
+        ),
+        ("GET /, 3 substitutions", "/", acting, true),
     ] {
-        let sample = hammer(a.concurrency, a.seconds, {
-            let client = client.clone();
-            let url = format!("{base}/api/v1/me");
-            move || {
-                let client = client.clone();
-                let url = url.clone();
-                let token = token.clone();
-                async move { matches!(client.get(&url).bearer_auth(&token).send().await, Ok(r) if r.status().is_success()) }
-            }
-        })
-        .await;
+        let sample = timed_get(&client, &a, format!("{base}{path}"), token, cookie).await;
         report(label, &sample);
     }
     if a.only == "all" {

@@ -20,7 +20,7 @@ $$;
 CREATE TRIGGER changes_sessions AFTER UPDATE OF revoked_at, mode, restricted, csrf, roles_at_login, acting_for, identity_pending, amr, enrol_only, user_id, token_hash OR DELETE ON sessions
     FOR EACH STATEMENT EXECUTE FUNCTION kapu_changed();
 
-CREATE TRIGGER changes_users AFTER UPDATE OF login, full_name, admin_locked, deleted_at, tenant_id, password_hash OR DELETE ON users
+CREATE TRIGGER changes_users AFTER UPDATE OF login, full_name, admin_locked, deleted_at, tenant_id, password_hash, password_changed_at, warning_silenced_for OR DELETE ON users
     FOR EACH STATEMENT EXECUTE FUNCTION kapu_changed();
 
 CREATE TRIGGER changes_tenants AFTER UPDATE OR DELETE ON tenants

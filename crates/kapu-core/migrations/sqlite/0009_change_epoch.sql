@@ -19,7 +19,7 @@ BEGIN
     UPDATE change_epoch SET epoch = epoch + 1 WHERE id = 1;
 END;
 
-CREATE TRIGGER changes_users_update AFTER UPDATE OF login, full_name, admin_locked, deleted_at, tenant_id, password_hash ON users
+CREATE TRIGGER changes_users_update AFTER UPDATE OF login, full_name, admin_locked, deleted_at, tenant_id, password_hash, password_changed_at, warning_silenced_for ON users
 BEGIN
     UPDATE change_epoch SET epoch = epoch + 1 WHERE id = 1;
 END;

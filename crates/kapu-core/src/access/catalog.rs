@@ -1,5 +1,7 @@
 //! Services (szakrendszerek), their role catalogues, and tenant contracts.
 
+use std::sync::Arc;
+
 use serde::Serialize;
 use serde_json::json;
 use sqlx::Row;
@@ -437,10 +439,23 @@ async fn insert_role(
 impl Kapu {
     /// The launchpad's services: contracted ones in which the actor holds a role.
     pub async fn launchpad_services(&self, actor: &Actor) -> Result<Vec<Service>> {
-        let services = self.tenant_services(actor, &actor.tenant_code).await?;
+        // Every page shows them: kept per tenant while no change is heard of.
+        let changes = self.db().changes();
+        let services = match self.inner.contracted.get(&actor.tenant_code, changes) {
+            Some(s) => s,
+            None => {
+                let stamp = changes.current();
+                let s = Arc::new(self.tenant_services(actor, &actor.tenant_code).await?);
+                self.inner
+                    .contracted
+                    .put(&actor.tenant_code, stamp, s.clone());
+                s
+            }
+        };
         Ok(services
-            .into_iter()
+            .iter()
             .filter(|s| s.roles.iter().any(|r| actor.role_ids.contains(&r.id)))
+            .cloned()
             .collect())
     }
 }

@@ -48,6 +48,14 @@ async fn queue_changed_notice(tx: &mut WriteTx, user: &UserRow, now: i64) -> Res
     Ok(())
 }
 
+/// What a user's password state is worked out from, kept while no change is heard of.
+#[derive(Clone)]
+pub(crate) struct PasswordFacts {
+    tenant_id: String,
+    changed_at: i64,
+    silenced_for: Option<i64>,
+}
+
 impl Kapu {
     /// Whether `password` is the user's, at the same cost whether or not the user has a
     /// password or the input is absurdly long, so timing tells nothing.
@@ -60,7 +68,7 @@ impl Kapu {
 
     pub(super) async fn policy_for(&self, tenant_id: &str) -> Result<PasswordPolicy> {
         Ok(PasswordPolicy::from_settings(
-            &self.settings().snapshot(tenant_id).await?,
+            &*self.settings().snapshot(tenant_id).await?,
         ))
     }
 
@@ -142,10 +150,25 @@ impl Kapu {
     }
 
     pub async fn password_state(&self, actor: &Actor) -> Result<PasswordState> {
-        let user = self.user_by_id(actor.session_user_id()).await?;
-        let policy = self.policy_for(&user.tenant_id).await?;
-        let changed_at = user.password_changed_at.unwrap_or(user.created_at);
-        let silenced = user.warning_silenced_for == Some(changed_at);
+        let user_id = actor.session_user_id();
+        let changes = self.db().changes();
+        let facts = match self.inner.password_facts.get(user_id, changes) {
+            Some(f) => f,
+            None => {
+                let stamp = changes.current();
+                let user = self.user_by_id(user_id).await?;
+                let facts = PasswordFacts {
+                    tenant_id: user.tenant_id,
+                    changed_at: user.password_changed_at.unwrap_or(user.created_at),
+                    silenced_for: user.warning_silenced_for,
+                };
+                self.inner.password_facts.put(user_id, stamp, facts.clone());
+                facts
+            }
+        };
+        let policy = self.policy_for(&facts.tenant_id).await?;
+        let changed_at = facts.changed_at;
+        let silenced = facts.silenced_for == Some(changed_at);
         Ok(PasswordState {
             expiry: policy.status(changed_at, silenced, self.now()),
             expires_at: Some(crate::platform::time_fmt::rfc3339(
@@ -159,12 +182,14 @@ impl Kapu {
     pub async fn silence_expiry_warning(&self, actor: &Actor) -> Result<()> {
         let user = self.user_by_id(actor.session_user_id()).await?;
         let changed_at = user.password_changed_at.unwrap_or(user.created_at);
+        // In a transaction, so that the change epoch it moves is seen here at once.
+        let mut tx = self.db().write_unaudited().await?;
         sqlx::query("UPDATE users SET warning_silenced_for = $1 WHERE id = $2")
             .bind(changed_at)
             .bind(&user.id)
-            .execute(self.db().pool())
+            .execute(tx.conn())
             .await?;
-        Ok(())
+        tx.commit().await
     }
 
     /// The actor changes their own password. Other sessions end; this one goes on, and an

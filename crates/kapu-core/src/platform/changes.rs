@@ -80,6 +80,47 @@ impl Changes {
     }
 }
 
+/// Values read from the database, by key, each stamped with the generation it was read
+/// under: a value counts while that generation is current.
+pub(crate) struct StampedMap<V> {
+    entries: std::sync::RwLock<std::collections::HashMap<String, (u64, V)>>,
+    /// Past this many entries the map starts afresh (it refills from the database).
+    max: usize,
+}
+
+impl<V: Clone> StampedMap<V> {
+    pub(crate) fn new(max: usize) -> StampedMap<V> {
+        StampedMap {
+            entries: Default::default(),
+            max,
+        }
+    }
+
+    pub(crate) fn get(&self, key: &str, changes: &Changes) -> Option<V> {
+        let entries = self.entries.read().ok()?;
+        let (stamp, value) = entries.get(key)?;
+        changes.still(*stamp).then(|| value.clone())
+    }
+
+    /// Keeps what was read under `stamp` (the generation current *before* reading), so
+    /// that a change committed meanwhile leaves it stale.
+    pub(crate) fn put(&self, key: &str, stamp: Option<u64>, value: V) {
+        let Some(stamp) = stamp else { return };
+        if let Ok(mut entries) = self.entries.write() {
+            if entries.len() >= self.max {
+                entries.clear();
+            }
+            entries.insert(key.to_string(), (stamp, value));
+        }
+    }
+
+    pub(crate) fn forget(&self, key: &str) {
+        if let Ok(mut entries) = self.entries.write() {
+            entries.remove(key);
+        }
+    }
+}
+
 /// Listens on PostgreSQL for other processes' changes; reconnects after a lost connection,
 /// with caches bypassed meanwhile. Ends when the service is dropped.
 async fn listen(url: String, changes: std::sync::Weak<Changes>) {

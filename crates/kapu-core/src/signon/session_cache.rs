@@ -4,12 +4,11 @@
 //! node makes it stale for the next request. What time alone changes is checked on every
 //! use: the session's timeouts, and the moment a substitution starts or ends.
 
-use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, RwLock};
 
 use crate::actor::Actor;
-use crate::platform::changes::Changes;
+use crate::platform::changes::{Changes, StampedMap};
 
 /// Entries kept at most; past it the cache starts afresh (it refills from the database).
 const ENTRIES_MAX: usize = 100_000;
@@ -21,12 +20,15 @@ pub(crate) struct CachedSession {
     pub last_seen_at: AtomicI64,
     /// Until when the roles cannot change by time alone (a substitution's start or end).
     pub until: i64,
-    stamp: u64,
 }
 
-#[derive(Default)]
-pub(crate) struct SessionCache {
-    entries: RwLock<HashMap<String, Arc<CachedSession>>>,
+/// By token digest.
+pub(crate) struct SessionCache(StampedMap<Arc<CachedSession>>);
+
+impl Default for SessionCache {
+    fn default() -> Self {
+        SessionCache(StampedMap::new(ENTRIES_MAX))
+    }
 }
 
 impl SessionCache {
@@ -37,21 +39,19 @@ impl SessionCache {
         changes: &Changes,
         now: i64,
     ) -> Option<Arc<CachedSession>> {
-        let entry = self.entries.read().ok()?.get(digest)?.clone();
-        (changes.still(entry.stamp) && now < entry.until).then_some(entry)
+        self.0.get(digest, changes).filter(|e| now < e.until)
     }
 
     /// Keeps what was read under `stamp` (the generation current before reading it).
     pub(crate) fn put(
         &self,
-        digest: String,
+        digest: &str,
         stamp: Option<u64>,
         actor: &Actor,
         created_at: i64,
         last_seen_at: i64,
         until: i64,
     ) {
-        let Some(stamp) = stamp else { return };
         let mut actor = actor.clone();
         actor.ctx = Default::default();
         let entry = Arc::new(CachedSession {
@@ -59,20 +59,12 @@ impl SessionCache {
             created_at,
             last_seen_at: AtomicI64::new(last_seen_at),
             until,
-            stamp,
         });
-        if let Ok(mut entries) = self.entries.write() {
-            if entries.len() >= ENTRIES_MAX {
-                entries.clear();
-            }
-            entries.insert(digest, entry);
-        }
+        self.0.put(digest, stamp, entry);
     }
 
     pub(crate) fn forget(&self, digest: &str) {
-        if let Ok(mut entries) = self.entries.write() {
-            entries.remove(digest);
-        }
+        self.0.forget(digest);
     }
 }
 

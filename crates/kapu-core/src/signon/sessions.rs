@@ -109,7 +109,7 @@ impl Kapu {
         match stored {
             Ok(s) => {
                 self.inner.sessions.put(
-                    digest,
+                    &digest,
                     stamp,
                     &s.actor,
                     s.created_at,

@@ -311,7 +311,7 @@ fn manage_clients(actor: &Actor) -> Result<()> {
 
 impl Kapu {
     pub(crate) async fn client_record(&self, client_id: &str) -> Result<Option<ClientRecord>> {
-        if let Some(cached) = self.inner.sso_clients.get(client_id, self.db().changes()) {
+        if let Some(cached) = self.inner.sso_clients.0.get(client_id, self.db().changes()) {
             return Ok(cached);
         }
         let stamp = self.db().changes().current();
@@ -321,7 +321,10 @@ impl Kapu {
             .fetch_optional(self.db().pool())
             .await?;
         let found = row.map(|r| record(r).0);
-        self.inner.sso_clients.put(client_id, stamp, found.clone());
+        self.inner
+            .sso_clients
+            .0
+            .put(client_id, stamp, found.clone());
         Ok(found)
     }
 

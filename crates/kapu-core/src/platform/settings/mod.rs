@@ -4,6 +4,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
+use crate::platform::changes::StampedMap;
+
 use serde::Serialize;
 use sqlx::Row;
 
@@ -30,6 +32,8 @@ pub struct SettingView {
 pub struct Settings {
     db: Db,
     cache: Arc<RwLock<Option<(u64, Values)>>>,
+    /// Each tenant's effective values, by tenant id.
+    snapshots: Arc<StampedMap<Arc<Snapshot>>>,
 }
 
 /// Stored values by `(name, tenant_id)`; `tenant_id` is empty for the central value.
@@ -40,6 +44,7 @@ impl Settings {
         Settings {
             db,
             cache: Arc::new(RwLock::new(None)),
+            snapshots: Arc::new(StampedMap::new(10_000)),
         }
     }
 
@@ -89,6 +94,7 @@ impl Settings {
         if let Ok(mut guard) = self.cache.write() {
             *guard = None;
         }
+        self.db.changes().bump();
     }
 
     fn view_from(
@@ -128,9 +134,14 @@ impl Settings {
     }
 
     /// The effective values for one tenant, typed for the rules.
-    pub async fn snapshot(&self, tenant_id: &str) -> Result<Snapshot> {
+    pub async fn snapshot(&self, tenant_id: &str) -> Result<Arc<Snapshot>> {
+        let changes = self.db.changes();
+        if let Some(s) = self.snapshots.get(tenant_id, changes) {
+            return Ok(s);
+        }
+        let stamp = changes.current();
         let map = self.values().await?;
-        Ok(Snapshot {
+        let snapshot = Arc::new(Snapshot {
             values: DEFINITIONS
                 .iter()
                 .map(|d| {
@@ -140,7 +151,9 @@ impl Settings {
                     )
                 })
                 .collect(),
-        })
+        });
+        self.snapshots.put(tenant_id, stamp, snapshot.clone());
+        Ok(snapshot)
     }
 
     /// Sets the central value. Tenant values of an overridable variable are overwritten by it
