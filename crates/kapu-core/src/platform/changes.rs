@@ -80,10 +80,15 @@ impl Changes {
     }
 }
 
+/// Values by key, each with the generation it was read under.
+type Stamped<V> = std::collections::HashMap<String, (u64, V)>;
+
 /// Values read from the database, by key, each stamped with the generation it was read
 /// under: a value counts while that generation is current.
 pub(crate) struct StampedMap<V> {
-    entries: std::sync::RwLock<std::collections::HashMap<String, (u64, V)>>,
+    /// The newest stamp kept, and the entries. Generations only grow, so an entry older
+    /// than the newest stamp can never count again: they are dropped when a newer one comes.
+    entries: std::sync::RwLock<(u64, Stamped<V>)>,
     /// Past this many entries the map starts afresh (it refills from the database).
     max: usize,
 }
@@ -98,7 +103,7 @@ impl<V: Clone> StampedMap<V> {
 
     pub(crate) fn get(&self, key: &str, changes: &Changes) -> Option<V> {
         let entries = self.entries.read().ok()?;
-        let (stamp, value) = entries.get(key)?;
+        let (stamp, value) = entries.1.get(key)?;
         changes.still(*stamp).then(|| value.clone())
     }
 
@@ -106,17 +111,22 @@ impl<V: Clone> StampedMap<V> {
     /// that a change committed meanwhile leaves it stale.
     pub(crate) fn put(&self, key: &str, stamp: Option<u64>, value: V) {
         let Some(stamp) = stamp else { return };
-        if let Ok(mut entries) = self.entries.write() {
-            if entries.len() >= self.max {
+        if let Ok(mut guard) = self.entries.write() {
+            let (newest, entries) = &mut *guard;
+            if stamp < *newest {
+                return;
+            }
+            if stamp > *newest || entries.len() >= self.max {
                 entries.clear();
+                *newest = stamp;
             }
             entries.insert(key.to_string(), (stamp, value));
         }
     }
 
     pub(crate) fn forget(&self, key: &str) {
-        if let Ok(mut entries) = self.entries.write() {
-            entries.remove(key);
+        if let Ok(mut guard) = self.entries.write() {
+            guard.1.remove(key);
         }
     }
 }
@@ -182,5 +192,23 @@ mod tests {
         assert!(!c.still(g2));
         c.set_hearing(true);
         assert!(!c.still(g2), "what was cached before the gap stays stale");
+    }
+
+    #[test]
+    fn a_newer_generation_drops_the_older_entries() {
+        let c = Changes::single_process();
+        let map = StampedMap::new(10);
+        let old = c.current();
+        map.put("a", old, 1);
+        c.bump();
+        map.put("b", c.current(), 2);
+        assert_eq!(map.get("b", &c), Some(2));
+        assert_eq!(map.entries.read().unwrap().1.len(), 1, "a is gone");
+        map.put("a", old, 1);
+        assert_eq!(
+            map.get("a", &c),
+            None,
+            "a late read under an old stamp is not kept"
+        );
     }
 }
