@@ -159,4 +159,12 @@ impl Error {
         }
         Error::Database(e)
     }
+
+    /// [`Error::on_unique`] for an error already turned into an [`Error`].
+    pub fn unique_as(self, key: &'static str) -> Error {
+        match self {
+            Error::Database(e) => Error::on_unique(e, key),
+            e => e,
+        }
+    }
 }

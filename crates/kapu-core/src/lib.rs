@@ -41,8 +41,8 @@ pub(crate) struct Inner {
     master: MasterKey,
     /// The WebAuthn relying party; none where the public address has no host name.
     webauthn: Option<webauthn_rs::Webauthn>,
-    /// Client registrations, kept for a moment between token requests.
-    sso_clients: sso::client_cache::ClientCache,
+    /// Client registrations (and unknown client ids), read on every token request.
+    sso_clients: platform::changes::StampedMap<Option<sso::clients::ClientRecord>>,
     /// Sessions as last read, for requests that need no query.
     sessions: signon::session_cache::SessionCache,
     /// Users' password dates, for the password state every `/me` shows.
@@ -87,7 +87,7 @@ impl Kapu {
                 blobs,
                 master,
                 webauthn,
-                sso_clients: Default::default(),
+                sso_clients: platform::changes::StampedMap::new(10_000),
                 sessions: Default::default(),
                 password_facts: platform::changes::StampedMap::new(100_000),
                 contracted: platform::changes::StampedMap::new(10_000),

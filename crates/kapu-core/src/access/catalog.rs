@@ -440,18 +440,15 @@ impl Kapu {
     /// The launchpad's services: contracted ones in which the actor holds a role.
     pub async fn launchpad_services(&self, actor: &Actor) -> Result<Vec<Service>> {
         // Every page shows them: kept per tenant while no change is heard of.
-        let changes = self.db().changes();
-        let services = match self.inner.contracted.get(&actor.tenant_code, changes) {
-            Some(s) => s,
-            None => {
-                let stamp = changes.current();
-                let s = Arc::new(self.tenant_services(actor, &actor.tenant_code).await?);
-                self.inner
-                    .contracted
-                    .put(&actor.tenant_code, stamp, s.clone());
-                s
-            }
-        };
+        let services = self
+            .inner
+            .contracted
+            .get_or_read(&actor.tenant_code, self.db().changes(), || async {
+                Ok(Arc::new(
+                    self.tenant_services(actor, &actor.tenant_code).await?,
+                ))
+            })
+            .await?;
         Ok(services
             .iter()
             .filter(|s| s.roles.iter().any(|r| actor.role_ids.contains(&r.id)))

@@ -151,21 +151,18 @@ impl Kapu {
 
     pub async fn password_state(&self, actor: &Actor) -> Result<PasswordState> {
         let user_id = actor.session_user_id();
-        let changes = self.db().changes();
-        let facts = match self.inner.password_facts.get(user_id, changes) {
-            Some(f) => f,
-            None => {
-                let stamp = changes.current();
+        let facts = self
+            .inner
+            .password_facts
+            .get_or_read(user_id, self.db().changes(), || async {
                 let user = self.user_by_id(user_id).await?;
-                let facts = PasswordFacts {
+                Ok(PasswordFacts {
                     tenant_id: user.tenant_id,
                     changed_at: user.password_changed_at.unwrap_or(user.created_at),
                     silenced_for: user.warning_silenced_for,
-                };
-                self.inner.password_facts.put(user_id, stamp, facts.clone());
-                facts
-            }
-        };
+                })
+            })
+            .await?;
         let policy = self.policy_for(&facts.tenant_id).await?;
         let changed_at = facts.changed_at;
         let silenced = facts.silenced_for == Some(changed_at);

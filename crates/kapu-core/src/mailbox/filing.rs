@@ -108,10 +108,9 @@ async fn file_together(kapu: &Kapu, jobs: &[&dyn Job]) -> Result<Vec<Filed>> {
         filed.push(job.file(kapu, &mut tx, &mut ledger).await?);
     }
     ledger.flush(&mut tx).await?;
-    tx.commit().await.map_err(|e| match e {
-        // The one unique key a send can break: its client message id, taken meanwhile.
-        Error::Database(e) => Error::on_unique(e, "conflict.idempotency_key_reused"),
-        e => e,
-    })?;
+    // The one unique key a send can break: its client message id, taken meanwhile.
+    tx.commit()
+        .await
+        .map_err(|e| e.unique_as("conflict.idempotency_key_reused"))?;
     Ok(filed)
 }

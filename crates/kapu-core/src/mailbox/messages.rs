@@ -186,10 +186,9 @@ pub(crate) async fn insert(
         m.client_id.into(),
         m.content_digest.into(),
     ];
-    tx.insert(&MESSAGES, row).await.map_err(|e| match e {
-        Error::Database(e) => Error::on_unique(e, "conflict.idempotency_key_reused"),
-        e => e,
-    })?;
+    tx.insert(&MESSAGES, row)
+        .await
+        .map_err(|e| e.unique_as("conflict.idempotency_key_reused"))?;
     let recipient = ledger.counts.entry(m.recipient.id.clone()).or_default();
     recipient[0] += 1;
     recipient[2] += i64::from(m.kind == "system");

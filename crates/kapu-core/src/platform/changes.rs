@@ -124,6 +124,26 @@ impl<V: Clone> StampedMap<V> {
         }
     }
 
+    /// The value for `key`, read with `read` (and kept) when none counts.
+    pub(crate) async fn get_or_read<F, Fut>(
+        &self,
+        key: &str,
+        changes: &Changes,
+        read: F,
+    ) -> crate::error::Result<V>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = crate::error::Result<V>>,
+    {
+        if let Some(value) = self.get(key, changes) {
+            return Ok(value);
+        }
+        let stamp = changes.current();
+        let value = read().await?;
+        self.put(key, stamp, value.clone());
+        Ok(value)
+    }
+
     pub(crate) fn forget(&self, key: &str) {
         if let Ok(mut guard) = self.entries.write() {
             guard.1.remove(key);

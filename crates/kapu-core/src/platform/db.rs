@@ -179,6 +179,13 @@ impl WriteTx {
         self.held.get_or_insert_with(HeldRows::default);
     }
 
+    async fn send_held(&mut self) -> Result<()> {
+        match self.held.as_mut() {
+            Some(held) => held.flush(&mut self.tx).await,
+            None => Ok(()),
+        }
+    }
+
     /// Inserts a row, now or (when inserts are held) at commit.
     pub(crate) async fn insert(&mut self, table: &'static Table, row: Vec<Cell>) -> Result<()> {
         match self.held.as_mut() {
@@ -193,9 +200,7 @@ impl WriteTx {
     /// Marks a point the transaction can return to (and the audit chain's head with it).
     /// Held rows are sent first, so that going back undoes exactly what came after.
     pub async fn savepoint(&mut self) -> Result<Savepoint> {
-        if let Some(held) = self.held.as_mut() {
-            held.flush(&mut self.tx).await?;
-        }
+        self.send_held().await?;
         sqlx::query("SAVEPOINT part").execute(&mut *self.tx).await?;
         Ok(Savepoint {
             head_seq: self.head_seq,
@@ -226,9 +231,7 @@ impl WriteTx {
     }
 
     pub async fn commit(mut self) -> Result<()> {
-        if let Some(held) = self.held.as_mut() {
-            held.flush(&mut self.tx).await?;
-        }
+        self.send_held().await?;
         if self.dirty {
             sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
                 .bind(self.head_seq)

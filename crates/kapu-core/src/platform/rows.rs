@@ -33,12 +33,6 @@ impl From<&str> for Cell {
     }
 }
 
-impl From<&String> for Cell {
-    fn from(v: &String) -> Cell {
-        Cell::Text(Some(v.clone()))
-    }
-}
-
 impl From<Option<&str>> for Cell {
     fn from(v: Option<&str>) -> Cell {
         Cell::Text(v.map(str::to_string))

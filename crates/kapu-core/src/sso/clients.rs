@@ -311,21 +311,18 @@ fn manage_clients(actor: &Actor) -> Result<()> {
 
 impl Kapu {
     pub(crate) async fn client_record(&self, client_id: &str) -> Result<Option<ClientRecord>> {
-        if let Some(cached) = self.inner.sso_clients.0.get(client_id, self.db().changes()) {
-            return Ok(cached);
-        }
-        let stamp = self.db().changes().current();
-        let sql = format!("SELECT {CLIENT_COLUMNS} WHERE c.client_id = $1");
-        let row: Option<ClientRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(client_id)
-            .fetch_optional(self.db().pool())
-            .await?;
-        let found = row.map(|r| record(r).0);
+        // Unknown ids are kept too: a flood of them must not reach the database.
         self.inner
             .sso_clients
-            .0
-            .put(client_id, stamp, found.clone());
-        Ok(found)
+            .get_or_read(client_id, self.db().changes(), || async {
+                let sql = format!("SELECT {CLIENT_COLUMNS} WHERE c.client_id = $1");
+                let row: Option<ClientRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                    .bind(client_id)
+                    .fetch_optional(self.db().pool())
+                    .await?;
+                Ok(row.map(|r| record(r).0))
+            })
+            .await
     }
 
     /// A registration, for central framework administrators (a tenant's own administrators

@@ -5,7 +5,6 @@
 
 pub mod assertions;
 pub mod authorize;
-pub mod client_cache;
 pub mod clients;
 pub mod connections;
 mod console;

@@ -2,7 +2,7 @@
 //! variables, per-tenant values. Every rule reads its numbers from here.
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use crate::platform::changes::StampedMap;
 
@@ -31,7 +31,8 @@ pub struct SettingView {
 #[derive(Clone)]
 pub struct Settings {
     db: Db,
-    cache: Arc<RwLock<Option<(u64, Values)>>>,
+    /// Every stored value, under the one key `""`.
+    stored: Arc<StampedMap<Values>>,
     /// Each tenant's effective values, by tenant id.
     snapshots: Arc<StampedMap<Arc<Snapshot>>>,
 }
@@ -43,36 +44,27 @@ impl Settings {
     pub fn new(db: Db) -> Self {
         Settings {
             db,
-            cache: Arc::new(RwLock::new(None)),
+            stored: Arc::new(StampedMap::new(1)),
             snapshots: Arc::new(StampedMap::new(10_000)),
         }
     }
 
     async fn values(&self) -> Result<Values> {
-        let stamp = self.db.changes().current();
-        if let Ok(guard) = self.cache.read()
-            && let Some((at, map)) = guard.as_ref()
-            && Some(*at) == stamp
-        {
-            return Ok(map.clone());
-        }
-        let rows = sqlx::query("SELECT name, tenant_id, value FROM settings")
-            .fetch_all(self.db.pool())
-            .await?;
-        let mut map = HashMap::with_capacity(rows.len());
-        for r in rows {
-            map.insert(
-                (r.try_get("name")?, r.try_get("tenant_id")?),
-                r.try_get("value")?,
-            );
-        }
-        let map = Arc::new(map);
-        if let Some(stamp) = stamp
-            && let Ok(mut guard) = self.cache.write()
-        {
-            *guard = Some((stamp, map.clone()));
-        }
-        Ok(map)
+        self.stored
+            .get_or_read("", self.db.changes(), || async {
+                let rows = sqlx::query("SELECT name, tenant_id, value FROM settings")
+                    .fetch_all(self.db.pool())
+                    .await?;
+                let mut map = HashMap::with_capacity(rows.len());
+                for r in rows {
+                    map.insert(
+                        (r.try_get("name")?, r.try_get("tenant_id")?),
+                        r.try_get("value")?,
+                    );
+                }
+                Ok(Arc::new(map))
+            })
+            .await
     }
 
     /// The installation's time zone (a central-only variable), from the cache.
@@ -91,9 +83,7 @@ impl Settings {
     }
 
     pub fn invalidate(&self) {
-        if let Ok(mut guard) = self.cache.write() {
-            *guard = None;
-        }
+        self.stored.forget("");
         self.db.changes().bump();
     }
 
@@ -135,25 +125,22 @@ impl Settings {
 
     /// The effective values for one tenant, typed for the rules.
     pub async fn snapshot(&self, tenant_id: &str) -> Result<Arc<Snapshot>> {
-        let changes = self.db.changes();
-        if let Some(s) = self.snapshots.get(tenant_id, changes) {
-            return Ok(s);
-        }
-        let stamp = changes.current();
-        let map = self.values().await?;
-        let snapshot = Arc::new(Snapshot {
-            values: DEFINITIONS
-                .iter()
-                .map(|d| {
-                    (
-                        d.name,
-                        Self::view_from(&map, d, Some(tenant_id)).effective_value,
-                    )
-                })
-                .collect(),
-        });
-        self.snapshots.put(tenant_id, stamp, snapshot.clone());
-        Ok(snapshot)
+        self.snapshots
+            .get_or_read(tenant_id, self.db.changes(), || async {
+                let map = self.values().await?;
+                Ok(Arc::new(Snapshot {
+                    values: DEFINITIONS
+                        .iter()
+                        .map(|d| {
+                            (
+                                d.name,
+                                Self::view_from(&map, d, Some(tenant_id)).effective_value,
+                            )
+                        })
+                        .collect(),
+                }))
+            })
+            .await
     }
 
     /// Sets the central value. Tenant values of an overridable variable are overwritten by it
