@@ -213,6 +213,10 @@ impl Field {
             autocomplete,
         }
     }
+    /// The password one already has, asked again to confirm an act.
+    pub fn current_password(name: &str, label: &str) -> Field {
+        Field::new(name, label, "", "password", "current-password")
+    }
     pub fn hint(mut self, hint: &str) -> Field {
         self.hint = hint.into();
         self

@@ -83,13 +83,7 @@ fn change_form(f: Frame) -> FormPage {
         t.t("pw.change_submit"),
     );
     page.fields = vec![
-        Field::new(
-            "current_password",
-            t.t("pw.current"),
-            "",
-            "password",
-            "current-password",
-        ),
+        Field::current_password("current_password", t.t("pw.current")),
         Field::new(
             "new_password",
             t.t("pw.new"),

@@ -334,15 +334,35 @@ pub async fn revoke(
     Path((id, grant)): Path<(String, String)>,
     Form(form): Form<CsrfForm>,
 ) -> Response {
-    if let Err(r) = check_csrf(&actor, &form.csrf) {
+    let back = format!("/vault/entries/{id}#grants");
+    end_grant(
+        &kapu,
+        &ctx,
+        &actor,
+        &form,
+        GrantOn::Entry(&id),
+        &grant,
+        &back,
+    )
+    .await
+}
+
+/// Ends a delegation of an entry or folder, then goes back to where it was listed.
+async fn end_grant(
+    kapu: &Kapu,
+    ctx: &Ctx,
+    actor: &Actor,
+    form: &CsrfForm,
+    on: GrantOn<'_>,
+    grant: &str,
+    back: &str,
+) -> Response {
+    if let Err(r) = check_csrf(actor, &form.csrf) {
         return r.into_response();
     }
-    match kapu
-        .revoke_vault_grant(&actor, GrantOn::Entry(&id), &grant)
-        .await
-    {
-        Ok(()) => Redirect::to(&format!("/vault/entries/{id}#grants")).into_response(),
-        Err(e) => vault_error(&kapu, &ctx, &actor, e).await,
+    match kapu.revoke_vault_grant(actor, on, grant).await {
+        Ok(()) => Redirect::to(back).into_response(),
+        Err(e) => vault_error(kapu, ctx, actor, e).await,
     }
 }
 
@@ -465,14 +485,14 @@ pub async fn revoke_folder(
     Path((id, grant)): Path<(String, String)>,
     Form(form): Form<CsrfForm>,
 ) -> Response {
-    if let Err(r) = check_csrf(&actor, &form.csrf) {
-        return r.into_response();
-    }
-    match kapu
-        .revoke_vault_grant(&actor, GrantOn::Folder(&id), &grant)
-        .await
-    {
-        Ok(()) => Redirect::to("/vault/folders").into_response(),
-        Err(e) => vault_error(&kapu, &ctx, &actor, e).await,
-    }
+    end_grant(
+        &kapu,
+        &ctx,
+        &actor,
+        &form,
+        GrantOn::Folder(&id),
+        &grant,
+        "/vault/folders",
+    )
+    .await
 }

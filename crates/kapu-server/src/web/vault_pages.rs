@@ -431,13 +431,7 @@ fn pin_form(f: Frame) -> FormPage {
     let mut page = FormPage::new(f, t.t("vault.set_pin"), "/vault/pin", t.t("ui.save"));
     page.intro = t.t("vault.pin_intro").into();
     page.fields = vec![
-        Field::new(
-            "password",
-            t.t("login.password"),
-            "",
-            "password",
-            "current-password",
-        ),
+        Field::current_password("password", t.t("login.password")),
         Field::new("pin", t.t("vault.pin"), "", "password", "off").hint(t.t("vault.pin_format")),
     ];
     page.links = vec![("/vault".into(), t.t("vault.title").into())];

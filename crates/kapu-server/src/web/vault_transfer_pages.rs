@@ -143,13 +143,7 @@ fn export_form(f: Frame) -> FormPage {
     let mut page = FormPage::new(f, t.t("vault.export"), "/vault/export", t.t("vault.export"));
     page.intro = t.t("vault.export_intro").into();
     page.fields = vec![
-        Field::new(
-            "password",
-            t.t("login.password"),
-            "",
-            "password",
-            "current-password",
-        ),
+        Field::current_password("password", t.t("login.password")),
         Field::new(
             "file_password",
             t.t("vault.file_password"),
