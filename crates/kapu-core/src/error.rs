@@ -111,6 +111,7 @@ impl Error {
             Error::VaultLocked => "vault_locked",
             Error::VaultPinLocked => "vault_pin_locked",
             Error::Gone(_) => "gone",
+            e if e.is_unavailable() => "unavailable",
             Error::Database(_) | Error::Migration(_) | Error::Internal(_) => "internal",
         }
     }
@@ -139,6 +140,7 @@ impl Error {
             Error::VaultLocked => "error.vault_locked",
             Error::VaultPinLocked => "error.vault_pin_locked",
             Error::Gone(key) => key,
+            e if e.is_unavailable() => "error.unavailable",
             Error::Database(_) | Error::Migration(_) | Error::Internal(_) => "error.internal",
         }
     }
@@ -147,7 +149,16 @@ impl Error {
         matches!(
             self,
             Error::Database(_) | Error::Migration(_) | Error::Internal(_)
-        )
+        ) && !self.is_unavailable()
+    }
+
+    /// The database could not be reached, or dropped the connection: a passing state (a
+    /// restart, a fail-over) that the caller may retry, not a fault of the request.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            Error::Database(e) => connection_lost(e),
+            _ => false,
+        }
     }
 
     /// Maps a unique-constraint violation to `Conflict(key)`; passes other errors through.
@@ -166,5 +177,42 @@ impl Error {
             Error::Database(e) => Error::on_unique(e, key),
             e => e,
         }
+    }
+}
+
+/// Whether a database error means the connection, not the statement, failed.
+fn connection_lost(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed
+        | sqlx::Error::BeginFailed => true,
+        // PostgreSQL's connection exceptions (class 08), its shutdown and start-up refusals
+        // (57P01–57P03), and too many connections (53300).
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            code.starts_with("08") || matches!(&*code, "57P01" | "57P02" | "57P03" | "53300")
+        }),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lost_connection_is_unavailable_and_a_bad_statement_is_not() {
+        let lost = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+        for e in [sqlx::Error::Io(lost), sqlx::Error::PoolTimedOut] {
+            let e = Error::Database(e);
+            assert!(e.is_unavailable() && !e.is_unexpected());
+            assert_eq!(e.code(), "unavailable");
+        }
+        let e = Error::Database(sqlx::Error::RowNotFound);
+        assert!(!e.is_unavailable() && e.is_unexpected());
+        assert_eq!(e.code(), "internal");
     }
 }

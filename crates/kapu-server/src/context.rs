@@ -236,16 +236,22 @@ pub(crate) async fn healthz() -> impl IntoResponse {
     Json(serde_json::json!({"status": "ok"}))
 }
 
+/// Ready while the database answers. The pool waits for a reconnect up to its acquire
+/// timeout; a readiness probe wants its answer sooner.
 pub(crate) async fn readyz(State(kapu): State<Kapu>) -> Response {
-    match kapu.db().ping().await {
-        Ok(()) => Json(serde_json::json!({"status": "ready", "database": "ok"})).into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "database not reachable");
-            (
-                axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                Json(serde_json::json!({"status": "unavailable", "database": "unreachable"})),
-            )
-                .into_response()
+    let ping = tokio::time::timeout(std::time::Duration::from_secs(2), kapu.db().ping()).await;
+    let problem = match ping {
+        Ok(Ok(())) => {
+            return Json(serde_json::json!({"status": "ready", "database": "ok"})).into_response();
         }
-    }
+        Ok(Err(e)) => e.to_string(),
+        Err(_) => "no answer within 2 s".to_string(),
+    };
+    tracing::warn!(%problem, "database not reachable");
+    // The read-retry layer adds `Retry-After` to this, as to every 503.
+    (
+        axum::http::StatusCode::SERVICE_UNAVAILABLE,
+        Json(serde_json::json!({"status": "unavailable", "database": "unreachable"})),
+    )
+        .into_response()
 }

@@ -31,11 +31,16 @@ pub fn status_of(e: &Error) -> StatusCode {
         Error::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
         Error::LinkInvalid | Error::Gone(_) => StatusCode::GONE,
         Error::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        e if e.is_unavailable() => StatusCode::SERVICE_UNAVAILABLE,
         Error::Database(_) | Error::Migration(_) | Error::Internal(_) => {
             StatusCode::INTERNAL_SERVER_ERROR
         }
     }
 }
+
+/// How long a client waits before trying again while the database is unreachable: about
+/// the time a database restart takes.
+pub const UNAVAILABLE_RETRY_SECS: i64 = 2;
 
 /// Seconds to put in `Retry-After`, where the error has them.
 pub fn retry_after(e: &Error) -> Option<i64> {
@@ -43,6 +48,7 @@ pub fn retry_after(e: &Error) -> Option<i64> {
         Error::Throttled { retry_after_secs } | Error::SecondFactorLocked { retry_after_secs } => {
             Some(*retry_after_secs)
         }
+        e if e.is_unavailable() => Some(UNAVAILABLE_RETRY_SECS),
         _ => None,
     }
 }
@@ -72,6 +78,8 @@ impl IntoResponse for ApiError {
         let e = self.0;
         if e.is_unexpected() {
             tracing::error!(request_id = %info.id, error = %e, "request failed");
+        } else if e.is_unavailable() {
+            tracing::warn!(request_id = %info.id, error = %e, "database unavailable");
         }
         let fields = match &e {
             Error::Validation(fields) => Some(

@@ -8,6 +8,7 @@ mod exports;
 mod mailbox_exports;
 pub mod metrics;
 mod oidc;
+mod retry;
 pub mod tls;
 mod transfer;
 mod vault_forms;
@@ -43,6 +44,10 @@ pub fn router(kapu: Kapu) -> Router {
                 .merge(web::upload_router())
                 .layer(axum::extract::DefaultBodyLimit::disable()),
         )
+        .layer(axum::middleware::from_fn_with_state(
+            kapu.clone(),
+            retry::reads,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             kapu.clone(),
             context::stamp,

@@ -4,10 +4,13 @@
 //! each move it learns of into a new *generation*; whatever it caches is stamped with the
 //! generation it was read under and counts only while that is still the current one.
 //!
-//! A process learns of a move in two ways: its own write transactions read the epoch just
-//! before they commit (so its own changes apply to its very next request), and on
-//! PostgreSQL a listener hears every other process's commits through `NOTIFY`. While the
-//! listener is down, nothing is served from memory: every request reads the database.
+//! A process learns of a move in three ways: its own write transactions read the epoch
+//! just before they commit (so its own changes apply to its very next request); on
+//! PostgreSQL every authenticated request first reads the epoch (`Db::catch_up`, one small
+//! read in place of the session, roles and settings), so that another process's change
+//! applies to the next request here too; and a listener hears every other process's commits
+//! through `NOTIFY`, which keeps the other caches current. While the listener is down,
+//! nothing is served from memory: every request reads the database.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};

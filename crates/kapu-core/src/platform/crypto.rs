@@ -36,11 +36,14 @@ type Job = Box<dyn FnOnce() + Send>;
 
 /// Hashes and verifies passwords on a fixed set of dedicated threads, so that a flood of
 /// logins queues here instead of starving the async runtime. Fixed threads also keep
-/// memory flat: each hash takes 19 MiB, and the allocator keeps such blocks per thread, so
-/// a pool that wandered over many threads would grow the process by that much per thread.
+/// memory flat: each hash takes a 19 MiB working area. A thread keeps its area while jobs
+/// wait, so a flood of logins allocates nothing, and gives it back when none waits, so an
+/// idle server does not hold 19 MiB per thread.
 #[derive(Clone)]
 pub struct PasswordHasher {
     jobs: tokio::sync::mpsc::Sender<Job>,
+    /// Jobs sent and not yet taken by a thread.
+    waiting: Arc<std::sync::atomic::AtomicUsize>,
     /// Verified against when a login names no account, so both paths cost the same.
     dummy: Arc<std::sync::OnceLock<String>>,
 }
@@ -49,8 +52,9 @@ impl PasswordHasher {
     pub fn new(workers: usize) -> Self {
         let (tx, rx) = tokio::sync::mpsc::channel::<Job>(4096);
         let rx = Arc::new(std::sync::Mutex::new(rx));
+        let waiting = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         for i in 0..workers.max(1) {
-            let rx = rx.clone();
+            let (rx, waiting) = (rx.clone(), waiting.clone());
             let spawned = std::thread::Builder::new()
                 .name(format!("kapu-hash-{i}"))
                 .spawn(move || {
@@ -61,8 +65,14 @@ impl PasswordHasher {
                             Err(_) => None,
                         };
                         match job {
-                            Some(job) => job(),
+                            Some(job) => {
+                                waiting.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+                                job();
+                            }
                             None => break,
+                        }
+                        if waiting.load(std::sync::atomic::Ordering::Acquire) == 0 {
+                            release_working_area();
                         }
                     }
                 });
@@ -72,6 +82,7 @@ impl PasswordHasher {
         }
         PasswordHasher {
             jobs: tx,
+            waiting,
             dummy: Arc::new(std::sync::OnceLock::new()),
         }
     }
@@ -82,6 +93,8 @@ impl PasswordHasher {
     ) -> Result<T> {
         let (done, result) = tokio::sync::oneshot::channel();
         let queued = std::time::Instant::now();
+        self.waiting
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
         self.jobs
             .send(Box::new(move || {
                 metrics::histogram!("kapu_password_hash_queue_wait_seconds")
@@ -89,7 +102,11 @@ impl PasswordHasher {
                 let _ = done.send(job());
             }))
             .await
-            .map_err(|_| Error::Internal("hasher closed".into()))?;
+            .map_err(|_| {
+                self.waiting
+                    .fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+                Error::Internal("hasher closed".into())
+            })?;
         result
             .await
             .map_err(|_| Error::Internal("hash job lost".into()))?
@@ -128,9 +145,17 @@ const OUT_LEN: usize = 32;
 const M_COST_MAX: u32 = 1 << 20;
 
 thread_local! {
-    /// Each hashing thread keeps one working area for its whole life, so a login costs no
-    /// 19 MiB allocation and the process stays small under load.
+    /// A hashing thread's working area, kept from one job to the next while jobs wait.
     static BLOCKS: std::cell::RefCell<Vec<Block>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// See [`argon2_raw`].
+const AREA_RESERVE_BYTES: usize = 33 << 20;
+
+/// Gives the thread's working area back to the allocator (and, being one large block, to
+/// the system).
+fn release_working_area() {
+    BLOCKS.with(|cell| drop(std::mem::take(&mut *cell.borrow_mut())));
 }
 
 fn argon2_raw(password: &[u8], salt: &[u8], m: u32, t: u32, p: u32, out: &mut [u8]) -> Result<()> {
@@ -141,6 +166,14 @@ fn argon2_raw(password: &[u8], salt: &[u8], m: u32, t: u32, p: u32, out: &mut [u
     BLOCKS.with(|cell| {
         let mut blocks = cell.borrow_mut();
         if blocks.len() < needed {
+            // Reserved above glibc's largest dynamic mmap threshold (32 MiB), the area is
+            // always a mapping of its own, which the system takes back when it is freed;
+            // only the blocks in use are ever touched, so only they are resident. A smaller
+            // area would be kept by the allocator after its first free, and would raise the
+            // allocator's trim threshold for every thread.
+            let reserve = needed.max(AREA_RESERVE_BYTES / std::mem::size_of::<Block>());
+            let held = blocks.len();
+            blocks.reserve_exact(reserve - held);
             blocks.resize(needed, Block::default());
         }
         argon

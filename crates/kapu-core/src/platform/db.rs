@@ -1,7 +1,8 @@
 //! One storage code path for SQLite and PostgreSQL through sqlx's `Any` driver.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{Any, AnyConnection, AnyPool, Transaction};
@@ -25,6 +26,36 @@ pub struct Db {
     /// connection's cache is dropped whenever another connection wrote).
     writer: Option<AnyPool>,
     changes: Arc<Changes>,
+    renewal: Arc<Renewal>,
+}
+
+/// After a connection was found lost, connections opened before then are not handed out
+/// again: a database restart ends them all, also those a ping found alive a moment before.
+struct Renewal {
+    started: Instant,
+    /// Milliseconds after `started` of the last loss; 0 while none was seen.
+    lost_at: AtomicU64,
+}
+
+impl Renewal {
+    fn new() -> Renewal {
+        Renewal {
+            started: Instant::now(),
+            lost_at: AtomicU64::new(0),
+        }
+    }
+
+    fn note_loss(&self) {
+        let now = self.started.elapsed().as_millis() as u64 + 1;
+        self.lost_at.store(now, Ordering::Relaxed);
+    }
+
+    /// Whether a connection of this age was opened before the last loss.
+    fn outdated(&self, age: Duration) -> bool {
+        let lost_at = self.lost_at.load(Ordering::Relaxed);
+        let opened_at = self.started.elapsed().saturating_sub(age).as_millis() as u64 + 1;
+        lost_at != 0 && opened_at <= lost_at
+    }
 }
 
 impl Db {
@@ -39,14 +70,21 @@ impl Db {
                 "database URL must start with sqlite:// or postgres://".into(),
             ));
         };
-        let pool = Self::pool_options(backend, 16).connect(url).await?;
+        let renewal = Arc::new(Renewal::new());
+        let pool = Self::pool_options(backend, 16, &renewal)
+            .connect(url)
+            .await?;
         if backend == Backend::Sqlite {
             sqlx::query("PRAGMA journal_mode = WAL")
                 .execute(&pool)
                 .await?;
         }
         let writer = match backend {
-            Backend::Sqlite => Some(Self::pool_options(backend, 1).connect(url).await?),
+            Backend::Sqlite => Some(
+                Self::pool_options(backend, 1, &renewal)
+                    .connect(url)
+                    .await?,
+            ),
             Backend::Postgres => None,
         };
         let changes = match backend {
@@ -58,14 +96,21 @@ impl Db {
             backend,
             writer,
             changes,
+            renewal,
         })
     }
 
-    fn pool_options(backend: Backend, size: u32) -> AnyPoolOptions {
+    fn pool_options(backend: Backend, size: u32, renewal: &Arc<Renewal>) -> AnyPoolOptions {
         let mut options = AnyPoolOptions::new()
             .max_connections(size)
             .acquire_timeout(Duration::from_secs(10));
-        if backend == Backend::Sqlite {
+        if backend == Backend::Postgres {
+            let renewal = renewal.clone();
+            options = options.before_acquire(move |_, meta| {
+                let fresh = !renewal.outdated(meta.age);
+                Box::pin(async move { Ok(fresh) })
+            });
+        } else {
             // A local file does not drop connections: checking each one before use only
             // costs a round trip to its worker thread.
             options = options.test_before_acquire(false).after_connect(|conn, _| {
@@ -106,6 +151,26 @@ impl Db {
     /// What tells whether something held in memory is still current.
     pub fn changes(&self) -> &Changes {
         &self.changes
+    }
+
+    /// Learns of every change other processes committed so far (one small read, on a
+    /// database they share), so that nothing cached before them counts any more. The
+    /// listener hears of them too, but a moment later: an authenticated request calls this
+    /// first, so that a change made on another node applies to it without that moment.
+    pub async fn catch_up(&self) -> Result<()> {
+        if self.backend == Backend::Postgres {
+            let epoch: i64 = sqlx::query_scalar("SELECT epoch FROM change_epoch WHERE id = 1")
+                .fetch_one(&self.pool)
+                .await?;
+            self.changes.saw_epoch(epoch);
+        }
+        Ok(())
+    }
+
+    /// A connection was found lost: from now on only connections opened after this moment
+    /// are handed out, so that a retry meets none that died with the same restart.
+    pub fn renew_connections(&self) {
+        self.renewal.note_loss();
     }
 
     pub async fn ping(&self) -> Result<()> {
@@ -271,4 +336,26 @@ pub(crate) async fn next_group<T>(
 /// `0`/`1` integer flags, the portable boolean.
 pub fn flag(b: bool) -> i64 {
     i64::from(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_connections_opened_after_a_loss_are_handed_out() {
+        let r = Renewal::new();
+        assert!(!r.outdated(Duration::from_secs(3600)), "no loss seen yet");
+        std::thread::sleep(Duration::from_millis(5));
+        r.note_loss();
+        assert!(
+            r.outdated(Duration::from_millis(4)),
+            "opened before the loss"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+        assert!(
+            !r.outdated(Duration::from_millis(1)),
+            "opened after the loss"
+        );
+    }
 }

@@ -11,6 +11,7 @@ pub static CATALOGUE: &[Entry] = &[
     ("error.link_invalid", "A hivatkozás érvénytelen, lejárt vagy már felhasználták.", "The link is invalid, expired or already used."),
     ("error.unauthenticated", "Kérjük, jelentkezzen be.", "Please log in."),
     ("error.internal", "Váratlan hiba történt.", "An unexpected error occurred."),
+    ("error.unavailable", "A szolgáltatás átmenetileg nem érhető el. Kérjük, próbálja újra néhány másodperc múlva.", "The service is briefly unavailable. Please try again in a few seconds."),
     ("error.csrf", "Az űrlap elavult. Töltse be újra az oldalt, és próbálja újra.", "The form has expired. Reload the page and try again."),
     ("error.bad_request", "Hibás kérés.", "Bad request."),
     ("conflict.login_taken", "Ez a bejelentkezési név már foglalt (vagy korábban használták) ebben a tenantban.", "This login name is taken (or was used before) in this tenant."),

@@ -18,6 +18,8 @@ use crate::error::{Error, Result};
 
 /// After this many failed attempts a message is given up and marked failed.
 pub const MAX_ATTEMPTS: i64 = 6;
+/// Messages one pass takes up; a worker that met a full batch goes on at once.
+const BATCH: i64 = 20;
 
 #[derive(Clone)]
 enum Transport {
@@ -102,8 +104,12 @@ impl Mailer {
         let _ = tokio::time::timeout(timeout, self.wake.notified()).await;
     }
 
+    /// The message of queue entry `id`. Its `Message-ID` comes from the entry, so that a
+    /// message sent again after a crash between the relay's acceptance and the note of it
+    /// is recognisable downstream as the same one.
     fn build(
         &self,
+        id: &str,
         recipient: &str,
         subject: &str,
         body: &str,
@@ -112,6 +118,7 @@ impl Mailer {
             .parse()
             .map_err(|e| format!("bad recipient: {e}"))?;
         Message::builder()
+            .message_id(Some(format!("<{id}@{}>", self.from.email.domain())))
             .from(self.from.clone())
             .to(to)
             .subject(subject)
@@ -139,16 +146,19 @@ impl Mailer {
         }
     }
 
-    /// Delivers the messages that are due; returns what happened to each.
-    pub async fn deliver_due(&self, db: &Db, now: i64) -> Result<Vec<Delivery>> {
+    /// Delivers up to a batch of the messages that are due; returns what happened to each,
+    /// and whether the batch was full (more may be due).
+    pub async fn deliver_due(&self, db: &Db, now: i64) -> Result<(Vec<Delivery>, bool)> {
         let rows = sqlx::query(
             "SELECT id, recipient, subject, body, attempts, tenant_id FROM mail_queue \
              WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= $1 \
-             AND (claimed_until IS NULL OR claimed_until < $1) ORDER BY created_at LIMIT 20",
+             AND (claimed_until IS NULL OR claimed_until < $1) ORDER BY created_at LIMIT $2",
         )
         .bind(now)
+        .bind(BATCH)
         .fetch_all(db.pool())
         .await?;
+        let full = rows.len() as i64 == BATCH;
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
             let id: String = row.try_get("id")?;
@@ -170,7 +180,7 @@ impl Mailer {
             let body: String = row.try_get("body")?;
             let attempts: i64 = row.try_get("attempts")?;
             let tenant_id: Option<String> = row.try_get("tenant_id")?;
-            let result = match self.build(&recipient, &subject, &body) {
+            let result = match self.build(&id, &recipient, &subject, &body) {
                 Ok(message) => self.send(message, &id).await.map_err(|e| (e, true)),
                 Err(e) => Err((e, false)),
             };
@@ -231,7 +241,7 @@ impl Mailer {
                 }
             }
         }
-        Ok(out)
+        Ok((out, full))
     }
 }
 

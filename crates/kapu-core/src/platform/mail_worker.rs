@@ -11,11 +11,11 @@ use crate::actor::RequestCtx;
 use crate::error::Result;
 
 impl Kapu {
-    /// One pass over the due messages.
-    pub async fn deliver_mail_once(&self) -> Result<usize> {
-        let deliveries = self.mailer().deliver_due(self.db(), self.now()).await?;
+    /// One pass over the due messages; says whether more may be due.
+    pub async fn deliver_mail_once(&self) -> Result<bool> {
+        let (deliveries, more) = self.mailer().deliver_due(self.db(), self.now()).await?;
         if deliveries.is_empty() {
-            return Ok(0);
+            return Ok(more);
         }
         let ctx = RequestCtx {
             client_addr: "mail-worker".into(),
@@ -76,7 +76,7 @@ impl Kapu {
             audit::record(&mut tx, now, &AuditActor::default(), &ctx, event).await?;
         }
         tx.commit().await?;
-        Ok(deliveries.len())
+        Ok(more)
     }
 
     /// Messages still waiting to go out (neither sent nor given up on).
@@ -88,11 +88,14 @@ impl Kapu {
         .await?)
     }
 
-    /// Runs until the process ends: wakes when a message is queued, or every second.
+    /// Runs until the process ends: wakes when a message is queued, or every second, and
+    /// drains a long queue without pausing.
     pub async fn run_mail_worker(self) {
         loop {
-            if let Err(e) = self.deliver_mail_once().await {
-                tracing::error!(error = %e, "mail worker pass failed");
+            match self.deliver_mail_once().await {
+                Ok(true) => continue,
+                Ok(false) => {}
+                Err(e) => tracing::error!(error = %e, "mail worker pass failed"),
             }
             self.mailer().wait(Duration::from_secs(1)).await;
         }

@@ -84,6 +84,7 @@ impl Kapu {
         if token.is_empty() || token.len() > 100 {
             return Err(Error::Unauthenticated);
         }
+        self.db().catch_up().await?;
         let digest = token_digest(token);
         let now = self.now();
         if let Some(hit) = self.inner.sessions.get(&digest, self.db().changes(), now) {

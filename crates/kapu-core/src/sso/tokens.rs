@@ -56,6 +56,15 @@ impl OAuthError {
 
 impl From<Error> for OAuthError {
     fn from(e: Error) -> Self {
+        if e.is_unavailable() {
+            // RFC 6749's code for a passing overload or outage of the server.
+            tracing::warn!(error = %e, "token endpoint: database unavailable");
+            return OAuthError {
+                error: "temporarily_unavailable",
+                description: "the service is briefly unavailable, try again",
+                status: 503,
+            };
+        }
         tracing::error!(error = %e, "token endpoint failed");
         OAuthError {
             error: "server_error",

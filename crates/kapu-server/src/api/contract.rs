@@ -63,6 +63,7 @@ pub enum ErrorCode {
     Unauthenticated,
     PayloadTooLarge,
     Gone,
+    Unavailable,
     Internal,
 }
 
@@ -127,6 +128,13 @@ pub struct TooLarge(ErrorBody);
 #[response(status = 500)]
 #[allow(dead_code)]
 pub struct Internal(ErrorBody);
+
+/// The database is briefly unreachable (a restart, a fail-over); nothing was changed. A
+/// read was already retried once on a fresh connection. Every operation can answer so.
+#[derive(IntoResponses)]
+#[response(status = 503, headers(("Retry-After" = i64, description = "Seconds to wait")))]
+#[allow(dead_code)]
+pub struct Unavailable(ErrorBody);
 
 /// A whole (unpaged) list.
 #[derive(Serialize, ToSchema)]

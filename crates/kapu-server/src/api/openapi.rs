@@ -56,8 +56,11 @@ pub(super) fn base() -> utoipa::openapi::OpenApi {
     doc
 }
 
-/// Handler names repeat across modules (`list`, `read`); the tag makes each id unique.
-fn qualify_operation_ids(doc: &mut utoipa::openapi::OpenApi) {
+/// Handler names repeat across modules (`list`, `read`); the tag makes each id unique. Every
+/// operation can meet an unreachable database, so each lists the 503 answer.
+fn finish_operations(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::IntoResponses as _;
+    let unavailable = super::contract::Unavailable::responses();
     for item in doc.paths.paths.values_mut() {
         for op in [
             &mut item.get,
@@ -74,13 +77,14 @@ fn qualify_operation_ids(doc: &mut utoipa::openapi::OpenApi) {
             {
                 op.operation_id = Some(format!("{tag}_{id}"));
             }
+            op.responses.responses.extend(unavailable.clone());
         }
     }
 }
 
 fn built() -> utoipa::openapi::OpenApi {
     let mut doc = super::full_document();
-    qualify_operation_ids(&mut doc);
+    finish_operations(&mut doc);
     doc
 }
 

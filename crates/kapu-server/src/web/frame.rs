@@ -103,6 +103,8 @@ impl Frame {
     pub fn fail(&mut self, e: &Error) -> StatusCode {
         if e.is_unexpected() {
             tracing::error!(request_id = %self.request_id, error = %e, "page request failed");
+        } else if e.is_unavailable() {
+            tracing::warn!(request_id = %self.request_id, error = %e, "database unavailable");
         }
         match e {
             Error::Validation(fields) => {

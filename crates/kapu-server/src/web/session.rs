@@ -69,7 +69,7 @@ impl FromRequestParts<Kapu> for WebActor {
                 .into_response()),
             Err(e) => {
                 tracing::error!(error = %e, "session check failed");
-                Err(StatusCode::INTERNAL_SERVER_ERROR.into_response())
+                Err(crate::error::status_of(&e).into_response())
             }
         }
     }

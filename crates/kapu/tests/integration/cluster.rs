@@ -1,13 +1,18 @@
-//! Two nodes on one PostgreSQL database, without sticky sessions: a session opened on one
-//! works on the other, and every change that ends or narrows it, made on either node,
-//! applies to the very next request on both, although each node answers authenticated
-//! requests from memory.
+//! Two nodes on one PostgreSQL database, the second a `kapu serve` process of its own,
+//! without sticky sessions: a session opened on one works on the other, and every change
+//! that ends or narrows it, made on either node, applies to the very next request on both,
+//! although each node answers authenticated requests from memory. Both nodes' mail workers
+//! send each queued e-mail once, and a node that dies leaves its share to the other.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::access::{contract, ids, set_rights};
 use crate::harness::{App, Backend, postgres_url};
+use crate::smtp::{Inbox, free_port, smtp_config, start_smtp_paced};
 use crate::substitutions::{substitute, substitution_setup};
 
 async fn two_nodes() -> Option<(App, App)> {
@@ -210,4 +215,97 @@ async fn a_system_variable_changed_on_one_node_applies_on_the_other() {
         status(&a, &admin, "/api/v1/me").await,
         StatusCode::UNAUTHORIZED
     );
+}
+
+/// Queues `n` e-mails whose subjects start with `batch`, in one transaction.
+async fn queue_mail(a: &App, batch: &str, n: usize) {
+    let mut tx = a.kapu.db().write_unaudited().await.unwrap();
+    for i in 0..n {
+        kapu_core::platform::mail::enqueue(
+            &mut tx,
+            None,
+            &format!("cimzett{i}@pelda.hu"),
+            &format!("{batch} {i:03}"),
+            "Teszt.",
+            a.kapu.now(),
+        )
+        .await
+        .unwrap();
+    }
+    tx.commit().await.unwrap();
+}
+
+/// How many times the SMTP server got each subject of `batch`.
+fn arrivals(inbox: &Inbox, batch: &str) -> BTreeMap<String, usize> {
+    let mut seen = BTreeMap::new();
+    for m in inbox.messages() {
+        if let Some(subject) = m
+            .lines()
+            .find_map(|l| l.strip_prefix("Subject: "))
+            .filter(|s| s.starts_with(batch))
+        {
+            *seen.entry(subject.to_string()).or_insert(0) += 1;
+        }
+    }
+    seen
+}
+
+/// Waits until the SMTP server has `at_least` different subjects of `batch`.
+async fn wait_for_mail(inbox: &Inbox, batch: &str, at_least: usize) -> BTreeMap<String, usize> {
+    for _ in 0..600 {
+        let seen = arrivals(inbox, batch);
+        if seen.len() >= at_least {
+            return seen;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!(
+        "only {} of {at_least} e-mails of {batch} arrived",
+        arrivals(inbox, batch).len()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_send_each_queued_mail_once_and_one_dying_leaves_its_share_to_the_other() {
+    if postgres_url().is_none() {
+        return;
+    }
+    let port = free_port();
+    let inbox = start_smtp_paced(port, Duration::from_millis(3)).await;
+    let a = App::spawn_with(Backend::Postgres, smtp_config(port)).await;
+    let mut b = a.peer().await;
+
+    // Both workers running: each e-mail reaches the server exactly once.
+    queue_mail(&a, "Elso", 200).await;
+    a.kapu.mailer().wake();
+    let seen = wait_for_mail(&inbox, "Elso", 200).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let seen_later = arrivals(&inbox, "Elso");
+    assert_eq!(seen, seen_later, "nothing more arrives");
+    let twice: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.is_empty(), "sent more than once: {twice:?}");
+
+    // B dies while delivering: A sends the rest, and the one B was sending once its claim
+    // runs out. Only that one may have reached the server before B could note it.
+    queue_mail(&a, "Masodik", 200).await;
+    wait_for_mail(&inbox, "Masodik", 30).await;
+    b.kill();
+    let at_kill = arrivals(&inbox, "Masodik").len();
+    assert!(at_kill < 200, "the node died before the batch was out");
+    a.minutes(2);
+    a.kapu.mailer().wake();
+    let seen = wait_for_mail(&inbox, "Masodik", 200).await;
+    let twice: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(
+        twice.len() <= 1 && twice.iter().all(|(_, n)| **n == 2),
+        "only the e-mail in flight at the kill may arrive twice: {twice:?}"
+    );
+    // The last acceptance is noted just after the server has the message.
+    for _ in 0..100 {
+        if a.kapu.mail_queue_depth().await.unwrap() == 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("e-mails left in the queue");
 }

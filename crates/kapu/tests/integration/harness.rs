@@ -112,10 +112,13 @@ pub struct App {
     pub tls_root: Option<String>,
     /// A peer shares its first node's data directory and leaves it in place.
     owns_dir: bool,
+    /// A peer's `kapu serve` process.
+    process: Option<std::process::Child>,
 }
 
 impl Drop for App {
     fn drop(&mut self) {
+        self.kill();
         if self.owns_dir {
             let _ = std::fs::remove_dir_all(&self.dir);
         }
@@ -281,36 +284,79 @@ impl App {
             http,
             tls_root: None,
             owns_dir: true,
+            process: None,
         }
     }
 
-    /// A second node: another Kapu on the same database and data directory (a shared
-    /// volume), serving on its own port. It shares nothing in memory with this one: its
-    /// pools, caches and change listener are its own.
+    /// A second node: a `kapu serve` process of its own on the same database and data
+    /// directory (a shared volume), with this node's SMTP server and public address. It
+    /// shares nothing in memory with this one: its pools, caches, change listener and mail
+    /// worker are its own. It keeps the real time (shifting the clock shifts only this
+    /// node), and its `kapu` is this node's handle on the shared database. It is killed
+    /// when dropped.
     pub async fn peer(&self) -> App {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let mut config = self.kapu.config().clone();
-        config.listen = listener.local_addr().unwrap().to_string();
-        let clock = Arc::new(ShiftedClock::default());
-        let kapu = Kapu::open(config, clock.clone()).await.expect("peer opens");
-        let violations = crate::contract::Violations::default();
-        let checked = violations.clone();
-        let router =
-            kapu_server::router(kapu.clone()).layer(axum::middleware::from_fn(move |req, next| {
-                crate::contract::layer(checked.clone(), req, next)
-            }));
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(kapu_server::serve_router(kapu.clone(), router, listener));
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let config = self.kapu.config();
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_kapu"));
+        command
+            .arg("serve")
+            .env("KAPU_DATA_DIR", &self.dir)
+            .env("KAPU_LISTEN", format!("127.0.0.1:{port}"))
+            .env("KAPU_PUBLIC_URL", &config.public_url)
+            .env("KAPU_LOG", "warn")
+            .env_remove("KAPU_CONFIG")
+            .env_remove("KAPU_METRICS_LISTEN")
+            .stdout(std::process::Stdio::null());
+        match &config.database_url {
+            Some(url) => command.env("KAPU_DATABASE_URL", url),
+            None => command.env_remove("KAPU_DATABASE_URL"),
+        };
+        if let Some(smtp) = &config.smtp {
+            command
+                .env("KAPU_SMTP_HOST", &smtp.host)
+                .env("KAPU_SMTP_PORT", smtp.port.to_string())
+                .env("KAPU_SMTP_SECURITY", &smtp.security);
+        }
+        let mut child = command.spawn().expect("kapu serve starts");
+        let base = format!("http://127.0.0.1:{port}");
+        let mut ready = false;
+        for _ in 0..200 {
+            if let Ok(r) = self.http.get(format!("{base}/readyz")).send().await
+                && r.status().is_success()
+            {
+                ready = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        if !ready {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the peer process did not start");
+        }
         App {
             metrics_base: self.metrics_base.clone(),
-            violations,
+            violations: crate::contract::Violations::default(),
             base,
-            kapu,
-            clock,
+            kapu: self.kapu.clone(),
+            clock: self.clock.clone(),
             dir: self.dir.clone(),
             http: self.http.clone(),
             tls_root: None,
             owns_dir: false,
+            process: Some(child),
+        }
+    }
+
+    /// Ends a peer's process at once (SIGKILL), as a crash would.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.process.take() {
+            let _ = child.kill();
+            let _ = child.wait();
         }
     }
 

@@ -28,6 +28,7 @@ mod passwords;
 mod permits;
 mod portal;
 mod registration;
+mod restart;
 mod second_factor;
 mod security;
 mod security_keys;

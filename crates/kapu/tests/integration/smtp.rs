@@ -14,9 +14,11 @@ use crate::harness::{App, Backend, decode_mail, link_token};
 
 /// What the SMTP server has received, one entry per message, decoded for reading.
 #[derive(Clone, Default)]
-struct Inbox {
+pub(crate) struct Inbox {
     messages: Arc<Mutex<Vec<String>>>,
     current: Vec<u8>,
+    /// How long the server takes to accept each message, like a busy relay.
+    pace: Duration,
 }
 
 impl Handler for Inbox {
@@ -37,6 +39,7 @@ impl Handler for Inbox {
     }
 
     fn data_end(&mut self) -> Response {
+        std::thread::sleep(self.pace);
         let raw = String::from_utf8_lossy(&self.current).into_owned();
         self.messages.lock().unwrap().push(decode_mail(&raw));
         self.current.clear();
@@ -45,7 +48,7 @@ impl Handler for Inbox {
 }
 
 impl Inbox {
-    fn messages(&self) -> Vec<String> {
+    pub(crate) fn messages(&self) -> Vec<String> {
         self.messages.lock().unwrap().clone()
     }
 
@@ -61,7 +64,7 @@ impl Inbox {
     }
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -71,7 +74,15 @@ fn free_port() -> u16 {
 
 /// Starts an SMTP server on `port`; it serves on its own thread until the test ends.
 async fn start_smtp_on(port: u16) -> Inbox {
-    let inbox = Inbox::default();
+    start_smtp_paced(port, Duration::ZERO).await
+}
+
+/// [`start_smtp_on`], taking `pace` to accept each message.
+pub(crate) async fn start_smtp_paced(port: u16, pace: Duration) -> Inbox {
+    let inbox = Inbox {
+        pace,
+        ..Inbox::default()
+    };
     let listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
     let handler = inbox.clone();
     std::thread::spawn(move || {
@@ -87,6 +98,9 @@ async fn start_smtp_on(port: u16) -> Inbox {
 /// One SMTP conversation, line by line, until the client quits or hangs up.
 fn smtp_session(stream: std::net::TcpStream, builder: &SessionBuilder, handler: Inbox) {
     let peer = stream.peer_addr().map(|a| a.ip()).unwrap();
+    // A reply goes out in several writes: without this, Nagle's algorithm and the client's
+    // delayed acknowledgements hold each exchange for tens of milliseconds.
+    let _ = stream.set_nodelay(true);
     let mut out = stream.try_clone().unwrap();
     let mut reader = BufReader::new(stream);
     let mut session = builder.build(peer, handler);
@@ -116,7 +130,7 @@ fn smtp_session(stream: std::net::TcpStream, builder: &SessionBuilder, handler: 
     }
 }
 
-fn smtp_config(port: u16) -> impl FnOnce(&mut kapu_core::platform::config::Config) {
+pub(crate) fn smtp_config(port: u16) -> impl FnOnce(&mut kapu_core::platform::config::Config) {
     move |c| {
         c.smtp = Some(kapu_core::platform::config::SmtpConfig {
             host: "127.0.0.1".into(),
