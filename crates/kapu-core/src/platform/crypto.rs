@@ -149,11 +149,8 @@ thread_local! {
     static BLOCKS: std::cell::RefCell<Vec<Block>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-/// See [`argon2_raw`].
-const AREA_RESERVE_BYTES: usize = 33 << 20;
-
-/// Gives the thread's working area back to the allocator (and, being one large block, to
-/// the system).
+/// Gives the thread's working area back to the allocator (and, the binary's allocator being
+/// tuned to map large blocks on their own, to the system).
 fn release_working_area() {
     BLOCKS.with(|cell| drop(std::mem::take(&mut *cell.borrow_mut())));
 }
@@ -166,14 +163,6 @@ fn argon2_raw(password: &[u8], salt: &[u8], m: u32, t: u32, p: u32, out: &mut [u
     BLOCKS.with(|cell| {
         let mut blocks = cell.borrow_mut();
         if blocks.len() < needed {
-            // Reserved above glibc's largest dynamic mmap threshold (32 MiB), the area is
-            // always a mapping of its own, which the system takes back when it is freed;
-            // only the blocks in use are ever touched, so only they are resident. A smaller
-            // area would be kept by the allocator after its first free, and would raise the
-            // allocator's trim threshold for every thread.
-            let reserve = needed.max(AREA_RESERVE_BYTES / std::mem::size_of::<Block>());
-            let held = blocks.len();
-            blocks.reserve_exact(reserve - held);
             blocks.resize(needed, Block::default());
         }
         argon

@@ -71,7 +71,15 @@ impl Db {
             ));
         };
         let renewal = Arc::new(Renewal::new());
-        let pool = Self::pool_options(backend, 16, &renewal)
+        let readers = match backend {
+            // Each SQLite connection is a thread of its own that works without waiting on a
+            // network: two per core keep every core busy. More would only hold more page
+            // caches and allocator arenas (about 2 MB and more each).
+            Backend::Sqlite => std::thread::available_parallelism().map_or(4, |n| 2 * n.get()),
+            // A PostgreSQL connection spends most of its time waiting on the network.
+            Backend::Postgres => 16,
+        } as u32;
+        let pool = Self::pool_options(backend, readers, &renewal)
             .connect(url)
             .await?;
         if backend == Backend::Sqlite {
