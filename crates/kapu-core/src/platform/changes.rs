@@ -69,9 +69,11 @@ impl Changes {
         self.generation.fetch_add(1, Ordering::AcqRel);
     }
 
-    /// Called after a commit with the epoch the transaction saw last.
+    /// Called with an epoch read after a commit or at the start of a request. The epoch
+    /// only grows, and requests read it concurrently: one that read it a moment earlier
+    /// must not count as a change.
     pub(crate) fn saw_epoch(&self, epoch: i64) {
-        if self.seen_epoch.swap(epoch, Ordering::AcqRel) != epoch {
+        if self.seen_epoch.fetch_max(epoch, Ordering::AcqRel) < epoch {
             self.bump();
         }
     }
@@ -209,7 +211,8 @@ mod tests {
         let g2 = c.current().unwrap();
         assert_ne!(g, g2);
         c.saw_epoch(5);
-        assert!(c.still(g2), "the same epoch again changes nothing");
+        c.saw_epoch(4);
+        assert!(c.still(g2), "the same or an older epoch changes nothing");
         c.set_hearing(false);
         assert_eq!(c.current(), None);
         assert!(!c.still(g2));
