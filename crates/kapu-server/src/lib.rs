@@ -62,12 +62,8 @@ pub(crate) fn start_workers(kapu: &Kapu) {
     tokio::spawn(kapu.clone().run_sso_worker());
 }
 
-/// Serves until the listener fails; the mail worker runs alongside.
-pub async fn serve(kapu: Kapu, listener: tokio::net::TcpListener) -> std::io::Result<()> {
-    serve_router(kapu.clone(), router(kapu), listener).await
-}
-
-/// Serves a router built by [`router`], possibly wrapped in further layers.
+/// Serves a router built by [`router`] (possibly wrapped in further layers) until the
+/// listener fails; the background workers run alongside.
 pub async fn serve_router(
     kapu: Kapu,
     router: Router,
