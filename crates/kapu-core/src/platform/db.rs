@@ -29,6 +29,9 @@ pub struct Db {
     renewal: Arc<Renewal>,
 }
 
+/// The change epoch (see `changes`).
+const EPOCH: &str = "SELECT epoch FROM change_epoch WHERE id = 1";
+
 /// After a connection was found lost, connections opened before then are not handed out
 /// again: a database restart ends them all, also those a ping found alive a moment before.
 struct Renewal {
@@ -167,9 +170,7 @@ impl Db {
     /// first, so that a change made on another node applies to it without that moment.
     pub async fn catch_up(&self) -> Result<()> {
         if self.backend == Backend::Postgres {
-            let epoch: i64 = sqlx::query_scalar("SELECT epoch FROM change_epoch WHERE id = 1")
-                .fetch_one(&self.pool)
-                .await?;
+            let epoch: i64 = sqlx::query_scalar(EPOCH).fetch_one(&self.pool).await?;
             self.changes.saw_epoch(epoch);
         }
         Ok(())
@@ -314,9 +315,7 @@ impl WriteTx {
         }
         // Read last, so that it covers every change this transaction made; applied only
         // once they are committed, before the caller answers anyone.
-        let epoch: i64 = sqlx::query_scalar("SELECT epoch FROM change_epoch WHERE id = 1")
-            .fetch_one(&mut *self.tx)
-            .await?;
+        let epoch: i64 = sqlx::query_scalar(EPOCH).fetch_one(&mut *self.tx).await?;
         self.tx.commit().await?;
         self.changes.saw_epoch(epoch);
         Ok(())

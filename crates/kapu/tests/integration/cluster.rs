@@ -112,18 +112,9 @@ async fn every_change_to_a_session_applies_on_the_next_request_on_every_node() {
     )
     .await;
     assert_eq!(s, StatusCode::CREATED, "{sub}");
-    let r = b
-        .http
-        .post(b.url("/api/v1/session"))
-        .json(&json!({"login": "hely.ettes@tata", "password": "Hely-Ettes-12", "act_for": "fo.nok@tata"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::CREATED);
-    let acting = r.json::<Value>().await.unwrap()["token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let acting = b
+        .login_acting("hely.ettes@tata", "Hely-Ettes-12", "normal", "fo.nok@tata")
+        .await;
     let me = me_on_both(&a, &b, &acting).await;
     assert_eq!(me["deputy"]["login"], "hely.ettes@tata");
     let id = sub["id"].as_str().unwrap();

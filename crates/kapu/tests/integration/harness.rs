@@ -111,9 +111,9 @@ pub struct App {
     /// Over Kapu's own TLS listener: the CA its server certificate chains to (PEM).
     pub tls_root: Option<String>,
     /// A peer shares its first node's data directory and leaves it in place.
-    owns_dir: bool,
+    pub(crate) owns_dir: bool,
     /// A peer's `kapu serve` process.
-    process: Option<std::process::Child>,
+    pub(crate) process: Option<std::process::Child>,
 }
 
 impl Drop for App {
@@ -288,78 +288,6 @@ impl App {
         }
     }
 
-    /// A second node: a `kapu serve` process of its own on the same database and data
-    /// directory (a shared volume), with this node's SMTP server and public address. It
-    /// shares nothing in memory with this one: its pools, caches, change listener and mail
-    /// worker are its own. It keeps the real time (shifting the clock shifts only this
-    /// node), and its `kapu` is this node's handle on the shared database. It is killed
-    /// when dropped.
-    pub async fn peer(&self) -> App {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let config = self.kapu.config();
-        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_kapu"));
-        command
-            .arg("serve")
-            .env("KAPU_DATA_DIR", &self.dir)
-            .env("KAPU_LISTEN", format!("127.0.0.1:{port}"))
-            .env("KAPU_PUBLIC_URL", &config.public_url)
-            .env("KAPU_LOG", "warn")
-            .env_remove("KAPU_CONFIG")
-            .env_remove("KAPU_METRICS_LISTEN")
-            .stdout(std::process::Stdio::null());
-        match &config.database_url {
-            Some(url) => command.env("KAPU_DATABASE_URL", url),
-            None => command.env_remove("KAPU_DATABASE_URL"),
-        };
-        if let Some(smtp) = &config.smtp {
-            command
-                .env("KAPU_SMTP_HOST", &smtp.host)
-                .env("KAPU_SMTP_PORT", smtp.port.to_string())
-                .env("KAPU_SMTP_SECURITY", &smtp.security);
-        }
-        let mut child = command.spawn().expect("kapu serve starts");
-        let base = format!("http://127.0.0.1:{port}");
-        let mut ready = false;
-        for _ in 0..200 {
-            if let Ok(r) = self.http.get(format!("{base}/readyz")).send().await
-                && r.status().is_success()
-            {
-                ready = true;
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        if !ready {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("the peer process did not start");
-        }
-        App {
-            metrics_base: self.metrics_base.clone(),
-            violations: crate::contract::Violations::default(),
-            base,
-            kapu: self.kapu.clone(),
-            clock: self.clock.clone(),
-            dir: self.dir.clone(),
-            http: self.http.clone(),
-            tls_root: None,
-            owns_dir: false,
-            process: Some(child),
-        }
-    }
-
-    /// Ends a peer's process at once (SIGKILL), as a crash would.
-    pub fn kill(&mut self) {
-        if let Some(mut child) = self.process.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
@@ -383,11 +311,40 @@ impl App {
 
     /// Logs in and returns the bearer token; panics when refused.
     pub async fn login(&self, login: &str, password: &str, mode: &str) -> String {
-        let r = self.login_raw(login, password, mode).await;
+        self.login_with(json!({"login": login, "password": password, "mode": mode}))
+            .await
+    }
+
+    /// Logs a deputy in acting for `principal`; returns the bearer token, panics when refused.
+    pub async fn login_acting(
+        &self,
+        login: &str,
+        password: &str,
+        mode: &str,
+        principal: &str,
+    ) -> String {
+        self.login_with(
+            json!({"login": login, "password": password, "mode": mode, "act_for": principal}),
+        )
+        .await
+    }
+
+    async fn login_with(&self, body: Value) -> String {
+        let r = self
+            .http
+            .post(self.url("/api/v1/session"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
         let status = r.status();
-        let body: Value = r.json().await.unwrap();
-        assert_eq!(status, StatusCode::CREATED, "login {login} refused: {body}");
-        body["token"].as_str().unwrap().to_string()
+        let answer: Value = r.json().await.unwrap();
+        assert_eq!(
+            status,
+            StatusCode::CREATED,
+            "login {body} refused: {answer}"
+        );
+        answer["token"].as_str().unwrap().to_string()
     }
 
     pub async fn admin(&self) -> String {

@@ -32,18 +32,9 @@ async fn a_deputy_reads_the_office_mailbox_through_a_substitution_only_while_act
     let (s, _) = app.get(&own, "/api/v1/mailboxes/VAROS-HIV/messages").await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     // Acting for the clerk, the office's mail opens: reading, not sending.
-    let r = app
-        .http
-        .post(app.url("/api/v1/session"))
-        .json(&json!({"login": "helyettes@varos", "password": "Helyettes-1", "mode": "normal", "act_for": "ugy.intezo"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::CREATED);
-    let acting = r.json::<serde_json::Value>().await.unwrap()["token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let acting = app
+        .login_acting("helyettes@varos", "Helyettes-1", "normal", "ugy.intezo")
+        .await;
     let (s, b) = app
         .get(&acting, "/api/v1/mailboxes/VAROS-HIV/messages")
         .await;

@@ -25,6 +25,7 @@ mod mailbox_offices;
 mod mailbox_receipts;
 mod metrics;
 mod passwords;
+mod peer;
 mod permits;
 mod portal;
 mod registration;

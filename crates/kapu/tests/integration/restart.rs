@@ -101,17 +101,7 @@ impl Cluster {
     }
 
     fn run(&self, program: &str, args: &[&str]) {
-        let path = self.bin.join(program);
-        let out = if as_root() {
-            Command::new("runuser")
-                .args(["-u", "postgres", "--"])
-                .arg(&path)
-                .args(args)
-                .output()
-        } else {
-            Command::new(&path).args(args).output()
-        }
-        .unwrap();
+        let out = self.command(program).args(args).output().unwrap();
         assert!(
             out.status.success(),
             "{program} {args:?}: {}{}",
@@ -119,21 +109,28 @@ impl Cluster {
             String::from_utf8_lossy(&out.stderr)
         );
     }
+
+    /// A server program, run as the `postgres` user when the tests run as root (PostgreSQL
+    /// refuses to run as root).
+    fn command(&self, program: &str) -> Command {
+        let path = self.bin.join(program);
+        if as_root() {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(path);
+            c
+        } else {
+            Command::new(path)
+        }
+    }
 }
 
 impl Drop for Cluster {
     fn drop(&mut self) {
-        let (data, pg_ctl) = (self.data(), self.bin.join("pg_ctl"));
-        let args = ["-D", &data, "-m", "immediate", "-w", "stop"];
-        let _ = if as_root() {
-            Command::new("runuser")
-                .args(["-u", "postgres", "--"])
-                .arg(pg_ctl)
-                .args(args)
-                .output()
-        } else {
-            Command::new(pg_ctl).args(args).output()
-        };
+        let data = self.data();
+        let _ = self
+            .command("pg_ctl")
+            .args(["-D", &data, "-m", "immediate", "-w", "stop"])
+            .output();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

@@ -99,18 +99,9 @@ async fn a_deputy_acts_for_a_principal_in_the_substituted_roles_only(app: App) {
         )
         .await;
     assert_eq!(choices["items"][0]["login"], "fo.nok");
-    let r = app
-        .http
-        .post(app.url("/api/v1/session"))
-        .json(&json!({"login": "hely.ettes@tata", "password": "Hely-Ettes-12", "act_for": "fo.nok@tata"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::CREATED);
-    let token = r.json::<Value>().await.unwrap()["token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let token = app
+        .login_acting("hely.ettes@tata", "Hely-Ettes-12", "normal", "fo.nok@tata")
+        .await;
     let (_, me) = app.get(&token, "/api/v1/me").await;
     assert_eq!(me["login"], "fo.nok@tata");
     assert_eq!(me["deputy"]["login"], "hely.ettes@tata");

@@ -452,18 +452,9 @@ async fn a_deputy_uses_the_principals_delegations(app: App) {
     // On their own the deputy has no such entry.
     let (s, _) = reveal(&app, &o.staff, id).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
-    let r = app
-        .http
-        .post(app.url("/api/v1/session"))
-        .json(&json!({"login": "munkatars@iroda", "password": PW, "mode": "secure", "act_for": "vezeto"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::CREATED);
-    let acting = r.json::<Value>().await.unwrap()["token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let acting = app
+        .login_acting("munkatars@iroda", PW, "secure", "vezeto")
+        .await;
     // The deputy unlocks with their own password, not the principal's.
     let (s, _) = app
         .send(
