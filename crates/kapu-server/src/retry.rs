@@ -1,8 +1,8 @@
 //! A read that met a lost database connection is tried once more. When PostgreSQL restarts,
-//! the queries in flight and the pooled connections die with it; the second attempt takes a
-//! fresh connection (none opened before the failure is handed out again), which the pool
-//! opens as soon as the database accepts again. Only reads are tried twice: a write may
-//! have committed before its answer was lost.
+//! the queries in flight and the pooled connections die with it; the second attempt waits
+//! until a fresh connection answers (none opened before the failure is handed out again) and
+//! then runs on it. Only reads are tried twice: a write may have committed before its answer
+//! was lost.
 
 use std::time::{Duration, Instant};
 
@@ -21,6 +21,10 @@ use crate::error::UNAVAILABLE_RETRY_SECS;
 /// only double the wait. A lost connection fails in milliseconds.
 const FAST_FAILURE: Duration = Duration::from_secs(5);
 
+/// How long the second attempt waits for the database to answer again (as long as the
+/// pool waits for a connection).
+const REACHABLE_WITHIN: Duration = Duration::from_secs(10);
+
 pub(crate) async fn reads(State(kapu): State<Kapu>, req: Request, next: Next) -> Response {
     // The readiness probe reports the database as it finds it.
     if !matches!(*req.method(), Method::GET | Method::HEAD) || req.uri().path() == "/readyz" {
@@ -36,6 +40,9 @@ pub(crate) async fn reads(State(kapu): State<Kapu>, req: Request, next: Next) ->
     }
     tracing::info!(path = %again.uri.path(), "database connection lost; trying the read again");
     kapu.db().renew_connections();
+    if !kapu.db().reachable(REACHABLE_WITHIN).await {
+        return with_retry_after(first);
+    }
     with_retry_after(next.run(Request::from_parts(again, Body::empty())).await)
 }
 

@@ -187,6 +187,28 @@ impl Db {
         Ok(())
     }
 
+    /// Waits, for at most `within`, until a connection opened after the last loss answers.
+    /// A restart refuses connections for a moment and may reset one in the middle of its
+    /// opening; this outlasts both, where a single attempt to connect would not.
+    pub async fn reachable(&self, within: Duration) -> bool {
+        let deadline = Instant::now() + within;
+        let mut pause = Duration::from_millis(20);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match tokio::time::timeout(left, self.ping()).await {
+                Ok(Ok(())) => return true,
+                Ok(Err(e)) if e.is_unavailable() => {}
+                Ok(Err(_)) | Err(_) => return false,
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            tokio::time::sleep(pause.min(left)).await;
+            pause = (pause * 2).min(Duration::from_millis(500));
+        }
+    }
+
     /// Begins a transaction that changes data and appends to the audit chain. It takes the
     /// chain's head row first, so writers line up behind each other and the chain never forks.
     pub async fn write(&self) -> Result<WriteTx> {

@@ -67,6 +67,10 @@ impl FromRequestParts<Kapu> for WebActor {
                 Redirect::to("/login"),
             )
                 .into_response()),
+            Err(e) if e.is_unavailable() => {
+                tracing::warn!(error = %e, "session check found the database unavailable");
+                Err(crate::error::status_of(&e).into_response())
+            }
             Err(e) => {
                 tracing::error!(error = %e, "session check failed");
                 Err(crate::error::status_of(&e).into_response())

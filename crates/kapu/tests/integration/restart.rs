@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 
@@ -142,36 +142,59 @@ fn as_root() -> bool {
         .is_ok_and(|o| o.stdout.trim_ascii() == b"0")
 }
 
+/// The reads made so far by every reader, and whether they are to stop.
+#[derive(Default)]
+struct Load {
+    reads: AtomicUsize,
+    stop: AtomicBool,
+}
+
+impl Load {
+    /// Waits at least `at_least` and until `more` further reads were made (a loaded machine
+    /// reads slowly: the restart must fall amid reads, and reads must follow it).
+    async fn wait(&self, at_least: Duration, more: usize) {
+        let target = self.reads.load(Ordering::Relaxed) + more;
+        let started = Instant::now();
+        while started.elapsed() < at_least || self.reads.load(Ordering::Relaxed) < target {
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "the readers made fewer than {more} reads in a minute"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
 /// Reads a page and two API resources in a loop until told to stop; returns every status
 /// that was not 200, with its path.
-async fn read_steadily(app: &App, stop: Arc<AtomicBool>) -> (usize, Vec<(String, StatusCode)>) {
+async fn read_steadily(app: &App, load: Arc<Load>) -> Vec<(String, StatusCode)> {
     let token = app.admin().await;
     let b = browser();
     let (s, _, _) = log_in(&b, app, ADMIN, ADMIN_PW, "secure").await;
     assert_eq!(s, StatusCode::SEE_OTHER);
-    let (mut reads, mut failed) = (0, Vec::new());
-    while !stop.load(Ordering::Relaxed) {
+    let mut failed = Vec::new();
+    while !load.stop.load(Ordering::Relaxed) {
         for path in [
             "/api/v1/me",
             "/api/v1/mailboxes/me/messages",
             "/api/v1/audit",
         ] {
             let r = app.http.get(app.url(path)).bearer_auth(&token).send().await;
-            note(&mut reads, &mut failed, path, r);
+            note(&load, &mut failed, path, r);
         }
         let r = b.get(app.url("/")).send().await;
-        note(&mut reads, &mut failed, "/", r);
+        note(&load, &mut failed, "/", r);
     }
-    (reads, failed)
+    failed
 }
 
 fn note(
-    reads: &mut usize,
+    load: &Load,
     failed: &mut Vec<(String, StatusCode)>,
     path: &str,
     r: reqwest::Result<reqwest::Response>,
 ) {
-    *reads += 1;
+    load.reads.fetch_add(1, Ordering::Relaxed);
     match r {
         Ok(r) if r.status() == StatusCode::OK => {}
         Ok(r) => failed.push((path.to_string(), r.status())),
@@ -190,29 +213,28 @@ async fn a_database_restart_under_a_steady_read_load_fails_no_read() {
     // The backend named here is replaced by the cluster's own database.
     let url = cluster.url();
     let app = Arc::new(App::spawn_with(Backend::Sqlite, |c| c.database_url = Some(url)).await);
-    let stop = Arc::new(AtomicBool::new(false));
+    let load = Arc::new(Load::default());
     let readers: Vec<_> = (0..4)
         .map(|_| {
-            let (app, stop) = (app.clone(), stop.clone());
-            tokio::spawn(async move { read_steadily(&app, stop).await })
+            let (app, load) = (app.clone(), load.clone());
+            tokio::spawn(async move { read_steadily(&app, load).await })
         })
         .collect();
-    tokio::time::sleep(Duration::from_millis(700)).await;
-    let started = std::time::Instant::now();
+    load.wait(Duration::from_millis(700), 100).await;
+    let before = load.reads.load(Ordering::Relaxed);
+    let started = Instant::now();
     tokio::task::block_in_place(|| cluster.pg_ctl("restart"));
     let restart = started.elapsed();
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    stop.store(true, Ordering::Relaxed);
-    let (mut reads, mut failed) = (0, Vec::new());
+    load.wait(Duration::from_millis(1500), 100).await;
+    load.stop.store(true, Ordering::Relaxed);
+    let mut failed = Vec::new();
     for r in readers {
-        let (n, f) = r.await.unwrap();
-        reads += n;
-        failed.extend(f);
+        failed.extend(r.await.unwrap());
     }
-    assert!(reads > 100, "only {reads} reads");
+    let reads = load.reads.load(Ordering::Relaxed);
     assert!(
         failed.is_empty(),
-        "{} of {reads} reads failed across a restart of {restart:?}: {failed:?}",
+        "{} of {reads} reads ({before} before it) failed across a restart of {restart:?}: {failed:?}",
         failed.len()
     );
 
@@ -236,6 +258,6 @@ async fn a_database_restart_under_a_steady_read_load_fails_no_read() {
     tokio::task::block_in_place(|| cluster.pg_ctl("start"));
     let r = app.http.get(app.url("/readyz")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    let (s, _) = app.get(&token, "/api/v1/me").await;
-    assert_eq!(s, StatusCode::OK, "the same session works again");
+    let (s, body) = app.get(&token, "/api/v1/me").await;
+    assert_eq!(s, StatusCode::OK, "the same session works again: {body}");
 }
