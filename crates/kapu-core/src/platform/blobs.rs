@@ -5,6 +5,7 @@
 //! last-chunk flag, so chunks cannot be reordered, dropped or cut off unnoticed). Nothing is
 //! ever held whole in memory, and a copy of the store alone reveals nothing.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
@@ -14,6 +15,7 @@ use futures_util::stream::{BoxStream, StreamExt as _};
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt as _, PutPayload, WriteMultipart};
 use sha2::{Digest, Sha256};
+use tokio::task::JoinHandle;
 
 use super::master_key::{MasterKey, random_bytes};
 use crate::error::{Error, Result};
@@ -25,8 +27,15 @@ const TAG: usize = 16;
 const SINGLE_PUT_MAX: usize = 4 * 1024 * 1024;
 /// Part size of a multipart upload (S3 needs at least 5 MiB per part).
 const PART: usize = 8 * 1024 * 1024;
+/// Part size in a local directory, which takes parts of any size: smaller parts hold less
+/// memory while the file is written.
+const LOCAL_PART: usize = 2 * 1024 * 1024;
 /// Parts in flight at once: bounds the memory one upload takes.
 const PARTS_IN_FLIGHT: usize = 2;
+/// Plaintext bytes sealed together off the request's task (whole chunks).
+const BATCH: usize = 16 * CHUNK;
+/// Batches being sealed at once.
+const BATCHES_IN_FLIGHT: usize = 2;
 
 fn nonce(counter: u64, last: bool) -> XNonce {
     let mut n = [0u8; 24];
@@ -143,9 +152,17 @@ impl BlobStore {
             sealed_key,
             cipher,
             hasher: Sha256::new(),
-            pending: Vec::with_capacity(CHUNK + 1),
+            // Grows with what arrives: most documents are far smaller than a chunk.
+            pending: Vec::new(),
+            sealing: VecDeque::new(),
+            spare: Vec::new(),
             sealed: Vec::new(),
             multipart: None,
+            part: if self.local_root.is_some() {
+                LOCAL_PART
+            } else {
+                PART
+            },
             counter: 0,
             size: 0,
             limit,
@@ -242,15 +259,45 @@ pub struct BlobWriter {
     sealed_key: String,
     cipher: XChaCha20Poly1305,
     hasher: Sha256,
-    /// Plaintext not yet sealed; a chunk is sealed once a byte beyond it arrives, so that the
-    /// last chunk is always sealed as the last.
+    /// Plaintext not yet sealed, at most a batch. A full batch goes to be sealed only once a
+    /// byte beyond it arrives, so that the last chunk is always sealed as the last.
     pending: Vec<u8>,
+    /// Batches being sealed on the blocking pool, oldest first.
+    sealing: VecDeque<JoinHandle<Result<Sealed>>>,
+    /// Batch buffers the sealing gave back, to fill again.
+    spare: Vec<Vec<u8>>,
     /// Sealed bytes not yet sent (a small blob goes up whole at the end).
     sealed: Vec<u8>,
     multipart: Option<WriteMultipart>,
+    /// Bytes per part of a multipart upload.
+    part: usize,
     counter: u64,
     size: i64,
     limit: i64,
+}
+
+/// The sealed chunks of a batch, and its plaintext buffer back.
+struct Sealed {
+    chunks: Vec<Vec<u8>>,
+    buffer: Vec<u8>,
+}
+
+/// Seals whole chunks of plaintext, numbered from `first`; none of them is the last.
+fn seal_batch(cipher: &XChaCha20Poly1305, mut plain: Vec<u8>, first: u64) -> Result<Sealed> {
+    let mut chunks = Vec::with_capacity(plain.len().div_ceil(CHUNK));
+    for (i, piece) in plain.chunks(CHUNK).enumerate() {
+        let mut chunk = Vec::with_capacity(CHUNK + TAG);
+        chunk.extend_from_slice(piece);
+        cipher
+            .encrypt_in_place(&nonce(first + i as u64, false), b"", &mut chunk)
+            .map_err(|_| Error::Internal("chunk seal failed".into()))?;
+        chunks.push(chunk);
+    }
+    plain.clear();
+    Ok(Sealed {
+        chunks,
+        buffer: plain,
+    })
 }
 
 impl BlobWriter {
@@ -271,27 +318,52 @@ impl BlobWriter {
         }
         self.hasher.update(data);
         while !data.is_empty() {
-            let room = CHUNK + 1 - self.pending.len();
-            let take = room.min(data.len());
+            if self.pending.len() == BATCH {
+                self.seal_pending().await?;
+            }
+            let take = (BATCH - self.pending.len()).min(data.len());
             self.pending.extend_from_slice(&data[..take]);
             data = &data[take..];
-            if self.pending.len() > CHUNK {
-                // The sealed chunk leaves in a buffer of its own (with room for its tag); the
-                // byte beyond it stays, and `pending` keeps its capacity.
-                let mut chunk = Vec::with_capacity(CHUNK + TAG);
-                chunk.extend_from_slice(&self.pending[..CHUNK]);
-                self.pending.drain(..CHUNK);
-                self.seal_chunk(chunk, false).await?;
-            }
         }
         Ok(())
     }
 
-    async fn seal_chunk(&mut self, mut chunk: Vec<u8>, last: bool) -> Result<()> {
-        self.cipher
-            .encrypt_in_place(&nonce(self.counter, last), b"", &mut chunk)
-            .map_err(|_| Error::Internal("chunk seal failed".into()))?;
-        self.counter += 1;
+    /// Hands the full batch to the blocking pool to be sealed while more arrives: hashing
+    /// and reading go on here meanwhile, so a large upload keeps two cores busy.
+    async fn seal_pending(&mut self) -> Result<()> {
+        if self.sealing.len() >= BATCHES_IN_FLIGHT {
+            self.take_sealed().await?;
+        }
+        let fresh = self
+            .spare
+            .pop()
+            .unwrap_or_else(|| Vec::with_capacity(BATCH));
+        let plain = std::mem::replace(&mut self.pending, fresh);
+        let (cipher, first) = (self.cipher.clone(), self.counter);
+        self.counter += (BATCH / CHUNK) as u64;
+        self.sealing.push_back(tokio::task::spawn_blocking(move || {
+            seal_batch(&cipher, plain, first)
+        }));
+        Ok(())
+    }
+
+    /// Sends on the oldest batch being sealed, once it is.
+    async fn take_sealed(&mut self) -> Result<()> {
+        let Some(job) = self.sealing.pop_front() else {
+            return Ok(());
+        };
+        let sealed = job
+            .await
+            .map_err(|e| Error::Internal(format!("sealing stopped: {e}")))??;
+        self.spare.push(sealed.buffer);
+        for chunk in sealed.chunks {
+            self.send(chunk).await?;
+        }
+        Ok(())
+    }
+
+    /// Sends a sealed chunk: kept for one request while the blob is small, else in parts.
+    async fn send(&mut self, chunk: Vec<u8>) -> Result<()> {
         if let Some(mp) = self.multipart.as_mut() {
             mp.wait_for_capacity(PARTS_IN_FLIGHT)
                 .await
@@ -306,17 +378,31 @@ impl BlobWriter {
                 .put_multipart(&self.path)
                 .await
                 .map_err(store_error)?;
-            let mut mp = WriteMultipart::new_with_chunk_size(upload, PART);
+            let mut mp = WriteMultipart::new_with_chunk_size(upload, self.part);
             mp.put(Bytes::from(std::mem::take(&mut self.sealed)));
             self.multipart = Some(mp);
         }
         Ok(())
     }
 
-    /// Seals the last chunk and completes the upload.
+    /// Seals what is left (the last chunk as the last) and completes the upload.
     pub async fn finish(mut self) -> Result<StoredBlob> {
-        let last = std::mem::take(&mut self.pending);
-        self.seal_chunk(last, true).await?;
+        while !self.sealing.is_empty() {
+            self.take_sealed().await?;
+        }
+        let rest = std::mem::take(&mut self.pending);
+        // At least one chunk, also for an empty document; the last may be a whole one.
+        let count = rest.len().div_ceil(CHUNK).max(1);
+        for i in 0..count {
+            let piece = &rest[(i * CHUNK).min(rest.len())..((i + 1) * CHUNK).min(rest.len())];
+            let mut chunk = Vec::with_capacity(piece.len() + TAG);
+            chunk.extend_from_slice(piece);
+            self.cipher
+                .encrypt_in_place(&nonce(self.counter, i + 1 == count), b"", &mut chunk)
+                .map_err(|_| Error::Internal("chunk seal failed".into()))?;
+            self.counter += 1;
+            self.send(chunk).await?;
+        }
         match self.multipart.take() {
             Some(mp) => {
                 mp.finish().await.map_err(store_error)?;
@@ -422,6 +508,10 @@ mod tests {
             CHUNK,
             CHUNK + 1,
             3 * CHUNK,
+            BATCH - 1,
+            BATCH,
+            BATCH + 1,
+            3 * BATCH,
             SINGLE_PUT_MAX + 12_345,
         ] {
             roundtrip(len).await;

@@ -68,12 +68,24 @@ impl Cell {
     }
 }
 
+/// How a statement marks its parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Placeholders {
+    /// `$1, $2, …`, as PostgreSQL needs.
+    Numbered,
+    /// `?, ?, …`: SQLite finds a numbered parameter's name by a linear search, once per
+    /// parameter bound, so binding the hundreds of a many-row insert by number costs time
+    /// that grows with the square of their count.
+    Anonymous,
+}
+
 /// A table rows are inserted into, with its columns in the order rows give them.
 pub(crate) struct Table {
     name: &'static str,
     columns: &'static [&'static str],
-    /// `statements[k]` inserts `2^k` rows.
-    statements: OnceLock<Vec<String>>,
+    /// `numbered[k]` and `anonymous[k]` insert `2^k` rows.
+    numbered: OnceLock<Vec<String>>,
+    anonymous: OnceLock<Vec<String>>,
 }
 
 impl Table {
@@ -81,13 +93,18 @@ impl Table {
         Table {
             name,
             columns,
-            statements: OnceLock::new(),
+            numbered: OnceLock::new(),
+            anonymous: OnceLock::new(),
         }
     }
 
     /// The statement inserting `rows` rows; `rows` is a power of two up to [`ROWS_MAX`].
-    fn statement(&'static self, rows: usize) -> &'static str {
-        let all = self.statements.get_or_init(|| {
+    fn statement(&'static self, rows: usize, marks: Placeholders) -> &'static str {
+        let cell = match marks {
+            Placeholders::Numbered => &self.numbered,
+            Placeholders::Anonymous => &self.anonymous,
+        };
+        let all = cell.get_or_init(|| {
             let width = self.columns.len();
             let head = format!(
                 "INSERT INTO {} ({}) VALUES ",
@@ -106,8 +123,13 @@ impl Table {
                             if c > 0 {
                                 sql.push_str(", ");
                             }
-                            sql.push('$');
-                            sql.push_str(&(r * width + c + 1).to_string());
+                            match marks {
+                                Placeholders::Numbered => {
+                                    sql.push('$');
+                                    sql.push_str(&(r * width + c + 1).to_string());
+                                }
+                                Placeholders::Anonymous => sql.push('?'),
+                            }
                         }
                         sql.push(')');
                     }
@@ -125,11 +147,16 @@ impl Table {
         cells: Vec<Cell>,
     ) -> Result<()> {
         let width = self.columns.len();
+        let marks = if conn.backend_name() == "SQLite" {
+            Placeholders::Anonymous
+        } else {
+            Placeholders::Numbered
+        };
         let mut left = cells.len() / width;
         let mut cells = cells.into_iter();
         while left > 0 {
             let rows = chunk(left);
-            let mut q = sqlx::query(self.statement(rows));
+            let mut q = sqlx::query(self.statement(rows, marks));
             for cell in cells.by_ref().take(rows * width) {
                 q = cell.bind(q);
             }
@@ -189,11 +216,17 @@ mod tests {
 
     #[test]
     fn statements_number_their_placeholders_row_by_row() {
-        assert_eq!(T.statement(1), "INSERT INTO t (a, b) VALUES ($1, $2)");
+        let n = Placeholders::Numbered;
+        assert_eq!(T.statement(1, n), "INSERT INTO t (a, b) VALUES ($1, $2)");
         assert_eq!(
-            T.statement(2),
+            T.statement(2, n),
             "INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4)"
         );
-        assert!(T.statement(32).ends_with("($63, $64)"));
+        assert!(T.statement(32, n).ends_with("($63, $64)"));
+        let a = Placeholders::Anonymous;
+        assert_eq!(
+            T.statement(2, a),
+            "INSERT INTO t (a, b) VALUES (?, ?), (?, ?)"
+        );
     }
 }
