@@ -45,6 +45,8 @@ pub(crate) struct Inner {
     sso_clients: platform::changes::StampedMap<Option<sso::clients::ClientRecord>>,
     /// Sessions as last read, for requests that need no query.
     sessions: signon::session_cache::SessionCache,
+    /// Mailboxes as the send path last read them, by owner or short name.
+    mailboxes: platform::changes::StampedMap<mailbox::mailboxes::MailboxRow>,
     /// Users' password dates, for the password state every `/me` shows.
     password_facts: platform::changes::StampedMap<identity::passwords::PasswordFacts>,
     /// Each tenant's contracted services, by tenant code, for the launchpad.
@@ -89,6 +91,7 @@ impl Kapu {
                 webauthn,
                 sso_clients: platform::changes::StampedMap::new(10_000),
                 sessions: Default::default(),
+                mailboxes: platform::changes::StampedMap::new(10_000),
                 password_facts: platform::changes::StampedMap::new(100_000),
                 contracted: platform::changes::StampedMap::new(10_000),
                 filer: std::sync::OnceLock::new(),

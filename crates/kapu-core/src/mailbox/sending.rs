@@ -9,7 +9,6 @@ use sha2::{Digest, Sha256};
 use sqlx::Row;
 
 use super::mailboxes::{MailboxKind, MailboxRow};
-use super::rights::Right;
 use super::send_writes;
 use super::validate;
 use crate::Kapu;
@@ -164,7 +163,7 @@ fn client_id(s: Option<&str>) -> Result<Option<String>> {
 impl Kapu {
     /// Opens an upload from a mailbox the caller may send from.
     pub async fn start_upload(&self, actor: &Actor, address: &str) -> Result<Upload> {
-        let sender = self.open_mailbox(actor, address, Right::Send).await?;
+        let sender = self.open_mailbox_to_send(actor, address).await?;
         if sender.closed_at.is_some() {
             return Err(Error::field("sender", "mailbox.closed"));
         }
@@ -363,7 +362,7 @@ impl Kapu {
         let Some(short) = named else {
             return Err(Error::field("recipient", "message.recipient_required"));
         };
-        let to = match self.office_by_short_name(short).await {
+        let to = match self.office_to_send(short).await {
             Ok(m) => m,
             Err(Error::NotFound) => {
                 return Err(Error::field("recipient", "message.recipient_unknown"));

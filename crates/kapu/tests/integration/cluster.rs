@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 
 use crate::access::{contract, ids, set_rights};
 use crate::harness::{App, Backend, postgres_url};
+use crate::mailbox::{citizen, close_office, send_to_town, town};
 use crate::smtp::{Inbox, free_port, smtp_config, start_smtp_paced};
 use crate::substitutions::{substitute, substitution_setup};
 
@@ -206,6 +207,24 @@ async fn a_system_variable_changed_on_one_node_applies_on_the_other() {
         status(&a, &admin, "/api/v1/me").await,
         StatusCode::UNAUTHORIZED
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_office_closed_on_one_node_takes_no_mail_on_the_other() {
+    let Some((a, b)) = two_nodes().await else {
+        return;
+    };
+    let t = town(&a).await;
+    let me = citizen(&a, &t.admin).await;
+    // B sends to the office twice, so that it holds the office in memory.
+    for reference in ["R-1", "R-2"] {
+        let (s, body) = send_to_town(&b, &me, reference).await;
+        assert_eq!(s, StatusCode::CREATED, "{body}");
+    }
+    close_office(&a, &t.admin, "VAROS-HIV").await;
+    let (s, body) = send_to_town(&b, &me, "R-3").await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(body.to_string().contains("mailbox.closed"), "{body}");
 }
 
 /// Queues `n` e-mails whose subjects start with `batch`, in one transaction.

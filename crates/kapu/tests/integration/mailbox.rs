@@ -73,6 +73,21 @@ pub async fn post_form(
     split(req.send().await.unwrap()).await
 }
 
+/// Closes an office as the central administrator.
+pub async fn close_office(app: &App, admin: &str, short: &str) {
+    let path = format!("/api/v1/offices/{short}/close");
+    let (s, b) = app.send("POST", admin, &path, Value::Null).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["closed"], true);
+}
+
+/// Sends a small document from one's personal mailbox to `VAROS-HIV` (see [`town`]).
+pub async fn send_to_town(app: &App, token: &str, reference: &str) -> (StatusCode, Value) {
+    let doc: &[u8] = b"%PDF-1.4 x";
+    let f = form("VAROS-HIV", reference, &[("a.pdf", doc)]);
+    post_form(app, token, "me", f, None).await
+}
+
 /// A tenant `varos` with an office `VAROS-HIV`, and a clerk who may read and send there.
 pub struct Town {
     pub admin: String,
@@ -404,16 +419,7 @@ async fn bad_sends_are_refused_with_clear_errors_and_leave_nothing(app: App) {
         );
     }
     // A closed office takes no new mail.
-    let (s, b) = app
-        .send(
-            "POST",
-            &t.admin,
-            "/api/v1/offices/VAROS-HIV/close",
-            Value::Null,
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{b}");
-    assert_eq!(b["closed"], true);
+    close_office(&app, &t.admin, "VAROS-HIV").await;
     let (s, b) = post_form(
         &app,
         &me,
