@@ -82,7 +82,8 @@ impl Db {
             // A PostgreSQL connection spends most of its time waiting on the network.
             Backend::Postgres => 16,
         } as u32;
-        let pool = Self::pool_options(backend, readers, &renewal)
+        // Readers write only bookkeeping (a session's last use): a power cut may lose that.
+        let pool = Self::pool_options(backend, readers, &renewal, "NORMAL")
             .connect(url)
             .await?;
         if backend == Backend::Sqlite {
@@ -91,8 +92,10 @@ impl Db {
                 .await?;
         }
         let writer = match backend {
+            // What the writer commits was answered as done (a message accepted, a receipt
+            // issued): its commits reach the disk before they count, also across a power cut.
             Backend::Sqlite => Some(
-                Self::pool_options(backend, 1, &renewal)
+                Self::pool_options(backend, 1, &renewal, "FULL")
                     .connect(url)
                     .await?,
             ),
@@ -111,7 +114,13 @@ impl Db {
         })
     }
 
-    fn pool_options(backend: Backend, size: u32, renewal: &Arc<Renewal>) -> AnyPoolOptions {
+    /// Options of a pool; `synchronous` is SQLite's setting of that name for its connections.
+    fn pool_options(
+        backend: Backend,
+        size: u32,
+        renewal: &Arc<Renewal>,
+        synchronous: &'static str,
+    ) -> AnyPoolOptions {
         let mut options = AnyPoolOptions::new()
             .max_connections(size)
             .acquire_timeout(Duration::from_secs(10));
@@ -124,17 +133,20 @@ impl Db {
         } else {
             // A local file does not drop connections: checking each one before use only
             // costs a round trip to its worker thread.
-            options = options.test_before_acquire(false).after_connect(|conn, _| {
-                Box::pin(async move {
-                    sqlx::query("PRAGMA synchronous = NORMAL")
-                        .execute(&mut *conn)
-                        .await?;
-                    sqlx::query("PRAGMA foreign_keys = ON")
-                        .execute(&mut *conn)
-                        .await?;
-                    Ok(())
-                })
-            });
+            options = options
+                .test_before_acquire(false)
+                .after_connect(move |conn, _| {
+                    Box::pin(async move {
+                        let pragma = format!("PRAGMA synchronous = {synchronous}");
+                        sqlx::query(sqlx::AssertSqlSafe(pragma))
+                            .execute(&mut *conn)
+                            .await?;
+                        sqlx::query("PRAGMA foreign_keys = ON")
+                            .execute(&mut *conn)
+                            .await?;
+                        Ok(())
+                    })
+                });
         }
         options
     }
