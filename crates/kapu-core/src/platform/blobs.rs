@@ -282,17 +282,23 @@ struct Sealed {
     buffer: Vec<u8>,
 }
 
+/// One chunk sealed, in a buffer of its own with room for its tag.
+fn seal(cipher: &XChaCha20Poly1305, piece: &[u8], counter: u64, last: bool) -> Result<Vec<u8>> {
+    let mut chunk = Vec::with_capacity(piece.len() + TAG);
+    chunk.extend_from_slice(piece);
+    cipher
+        .encrypt_in_place(&nonce(counter, last), b"", &mut chunk)
+        .map_err(|_| Error::Internal("chunk seal failed".into()))?;
+    Ok(chunk)
+}
+
 /// Seals whole chunks of plaintext, numbered from `first`; none of them is the last.
 fn seal_batch(cipher: &XChaCha20Poly1305, mut plain: Vec<u8>, first: u64) -> Result<Sealed> {
-    let mut chunks = Vec::with_capacity(plain.len().div_ceil(CHUNK));
-    for (i, piece) in plain.chunks(CHUNK).enumerate() {
-        let mut chunk = Vec::with_capacity(CHUNK + TAG);
-        chunk.extend_from_slice(piece);
-        cipher
-            .encrypt_in_place(&nonce(first + i as u64, false), b"", &mut chunk)
-            .map_err(|_| Error::Internal("chunk seal failed".into()))?;
-        chunks.push(chunk);
-    }
+    let chunks = plain
+        .chunks(CHUNK)
+        .enumerate()
+        .map(|(i, piece)| seal(cipher, piece, first + i as u64, false))
+        .collect::<Result<Vec<_>>>()?;
     plain.clear();
     Ok(Sealed {
         chunks,
@@ -392,14 +398,13 @@ impl BlobWriter {
         }
         let rest = std::mem::take(&mut self.pending);
         // At least one chunk, also for an empty document; the last may be a whole one.
-        let count = rest.len().div_ceil(CHUNK).max(1);
-        for i in 0..count {
-            let piece = &rest[(i * CHUNK).min(rest.len())..((i + 1) * CHUNK).min(rest.len())];
-            let mut chunk = Vec::with_capacity(piece.len() + TAG);
-            chunk.extend_from_slice(piece);
-            self.cipher
-                .encrypt_in_place(&nonce(self.counter, i + 1 == count), b"", &mut chunk)
-                .map_err(|_| Error::Internal("chunk seal failed".into()))?;
+        let mut pieces: Vec<&[u8]> = rest.chunks(CHUNK).collect();
+        if pieces.is_empty() {
+            pieces.push(&[]);
+        }
+        let count = pieces.len();
+        for (i, piece) in pieces.into_iter().enumerate() {
+            let chunk = seal(&self.cipher, piece, self.counter, i + 1 == count)?;
             self.counter += 1;
             self.send(chunk).await?;
         }

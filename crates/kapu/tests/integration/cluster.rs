@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use crate::access::{contract, ids, set_rights};
 use crate::harness::{App, Backend, postgres_url};
-use crate::mailbox::{citizen, close_office, send_to_town, town};
+use crate::mailbox::{citizen, close_office, form, post_form, town};
 use crate::smtp::{Inbox, free_port, smtp_config, start_smtp_paced};
 use crate::substitutions::{substitute, substitution_setup};
 
@@ -225,6 +225,13 @@ async fn an_office_closed_on_one_node_takes_no_mail_on_the_other() {
     let (s, body) = send_to_town(&b, &me, "R-3").await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert!(body.to_string().contains("mailbox.closed"), "{body}");
+}
+
+/// Sends a small document from one's personal mailbox to `VAROS-HIV` (see `town`).
+async fn send_to_town(node: &App, token: &str, reference: &str) -> (StatusCode, Value) {
+    let doc: &[u8] = b"%PDF-1.4 x";
+    let f = form("VAROS-HIV", reference, &[("a.pdf", doc)]);
+    post_form(node, token, "me", f, None).await
 }
 
 /// Queues `n` e-mails whose subjects start with `batch`, in one transaction.

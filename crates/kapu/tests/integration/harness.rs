@@ -351,7 +351,7 @@ impl App {
         self.login(ADMIN, ADMIN_PW, "secure").await
     }
 
-    async fn get_raw(&self, token: &str, path: &str) -> Response {
+    pub async fn get_raw(&self, token: &str, path: &str) -> Response {
         self.http
             .get(self.url(path))
             .bearer_auth(token)

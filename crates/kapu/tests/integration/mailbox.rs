@@ -81,13 +81,6 @@ pub async fn close_office(app: &App, admin: &str, short: &str) {
     assert_eq!(b["closed"], true);
 }
 
-/// Sends a small document from one's personal mailbox to `VAROS-HIV` (see [`town`]).
-pub async fn send_to_town(app: &App, token: &str, reference: &str) -> (StatusCode, Value) {
-    let doc: &[u8] = b"%PDF-1.4 x";
-    let f = form("VAROS-HIV", reference, &[("a.pdf", doc)]);
-    post_form(app, token, "me", f, None).await
-}
-
 /// A tenant `varos` with an office `VAROS-HIV`, and a clerk who may read and send there.
 pub struct Town {
     pub admin: String,
