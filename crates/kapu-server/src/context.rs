@@ -172,6 +172,7 @@ pub(crate) async fn stamp(State(kapu): State<Kapu>, mut req: Request, next: Next
     {
         tracing::error!(request_id = %id, error = %e, "recording a refused write failed");
     }
+    let target = response.extensions().get::<FormTarget>().cloned();
     let h = response.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&id) {
         h.insert("x-request-id", v);
@@ -183,14 +184,7 @@ pub(crate) async fn stamp(State(kapu): State<Kapu>, mut req: Request, next: Next
     h.insert("x-frame-options", HeaderValue::from_static("DENY"));
     // Links carry one-time tokens: never leak them to other sites.
     h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
-    // The API reference page (Swagger UI) styles itself inline and draws icons as data URIs.
-    let csp = if api_docs {
-        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; \
-         frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
-    } else {
-        "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
-    };
-    h.insert("content-security-policy", HeaderValue::from_static(csp));
+    h.insert("content-security-policy", policy(api_docs, target.as_ref()));
     if kapu.config().public_url.starts_with("https://") {
         h.insert(
             header::STRICT_TRANSPORT_SECURITY,
@@ -199,14 +193,55 @@ pub(crate) async fn stamp(State(kapu): State<Kapu>, mut req: Request, next: Next
     }
     h.entry(header::CACHE_CONTROL)
         .or_insert(HeaderValue::from_static("no-store"));
+    // A load balancer's probes come several times a second: at info they would fill the log
+    // and cost the probe itself more than its answer.
+    let probe = matches!(path.as_str(), "/healthz" | "/readyz") && status.is_success();
     span.in_scope(|| {
-        tracing::info!(
-            status = response.status().as_u16(),
-            ms = started.elapsed().as_millis() as u64,
-            "served"
-        );
+        let (status, ms) = (status.as_u16(), started.elapsed().as_millis() as u64);
+        if probe {
+            tracing::debug!(status, ms, "served");
+        } else {
+            tracing::info!(status, ms, "served");
+        }
     });
     response
+}
+
+/// The one address outside Kapu that a page's form may lead to: the registered redirect (or
+/// post-logout) address of the service the page answers for. A browser checks every redirect
+/// after a form's submission against the page's `form-action`, so without it the consent
+/// and login pages could never send the person back to the service.
+#[derive(Clone, Debug)]
+pub struct FormTarget(pub String);
+
+impl FormTarget {
+    /// Only an origin that [`kapu_core::sso::authorize::origin_of`] accepts.
+    pub fn of(uri: &str) -> Option<FormTarget> {
+        kapu_core::sso::authorize::origin_of(uri).map(FormTarget)
+    }
+}
+
+/// The page's Content-Security-Policy: nothing but Kapu's own origin, and for a form that
+/// leads to a service, that service's origin as a form target.
+fn policy(api_docs: bool, target: Option<&FormTarget>) -> HeaderValue {
+    // The API reference page (Swagger UI) styles itself inline and draws icons as data URIs.
+    if api_docs {
+        return HeaderValue::from_static(
+            "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; \
+             frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+        );
+    }
+    const STRICT: &str =
+        "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'";
+    target
+        .and_then(|t| {
+            HeaderValue::from_str(&format!(
+                "default-src 'self'; frame-ancestors 'none'; form-action 'self' {}; base-uri 'none'",
+                t.0
+            ))
+            .ok()
+        })
+        .unwrap_or(HeaderValue::from_static(STRICT))
 }
 
 /// The request's context for the service layer.

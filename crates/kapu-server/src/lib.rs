@@ -36,7 +36,7 @@ pub fn router(kapu: Kapu) -> Router {
         .route("/oauth2/introspect", axum::routing::post(oidc::introspect))
         .route("/oauth2/userinfo", get(oidc::userinfo).post(oidc::userinfo))
         .route("/schemas/boritek.xsd", get(api::envelope_schema))
-        .merge(web::router())
+        .merge(web::router(&kapu))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(256 * 1024))
         .merge(
             Router::new()

@@ -27,6 +27,7 @@ pub async fn discovery(State(kapu): State<Kapu>) -> Response {
         "backchannel_logout_session_supported": true,
         "jwks_uri": format!("{iss}/.well-known/jwks.json"),
         "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
         "grant_types_supported": ["authorization_code", "refresh_token"],
         "subject_types_supported": ["public", "pairwise"],
         "id_token_signing_alg_values_supported": ["EdDSA", "RS256"],
@@ -37,7 +38,7 @@ pub async fn discovery(State(kapu): State<Kapu>) -> Response {
         "claims_supported": ["sub", "name", "email", "preferred_username", "tenant", "roles", "act",
             "auth_time", "amr", "acr", "nonce", "sid"],
         "acr_values_supported": ["urn:kapu:acr:pwd", "urn:kapu:acr:mfa"],
-        "prompt_values_supported": ["login"],
+        "prompt_values_supported": ["none", "login"],
         "claims_parameter_supported": false,
     });
     (

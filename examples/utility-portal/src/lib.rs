@@ -151,7 +151,7 @@ fn escape(s: &str) -> String {
 
 fn page(title: &str, body: &str) -> Response {
     Html(format!(
-        "<!doctype html><html lang=\"hu\"><head><meta charset=\"utf-8\"><title>{title}</title></head>\
+        "<!doctype html><html lang=\"hu\"><head><meta charset=\"utf-8\"><link rel=\"icon\" href=\"data:,\"><title>{title}</title></head>\
          <body><main><h1>{title}</h1>{body}</main></body></html>"
     ))
     .into_response()

@@ -43,15 +43,32 @@ pub fn otpauth_uri(secret: &[u8], issuer: &str, account: &str) -> Result<String>
         .map_err(|e| Error::Internal(format!("totp: {e}")))
 }
 
-/// A QR code of `text` as an SVG image (no script needed to show it).
+/// A QR code of `text` as SVG markup to place in a page (no XML prolog, no script, no
+/// style attribute: the pages' policy allows none of them).
 pub fn qr_svg(text: &str) -> Result<String> {
     let code =
         qrcode::QrCode::new(text.as_bytes()).map_err(|e| Error::Internal(format!("qr: {e}")))?;
-    Ok(code
+    let svg = code
         .render::<qrcode::render::svg::Color>()
         .min_dimensions(200, 200)
         .quiet_zone(true)
-        .build())
+        .build();
+    Ok(match svg.find("<svg") {
+        Some(at) => svg[at..].to_string(),
+        None => svg,
+    })
+}
+
+/// A key in groups of four (`ABCD EFGH …`), as a person reads it off the screen.
+pub fn grouped(key: &str) -> String {
+    let mut out = String::with_capacity(key.len() + key.len() / 4);
+    for (i, c) in key.chars().enumerate() {
+        if i > 0 && i % 4 == 0 {
+            out.push(' ');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// Keeps the digits of what a person typed (`123 456` and `123-456` are `123456`).
@@ -134,7 +151,9 @@ mod tests {
             "{uri}"
         );
         assert!(uri.contains(&format!("secret={}", secret_base32(RFC_SECRET))));
-        assert!(qr_svg(&uri).unwrap().starts_with("<?xml"));
+        let svg = qr_svg(&uri).unwrap();
+        assert!(svg.starts_with("<svg") && !svg.contains("style="), "{svg}");
+        assert_eq!(grouped("ABCDEFGHIJ"), "ABCD EFGH IJ");
         let key = secret_base32(RFC_SECRET);
         assert_eq!(secret_from_base32(&key).unwrap(), RFC_SECRET);
     }

@@ -31,6 +31,8 @@ pub struct AuthorizationRequest {
     pub max_age: Option<String>,
     /// `urn:kapu:acr:mfa` asks for a login with a second factor.
     pub acr_values: Option<String>,
+    /// Only `query` is offered; any other is refused, never silently ignored.
+    pub response_mode: Option<String>,
 }
 
 /// A refusal: before the client and its redirect address are known good, only a page may
@@ -54,12 +56,54 @@ pub struct CheckedRequest {
     max_age_secs: Option<i64>,
     /// The service asked for a login with a second factor.
     wants_mfa: bool,
+    /// `prompt=none`: no page may be shown; what would need one goes back as an error.
+    pub prompt_none: bool,
 }
 
 impl CheckedRequest {
     pub fn client_name(&self) -> &str {
         &self.client.name
     }
+
+    /// The address that tells the client `error` (OAuth 2.0 4.1.2.1), with its state.
+    pub fn refusal(&self, error: &str, description: &str) -> String {
+        refusal_url(
+            &self.redirect_uri,
+            self.state.as_deref(),
+            error,
+            description,
+        )
+    }
+}
+
+/// The origin of a registered address, as a CSP source expression: `scheme://host[:port]`,
+/// or `scheme:` for an address without an authority (a native app's). `None` for anything
+/// with a character a policy could read as another directive or source.
+pub fn origin_of(uri: &str) -> Option<String> {
+    let (scheme, rest) = uri.split_once(':')?;
+    let scheme_ok = scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    if !scheme_ok {
+        return None;
+    }
+    let Some(after) = rest.strip_prefix("//") else {
+        return Some(format!("{}:", scheme.to_ascii_lowercase()));
+    };
+    let authority = after.split(['/', '?', '#']).next().unwrap_or("");
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host_ok = !host.is_empty()
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
+    host_ok.then(|| {
+        format!(
+            "{}://{}",
+            scheme.to_ascii_lowercase(),
+            host.to_ascii_lowercase()
+        )
+    })
 }
 
 /// What comes next for a logged-in user.
@@ -95,12 +139,16 @@ pub fn with_params(uri: &str, params: &[(&str, &str)]) -> String {
     out
 }
 
-fn refuse(uri: &str, state: Option<&str>, error: &str, description: &str) -> AuthorizeError {
+fn refusal_url(uri: &str, state: Option<&str>, error: &str, description: &str) -> String {
     let mut params = vec![("error", error), ("error_description", description)];
     if let Some(s) = state {
         params.push(("state", s));
     }
-    AuthorizeError::Redirect(with_params(uri, &params))
+    with_params(uri, &params)
+}
+
+fn refuse(uri: &str, state: Option<&str>, error: &str, description: &str) -> AuthorizeError {
+    AuthorizeError::Redirect(refusal_url(uri, state, error, description))
 }
 
 /// The scopes Kapu knows; others are ignored, as OpenID Connect allows.
@@ -120,6 +168,11 @@ impl Kapu {
             .map_err(AuthorizeError::Page)?
             .ok_or(AuthorizeError::Page(Error::Conflict("sso.client_unknown")))?;
         let redirect_uri = req.redirect_uri.as_deref().unwrap_or("");
+        // A client that does not serve (requested, rejected, suspended) is unknown here:
+        // a maintainer's mere request must not make Kapu redirect to its addresses.
+        if !client.state.serves() {
+            return Err(AuthorizeError::Page(Error::Conflict("sso.client_unknown")));
+        }
         if !client.redirect_uris.iter().any(|u| u == redirect_uri) {
             return Err(AuthorizeError::Page(Error::Conflict(
                 "sso.redirect_uri_unregistered",
@@ -160,8 +213,11 @@ impl Kapu {
             (None, None) => return Err(fail("invalid_request", "PKCE is required")),
             _ => return Err(fail("invalid_request", "PKCE with S256 only")),
         };
-        if !client.state.serves() {
-            return Err(fail("unauthorized_client", "the service takes no logins"));
+        if req.response_mode.as_deref().is_some_and(|m| m != "query") {
+            return Err(fail(
+                "invalid_request",
+                "only response_mode=query is offered",
+            ));
         }
         let max_age_secs = match req.max_age.as_deref() {
             None => None,
@@ -172,16 +228,19 @@ impl Kapu {
                     .ok_or_else(|| fail("invalid_request", "max_age"))?,
             ),
         };
+        let prompts: Vec<&str> = req.prompt.as_deref().unwrap_or("").split(' ').collect();
+        // OpenID Connect Core 3.1.2.1: `none` with any other value is an error.
+        if prompts.contains(&"none") && prompts.iter().any(|p| !p.is_empty() && *p != "none") {
+            return Err(fail("invalid_request", "prompt=none stands alone"));
+        }
         Ok(CheckedRequest {
             redirect_uri: redirect_uri.to_string(),
             scope,
             state: state.map(str::to_string),
             nonce: req.nonce.clone().filter(|n| n.len() <= 500),
             code_challenge,
-            prompt_login: req
-                .prompt
-                .as_deref()
-                .is_some_and(|p| p.split(' ').any(|p| p == "login")),
+            prompt_login: prompts.contains(&"login"),
+            prompt_none: prompts.contains(&"none"),
             max_age_secs,
             wants_mfa: req
                 .acr_values
@@ -214,7 +273,7 @@ impl Kapu {
             .max_age_secs
             .is_some_and(|m| now - auth_time > m.saturating_mul(1000));
         if req.prompt_login || too_old {
-            return Ok(Decision::Login);
+            return login_or(req);
         }
         if req.wants_mfa && !actor.amr.iter().any(|a| a == "mfa") {
             // Step up: a new login takes the second step, where the person has a factor.
@@ -228,7 +287,7 @@ impl Kapu {
                     "the service asks for a second factor, and the user has none",
                 ));
             }
-            return Ok(Decision::Login);
+            return login_or(req);
         }
         if req.client.state == ClientState::Test {
             let test: i64 = sqlx::query_scalar("SELECT is_test FROM tenants WHERE id = $1")
@@ -256,6 +315,9 @@ impl Kapu {
             req.scope.iter().all(|s| given.contains(&s.as_str()))
         });
         if !covered {
+            if req.prompt_none {
+                return Err(fail("consent_required", "the user has not consented"));
+            }
             return Ok(Decision::Consent);
         }
         self.issue_code(actor, req, auth_time, now)
@@ -367,6 +429,16 @@ impl Kapu {
     }
 }
 
+/// A new login, unless the client asked that none be shown (`prompt=none`).
+fn login_or(req: &CheckedRequest) -> std::result::Result<Decision, AuthorizeError> {
+    if req.prompt_none {
+        return Err(AuthorizeError::Redirect(
+            req.refusal("login_required", "the user must log in"),
+        ));
+    }
+    Ok(Decision::Login)
+}
+
 /// The assurance a login gives: with a second factor, or with a password alone.
 pub fn acr_of(amr: &[String]) -> &'static str {
     if amr.iter().any(|a| a == "mfa") {
@@ -393,5 +465,25 @@ mod tests {
             with_params("https://a.hu/cb?v=1", &[("code", "c")]),
             "https://a.hu/cb?v=1&code=c"
         );
+    }
+
+    #[test]
+    fn an_origin_is_the_scheme_and_host_and_nothing_a_policy_could_misread() {
+        assert_eq!(
+            origin_of("https://Gazd.example.hu:8443/cb?x=1").as_deref(),
+            Some("https://gazd.example.hu:8443")
+        );
+        assert_eq!(
+            origin_of("http://127.0.0.1:4000/callback").as_deref(),
+            Some("http://127.0.0.1:4000")
+        );
+        assert_eq!(
+            origin_of("hu.kapu.app:/cb").as_deref(),
+            Some("hu.kapu.app:")
+        );
+        assert_eq!(origin_of("https://a.hu;script-src *"), None);
+        assert_eq!(origin_of("https://a.hu 'unsafe-inline'/"), None);
+        assert_eq!(origin_of("https:///cb"), None);
+        assert_eq!(origin_of("nocolon"), None);
     }
 }

@@ -16,7 +16,7 @@ use super::frame::{Frame, render};
 use super::login_pages::frame_for;
 use super::session::{SESSION_COOKIE, check_csrf, set_cookie};
 use super::table::error_page;
-use crate::context::{Ctx, cookie};
+use crate::context::{Ctx, FormTarget, cookie};
 
 #[derive(Template)]
 #[template(path = "consent.html")]
@@ -64,10 +64,29 @@ fn fields(q: &AuthorizationRequest) -> Vec<(&'static str, String)> {
         ("prompt", &q.prompt),
         ("max_age", &q.max_age),
         ("acr_values", &q.acr_values),
+        ("response_mode", &q.response_mode),
     ]
     .into_iter()
     .filter_map(|(k, v)| v.clone().map(|v| (k, v)))
     .collect()
+}
+
+/// The registered address an authorization request that Kapu's login carries (`next`) goes
+/// back to, as the login pages' form target. Nothing for a request that does not check out:
+/// a forged `next` widens no page's policy.
+pub(super) async fn flow_target(kapu: &Kapu, next: &str) -> Option<FormTarget> {
+    let uri: axum::http::Uri = next.parse().ok()?;
+    let Query(req) = Query::<AuthorizationRequest>::try_from_uri(&uri).ok()?;
+    let checked = kapu.check_authorization(&req).await.ok()?;
+    FormTarget::of(&checked.redirect_uri)
+}
+
+/// A page whose form may lead to `uri` (a registered address).
+fn targeting(mut resp: Response, uri: &str) -> Response {
+    if let Some(t) = FormTarget::of(uri) {
+        resp.extensions_mut().insert(t);
+    }
+    resp
 }
 
 /// A refusal that must not go back to the client: a page, 400.
@@ -108,7 +127,7 @@ async fn decide(
                 fields: fields(query),
                 f,
             };
-            render(StatusCode::OK, &page)
+            targeting(render(StatusCode::OK, &page), &checked.redirect_uri)
         }
         Err(e) => refused(ctx, Some(actor), e),
     }
@@ -126,6 +145,11 @@ pub async fn authorize(
         Err(e) => return refused(&ctx, None, e),
     };
     let Some(actor) = session_actor(&kapu, &ctx, &headers).await else {
+        // OpenID Connect Core 3.1.2.1: no page may be shown, so the client hears it.
+        if checked.prompt_none {
+            return Redirect::to(&checked.refusal("login_required", "the user must log in"))
+                .into_response();
+        }
         return login_then(&query);
     };
     decide(&kapu, &ctx, &actor, &query, &checked).await
@@ -233,7 +257,11 @@ pub async fn logout(
         f: frame_for(&ctx, Some(&actor), actor.csrf.clone()),
         fields: logout_fields(&q),
     };
-    render(StatusCode::OK, &page)
+    let resp = render(StatusCode::OK, &page);
+    match &plan.target {
+        Some(to) => targeting(resp, to),
+        None => resp,
+    }
 }
 
 #[derive(Deserialize)]

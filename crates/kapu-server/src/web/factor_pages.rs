@@ -5,7 +5,6 @@ use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use base64::Engine as _;
 use kapu_core::signon::factors::{Confirmed, FactorView, TotpEnrolment};
 use kapu_core::signon::second_step::FactorKind;
 use kapu_core::signon::webauthn::WebauthnEnrolment;
@@ -74,9 +73,11 @@ struct Shown {
 
 struct Enrolment {
     id: String,
+    /// The key in groups of four, as people read and type it.
     secret: String,
-    /// The QR code as a `data:` address (the page's policy allows images from it).
-    qr: String,
+    /// The QR code as SVG markup inside the page: the policy allows no `data:` images, and
+    /// markup of Kapu's own needs no source at all.
+    qr_svg: String,
 }
 
 #[derive(Template)]
@@ -129,12 +130,9 @@ async fn factors_page(
         enrol_only: actor.enrol_only,
         can_remove: actor.amr.iter().any(|a| a == "mfa"),
         enrolment: shown.totp.map(|e| Enrolment {
-            qr: format!(
-                "data:image/svg+xml;base64,{}",
-                base64::engine::general_purpose::STANDARD.encode(e.qr_svg.as_bytes())
-            ),
+            qr_svg: e.qr_svg,
             id: e.id,
-            secret: e.secret,
+            secret: kapu_core::signon::totp::grouped(&e.secret),
         }),
         key_enrolment: shown.key.map(KeyEnrolment::from),
         new_codes: shown.codes,

@@ -42,8 +42,40 @@ pub struct LoginQuery {
 pub const NEXT_COOKIE: &str = "kapu_next";
 
 /// Only an authorization request of Kapu's own: never a way out to another site.
+/// It travels in a cookie, so it holds nothing a cookie header could read as an attribute
+/// or another cookie (`;`, `,`, spaces, quotes): its parameters arrive percent-encoded.
 fn safe_next(next: &str) -> bool {
-    next.starts_with("/oauth2/authorize?") && !next.contains('\\') && next.len() <= 4000
+    next.starts_with("/oauth2/authorize?")
+        && next.len() <= 4000
+        && next
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && !matches!(b, b';' | b',' | b'"' | b'\\'))
+}
+
+/// The login pages of a service's login (its request in `next` or in the cookie) allow the
+/// service's registered address as a form target: the form's answer leads there.
+pub(super) async fn toward_service(
+    State(kapu): State<Kapu>,
+    req: axum::extract::Request,
+    run: axum::middleware::Next,
+) -> Response {
+    let carried = Query::<LoginQuery>::try_from_uri(req.uri())
+        .ok()
+        .and_then(|Query(q)| q.next)
+        .or_else(|| cookie(req.headers(), NEXT_COOKIE).map(str::to_string))
+        .filter(|n| safe_next(n));
+    let mut resp = run.run(req).await;
+    let page = resp
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
+    if let Some(next) = carried
+        && page
+        && let Some(target) = super::authorize_pages::flow_target(&kapu, &next).await
+    {
+        resp.extensions_mut().insert(target);
+    }
+    resp
 }
 
 /// The response of a finished login: the session cookie, and on to the page it must see
@@ -85,7 +117,18 @@ pub async fn login_page(
         notice_text: notice,
     };
     let mut resp = with_cookie(set, render(StatusCode::OK, &page));
-    if let Some(next) = q.next.as_deref().filter(|n| safe_next(n)) {
+    // Only a request that checks out is carried: a forged one is not kept for after login.
+    let next = match q.next.as_deref().filter(|n| safe_next(n)) {
+        Some(n)
+            if super::authorize_pages::flow_target(&kapu, n)
+                .await
+                .is_some() =>
+        {
+            Some(n)
+        }
+        _ => None,
+    };
+    if let Some(next) = next {
         let (name, value) = set_cookie(&kapu, NEXT_COOKIE, next, Some(600));
         resp.headers_mut().append(name, value);
     }

@@ -42,6 +42,19 @@ const WEBAUTHN_JS: &str = include_str!("../../static/webauthn.js");
 /// The vault pages' lock on hidden tabs and sleep, the code's countdown and copy button.
 const VAULT_JS: &str = include_str!("../../static/vault.js");
 
+/// The site's icon; browsers ask for it on every site, and a 404 would be a console error.
+const ICON: &str = include_str!("../../static/favicon.svg");
+
+async fn icon() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        ICON,
+    )
+}
+
 async fn stylesheet() -> impl IntoResponse {
     (
         [
@@ -70,9 +83,11 @@ async fn vault_script() -> impl IntoResponse {
     script(VAULT_JS)
 }
 
-pub fn router() -> Router<Kapu> {
+pub fn router(kapu: &Kapu) -> Router<Kapu> {
     Router::new()
         .route("/static/kapu.css", get(stylesheet))
+        .route("/static/favicon.svg", get(icon))
+        .route("/favicon.ico", get(icon))
         .route("/static/webauthn.js", get(webauthn_script))
         .route("/static/vault.js", get(vault_script))
         .route("/vault", get(vault_pages::home))
@@ -138,18 +153,7 @@ pub fn router() -> Router<Kapu> {
             "/oauth2/logout",
             get(authorize_pages::logout).post(authorize_pages::logout_confirmed),
         )
-        .route(
-            "/login",
-            get(login_pages::login_page).post(login_pages::login_submit),
-        )
-        .route(
-            "/login/identity",
-            get(login_pages::identity_page).post(login_pages::identity_submit),
-        )
-        .route(
-            "/login/second-factor",
-            get(second_step_pages::second_step_page).post(second_step_pages::second_step_submit),
-        )
+        .merge(login_router(kapu))
         .route("/profile/factors", get(factor_pages::factors))
         .route("/profile/services", get(connection_pages::page))
         .route(
@@ -378,6 +382,27 @@ pub fn router() -> Router<Kapu> {
 
 /// The pages whose forms upload documents: their bodies stream in under the mailbox's own
 /// size limits, not the small limit of every other form.
+/// The login's own pages; while they carry a service's request, their forms may lead to it.
+fn login_router(kapu: &Kapu) -> Router<Kapu> {
+    Router::new()
+        .route(
+            "/login",
+            get(login_pages::login_page).post(login_pages::login_submit),
+        )
+        .route(
+            "/login/identity",
+            get(login_pages::identity_page).post(login_pages::identity_submit),
+        )
+        .route(
+            "/login/second-factor",
+            get(second_step_pages::second_step_page).post(second_step_pages::second_step_submit),
+        )
+        .route_layer(axum::middleware::from_fn_with_state(
+            kapu.clone(),
+            login_pages::toward_service,
+        ))
+}
+
 pub fn upload_router() -> Router<Kapu> {
     Router::new()
         .route(

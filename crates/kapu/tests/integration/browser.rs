@@ -73,7 +73,11 @@ impl Browser {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        let caps = json!({"capabilities": {"alwaysMatch": {"browserName": "chrome", "goog:chromeOptions": {
+        // The console's every message is kept, so that a test sees each error and each
+        // refusal of the page's Content-Security-Policy.
+        let caps = json!({"capabilities": {"alwaysMatch": {"browserName": "chrome",
+            "goog:loggingPrefs": {"browser": "ALL"},
+            "goog:chromeOptions": {
             "binary": "/usr/bin/chromium",
             "prefs": {"intl.accept_languages": "hu-HU,hu"},
             "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic", "--no-first-run",
@@ -159,6 +163,52 @@ impl Browser {
             .to_string()
     }
 
+    /// The console's errors and CSP refusals since the last look (on any page visited in
+    /// between).
+    async fn console_faults(&self) -> Vec<Value> {
+        let logs = self
+            .cmd(reqwest::Method::POST, "/se/log", json!({"type": "browser"}))
+            .await;
+        let entries = logs
+            .as_array()
+            .unwrap_or_else(|| panic!("the browser gave no console log: {logs}"));
+        entries
+            .iter()
+            .filter(|e| {
+                let message = e["message"].as_str().unwrap_or("");
+                // A page answered with an error status (a form sent back with its errors)
+                // is logged as a failed load of the page itself; the test checks that page.
+                // Everything a page loads is under /static/, and must load.
+                let page_status = e["source"] == "network"
+                    && message.contains(" - Failed to load resource: the server responded")
+                    && !message.contains("/static/")
+                    && !message.contains("/favicon");
+                (e["level"] == "SEVERE" && !page_status)
+                    || message.contains("Content Security Policy")
+                    || message.contains("Content-Security-Policy")
+            })
+            .cloned()
+            .collect()
+    }
+
+    /// Fails on any console error or CSP refusal since the last check, and on any image of
+    /// the page that did not load.
+    pub(crate) async fn assert_clean(&self) {
+        let faults = self.console_faults().await;
+        assert!(
+            faults.is_empty(),
+            "the console shows errors on {}: {faults:?}",
+            self.url().await
+        );
+        let broken = self
+            .execute(
+                "return Array.from(document.images)\
+                   .filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src);",
+            )
+            .await;
+        assert_eq!(broken, json!([]), "images that did not load");
+    }
+
     /// Runs a script in the page and returns what it returns.
     pub(crate) async fn execute(&self, script: &str) -> Value {
         self.cmd(
@@ -169,17 +219,20 @@ impl Browser {
         .await
     }
 
-    /// Waits until the page shows `text` (navigation after a click takes a moment).
+    /// Waits until the page shows `text` (navigation after a click takes a moment), then
+    /// checks the page as [`Browser::assert_clean`] does.
     pub(crate) async fn wait_for(&self, text: &str) -> String {
         for _ in 0..100 {
             let html = self.source().await;
             if html.contains(text) {
+                self.assert_clean().await;
                 return html;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         panic!(
-            "the page never showed {text:?}; it shows: {}",
+            "the page never showed {text:?}; the console: {:?}; it shows: {}",
+            self.console_faults().await,
             self.source().await
         );
     }

@@ -36,6 +36,7 @@ mod security_keys;
 mod settings;
 mod smtp;
 mod sso;
+mod sso_browser;
 mod sso_onboarding;
 mod sso_tokens;
 mod substitutions;

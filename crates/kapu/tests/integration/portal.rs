@@ -10,10 +10,10 @@ use crate::both;
 use crate::forms::{browser, csrf_of};
 use crate::harness::App;
 
-const PW: &str = "Portal-Belepes1";
+pub(crate) const PW: &str = "Portal-Belepes1";
 
 /// Registers the portal as a client and starts it; returns its address.
-async fn start_portal(app: &App) -> String {
+pub(crate) async fn start_portal(app: &App) -> String {
     let admin = app.admin().await;
     let (s, b) = app
         .send(

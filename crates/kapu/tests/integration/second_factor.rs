@@ -494,14 +494,22 @@ async fn pages_enrol_a_factor_and_ask_for_it_after_the_password(app: App) {
     )
     .await;
     assert_eq!(s, StatusCode::OK);
-    assert!(html.contains("src=\"data:image/svg+xml;base64,"));
+    // The QR code is markup of the page (the policy allows no data: images); the key is
+    // shown in groups of four; the code field asks for digits.
+    assert!(html.contains("<div class=\"qr\" role=\"img\"") && html.contains("<svg"));
+    assert!(!html.contains("data:image"));
+    assert!(
+        html.contains("inputmode=\"numeric\"") && html.contains("autocomplete=\"one-time-code\"")
+    );
     let secret: String = html
-        .split("<code>")
+        .split("<code class=\"key\">")
         .nth(1)
         .unwrap()
         .chars()
         .take_while(|c| *c != '<')
         .collect();
+    assert_eq!(secret.split(' ').next().unwrap().len(), 4, "{secret}");
+    let secret = secret.replace(' ', "");
     let id: String = html
         .split("name=\"id\" value=\"")
         .nth(1)

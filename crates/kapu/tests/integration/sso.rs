@@ -48,6 +48,18 @@ pub(crate) async fn client(
     c["client_secret"].as_str().map(str::to_string)
 }
 
+/// An authorization request of a client that does not serve: an error page, no redirect.
+pub(crate) async fn not_served(b: &Client, app: &App, url: &str) {
+    let r = b.get(app.url(url)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(r.headers().get("location").is_none());
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("error-summary") || html.contains("<h1"),
+        "{html}"
+    );
+}
+
 /// A PKCE verifier and its S256 challenge.
 pub(crate) fn pkce(seed: &str) -> (String, String) {
     let verifier = format!("verifier-{seed}-{}", "x".repeat(40));
@@ -433,7 +445,8 @@ async fn bad_requests_get_no_code(app: App) {
     let url = authorize_url("gazd", Some(&challenge), "").replace("openid%20", "");
     let back = authorize(&app, &b, &url).await;
     assert_eq!(param(&back, "error").as_deref(), Some("invalid_scope"));
-    // A suspended service takes no logins, and its tokens are not exchanged.
+    // A suspended service takes no logins and is unknown to the endpoint: a page, never
+    // a redirect to its addresses; its tokens are not exchanged.
     let (s, _) = app
         .send(
             "POST",
@@ -443,11 +456,7 @@ async fn bad_requests_get_no_code(app: App) {
         )
         .await;
     assert_eq!(s, StatusCode::OK);
-    let back = authorize(&app, &b, &authorize_url("gazd", Some(&challenge), "")).await;
-    assert_eq!(
-        param(&back, "error").as_deref(),
-        Some("unauthorized_client")
-    );
+    not_served(&b, &app, &authorize_url("gazd", Some(&challenge), "")).await;
     // Lifecycle moves out of order are refused.
     let (s, e) = app
         .send(
@@ -535,7 +544,100 @@ async fn a_service_can_ask_for_a_fresh_or_stronger_login(app: App) {
             .starts_with("/login?next=")
     );
 }
+/// What a request asks of the browser's way is answered, never ignored: `prompt=none`
+/// without a session or consent goes back as an error, another `response_mode` is refused,
+/// and the pages that lead to the service allow exactly its origin as a form target.
+async fn silent_requests_and_modes_are_answered_and_pages_lead_to_the_service(app: App) {
+    let (_, _) = setup(&app, "production").await;
+    let (_, challenge) = pkce("n");
+    let b = browser();
+    let silent = authorize_url("gazd", Some(&challenge), "&prompt=none");
+    let r = b.get(app.url(&silent)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let back = r.headers()["location"].to_str().unwrap().to_string();
+    assert!(back.starts_with(REDIRECT), "{back}");
+    assert_eq!(param(&back, "error").as_deref(), Some("login_required"));
+    assert_eq!(param(&back, "state").as_deref(), Some("st-1"));
+    let r = b
+        .get(app.url(&authorize_url(
+            "gazd",
+            Some(&challenge),
+            "&response_mode=form_post",
+        )))
+        .send()
+        .await
+        .unwrap();
+    let back = r.headers()["location"].to_str().unwrap().to_string();
+    assert_eq!(
+        param(&back, "error").as_deref(),
+        Some("invalid_request"),
+        "{back}"
+    );
+
+    // The login page of a service's request may send its form's answer to the service.
+    let url = authorize_url("gazd", Some(&challenge), "");
+    let r = b.get(app.url(&url)).send().await.unwrap();
+    let login = r.headers()["location"].to_str().unwrap().to_string();
+    let r = b.get(app.url(&login)).send().await.unwrap();
+    let csp = r.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        csp.contains("form-action 'self' https://gazd.example.hu;"),
+        "{csp}"
+    );
+    // A forged request widens nothing, and what the cookie carries cannot add attributes.
+    for forged in [
+        "/oauth2/authorize?client_id=gazd&redirect_uri=https%3A%2F%2Fevil.example%2F",
+        "/oauth2/authorize?x=1;%20Domain=evil.example",
+    ] {
+        let b = browser();
+        let r = b
+            .get(app.url(&format!("/login?next={}", urlencode(forged))))
+            .send()
+            .await
+            .unwrap();
+        let csp = r.headers()["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("form-action 'self';"), "{forged}: {csp}");
+        let cookies: Vec<&str> = r
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap())
+            .collect();
+        assert!(
+            cookies.iter().all(|c| !c.contains("evil.example")),
+            "{cookies:?}"
+        );
+    }
+
+    // Logged in, with no consent yet: a silent request cannot ask for it.
+    log_in(&b, &app, "ugyfel@kozpont", PW, "normal").await;
+    let r = b.get(app.url(&silent)).send().await.unwrap();
+    let back = r.headers()["location"].to_str().unwrap().to_string();
+    assert_eq!(
+        param(&back, "error").as_deref(),
+        Some("consent_required"),
+        "{back}"
+    );
+    // The consent page's form leads to the service.
+    let r = b.get(app.url(&url)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let csp = r.headers()["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains("form-action 'self' https://gazd.example.hu;"),
+        "{csp}"
+    );
+    // Once consented, a silent request gets its code.
+    authorize(&app, &b, &url).await;
+    let r = b.get(app.url(&silent)).send().await.unwrap();
+    let back = r.headers()["location"].to_str().unwrap().to_string();
+    assert!(param(&back, "code").is_some(), "{back}");
+}
+
 both!(
+    silent_requests_and_modes_are_answered_and_pages_lead_to_the_service,
     a_service_logs_a_user_in_with_a_code_and_pkce,
     bad_requests_get_no_code,
     discovery_names_the_endpoints,
