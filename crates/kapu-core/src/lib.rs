@@ -41,8 +41,8 @@ pub(crate) struct Inner {
     master: MasterKey,
     /// The WebAuthn relying party; none where the public address has no host name.
     webauthn: Option<webauthn_rs::Webauthn>,
-    /// Client registrations (and unknown client ids), read on every token request.
-    sso_clients: platform::changes::StampedMap<Option<sso::clients::ClientRecord>>,
+    /// Single sign-on's clients, subjects' roles and its worker's bell.
+    sso: sso::state::State,
     /// Sessions as last read, for requests that need no query.
     sessions: signon::session_cache::SessionCache,
     /// Mailboxes as the send path last read them, by owner or short name.
@@ -89,7 +89,7 @@ impl Kapu {
                 blobs,
                 master,
                 webauthn,
-                sso_clients: platform::changes::StampedMap::new(10_000),
+                sso: Default::default(),
                 sessions: Default::default(),
                 mailboxes: platform::changes::StampedMap::new(10_000),
                 password_facts: platform::changes::StampedMap::new(100_000),

@@ -9,7 +9,7 @@ use super::links::{self, Purpose};
 use super::mail_text;
 use super::names::FullLogin;
 use super::password_policy::{ABSOLUTE_MAX_LEN, ExpiryStatus, PasswordPolicy};
-use super::revocation::revoke_all_of;
+use super::revocation::{revoke_all_but, revoke_all_of};
 use super::users::UserRow;
 use crate::Kapu;
 use crate::actor::{Actor, RequestCtx, policy};
@@ -215,12 +215,7 @@ impl Kapu {
         let mut tx = self.db().write().await?;
         self.store_password(&mut tx, &user.id, &new_hash, false, now)
             .await?;
-        sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND id <> $3 AND revoked_at IS NULL")
-            .bind(now)
-            .bind(&user.id)
-            .bind(&actor.session_id)
-            .execute(tx.conn())
-            .await?;
+        revoke_all_but(&mut tx, &user.id, Some(&actor.session_id), now).await?;
         sqlx::query("UPDATE sessions SET restricted = 0 WHERE id = $1")
             .bind(&actor.session_id)
             .execute(tx.conn())

@@ -313,7 +313,8 @@ impl Kapu {
     pub(crate) async fn client_record(&self, client_id: &str) -> Result<Option<ClientRecord>> {
         // Unknown ids are kept too: a flood of them must not reach the database.
         self.inner
-            .sso_clients
+            .sso
+            .clients
             .get_or_read(client_id, self.db().changes(), || async {
                 let sql = format!("SELECT {CLIENT_COLUMNS} WHERE c.client_id = $1");
                 let row: Option<ClientRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
@@ -445,7 +446,7 @@ impl Kapu {
         )
         .await?;
         tx.commit().await?;
-        self.inner.sso_clients.forget(service_code);
+        self.inner.sso.clients.forget(service_code);
         Ok(RegisteredClient {
             client: self.get_client(actor, service_code).await?,
             client_secret: secret,
@@ -490,7 +491,7 @@ impl Kapu {
         )
         .await?;
         tx.commit().await?;
-        self.inner.sso_clients.forget(service_code);
+        self.inner.sso.clients.forget(service_code);
         Ok(RegisteredClient {
             client: self.get_client(actor, service_code).await?,
             client_secret: Some(secret),
@@ -538,7 +539,7 @@ impl Kapu {
         .await?;
         super::onboarding::tell_requester(&mut tx, service_code, &existing.name, next, now).await?;
         tx.commit().await?;
-        self.inner.sso_clients.forget(service_code);
+        self.inner.sso.clients.forget(service_code);
         self.get_client(actor, service_code).await
     }
 }

@@ -33,15 +33,22 @@ impl Kapu {
         Ok(gone)
     }
 
+    /// Clears old rows every few minutes and sends back-channel logouts as grants end.
     pub async fn run_sso_worker(self) {
         let mut tick = tokio::time::interval(Duration::from_secs(300));
         loop {
-            tick.tick().await;
-            match self.sso_housekeeping().await {
-                Ok(n) if n > 0 => tracing::debug!(rows = n, "single sign-on rows cleared"),
-                Ok(_) => {}
-                Err(e) => {
-                    tracing::warn!(error = %e, "single sign-on housekeeping failed; retrying next round")
+            tokio::select! {
+                _ = tick.tick() => match self.sso_housekeeping().await {
+                    Ok(n) if n > 0 => tracing::debug!(rows = n, "single sign-on rows cleared"),
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::warn!(error = %e, "single sign-on housekeeping failed; retrying next round")
+                    }
+                },
+                () = self.logouts_due() => {
+                    if let Err(e) = self.send_pending_logouts().await {
+                        tracing::warn!(error = %e, "back-channel logouts failed; retrying next round");
+                    }
                 }
             }
         }

@@ -18,52 +18,62 @@ impl Kapu {
     /// Logs the session out of Kapu and of the services it was used for.
     pub async fn end_session(&self, actor: &Actor) -> Result<()> {
         self.logout(actor).await?;
-        self.end_grants_of_sessions(std::slice::from_ref(&actor.session_id))
-            .await
+        let mut tx = self.db().write_unaudited().await?;
+        sqlx::query(
+            "UPDATE sso_grants SET revoked_at = $1, logout_pending = 1 \
+             WHERE session_id = $2 AND revoked_at IS NULL",
+        )
+        .bind(self.now())
+        .bind(&actor.session_id)
+        .execute(tx.conn())
+        .await?;
+        tx.commit().await?;
+        self.inner.sso.logouts.notify_one();
+        Ok(())
     }
 
-    /// Every session of the person, and the services' sessions with them.
+    /// Every session of the person, and every grant of theirs that services hold (the
+    /// revocation of the identity room ends both in one transaction).
     pub async fn end_all_sessions(&self, actor: &Actor) -> Result<u64> {
-        let sessions: Vec<String> =
-            sqlx::query_scalar("SELECT id FROM sessions WHERE user_id = $1 AND revoked_at IS NULL")
-                .bind(actor.session_user_id())
-                .fetch_all(self.db().pool())
-                .await?;
         let n = self.logout_everywhere(actor).await?;
-        self.end_grants_of_sessions(&sessions).await?;
+        self.inner.sso.logouts.notify_one();
         Ok(n)
     }
 
-    async fn end_grants_of_sessions(&self, sessions: &[String]) -> Result<()> {
-        let now = self.now();
+    /// Tells the services of grants revoked since the last round (back-channel logout),
+    /// each grant once, even with several nodes: a node claims a grant before it sends.
+    /// Returns how many notices went out.
+    pub async fn send_pending_logouts(&self) -> Result<usize> {
+        let pending: Vec<(String, String, String, String, Option<String>)> = sqlx::query_as(
+            "SELECT g.id, g.client_id, g.user_id, g.session_id, c.backchannel_logout_uri \
+             FROM sso_grants g JOIN sso_clients c ON c.client_id = g.client_id \
+             WHERE g.logout_pending = 1 LIMIT 500",
+        )
+        .fetch_all(self.db().pool())
+        .await?;
+        if pending.is_empty() {
+            return Ok(0);
+        }
         let mut notices = Vec::new();
-        for session in sessions {
-            let grants: Vec<(String, String, String, Option<String>)> = sqlx::query_as(
-                "SELECT g.id, g.client_id, g.user_id, c.backchannel_logout_uri FROM sso_grants g \
-                 JOIN sso_clients c ON c.client_id = g.client_id \
-                 WHERE g.session_id = $1 AND g.revoked_at IS NULL",
+        let mut tx = self.db().write_unaudited().await?;
+        for (id, client_id, user_id, session, uri) in pending {
+            let claimed = sqlx::query(
+                "UPDATE sso_grants SET logout_pending = 0 WHERE id = $1 AND logout_pending = 1",
             )
-            .bind(session)
-            .fetch_all(self.db().pool())
-            .await?;
-            if grants.is_empty() {
-                continue;
-            }
-            let mut tx = self.db().write().await?;
-            sqlx::query("UPDATE sso_grants SET revoked_at = $1 WHERE session_id = $2 AND revoked_at IS NULL")
-                .bind(now)
-                .bind(session)
-                .execute(tx.conn())
-                .await?;
-            tx.commit().await?;
-            for (_, client_id, user_id, uri) in grants {
-                if let Some(uri) = uri.filter(|u| !u.is_empty()) {
-                    notices.push((client_id, user_id, session.clone(), uri));
-                }
+            .bind(&id)
+            .execute(tx.conn())
+            .await?
+            .rows_affected()
+                == 1;
+            if let Some(uri) = uri.filter(|u| claimed && !u.is_empty()) {
+                notices.push((client_id, user_id, session, uri));
             }
         }
+        tx.commit().await?;
         notices.sort();
         notices.dedup();
+        let now = self.now();
+        let sent = notices.len();
         for (client_id, user_id, session, uri) in notices {
             let pairwise = self
                 .client_record(&client_id)
@@ -89,7 +99,14 @@ impl Kapu {
                 .await?;
             tokio::spawn(deliver(uri, token));
         }
-        Ok(())
+        Ok(sent)
+    }
+
+    /// Waits for the next round of logout notices: rung by this node, or every couple of
+    /// seconds for revocations made elsewhere (another node, a security event).
+    pub(super) async fn logouts_due(&self) {
+        let _ =
+            tokio::time::timeout(Duration::from_secs(2), self.inner.sso.logouts.notified()).await;
     }
 }
 

@@ -13,4 +13,5 @@ pub mod logout;
 pub mod onboarding;
 pub mod pkce;
 pub mod revocation;
+pub(crate) mod state;
 pub mod tokens;

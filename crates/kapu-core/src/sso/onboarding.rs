@@ -78,7 +78,7 @@ impl Kapu {
         let name = req.service.name.clone().unwrap_or_default();
         tell_requester(&mut tx, &code, &name, ClientState::Requested, now).await?;
         tx.commit().await?;
-        self.inner.sso_clients.forget(&code);
+        self.inner.sso.clients.forget(&code);
         self.mailer().wake();
         Ok(RegisteredClient {
             client: self.client_view(&code).await?,

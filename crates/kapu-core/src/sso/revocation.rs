@@ -60,16 +60,32 @@ impl Kapu {
     /// `POST /oauth2/introspect`: whether the token is active, and what it stands for.
     pub async fn introspect(&self, req: &TokenRequest, token: &str) -> Outcome<Value> {
         let client = self.authenticate_client(req).await?;
+        // RFC 7662 2.1: the caller must be a client that can keep a secret.
+        if !client.confidential {
+            return Err(OAuthError {
+                error: "invalid_client",
+                description: "a public client cannot introspect tokens",
+                status: 401,
+            });
+        }
         let inactive = json!({"active": false});
         if let Some((claims, owner, grant)) = self.verify_access_token(token).await? {
             if owner.client_id != client.client_id {
                 return Ok(inactive);
             }
-            return Ok(json!({
+            if grant.deleted_at_or_locked() {
+                return Ok(inactive);
+            }
+            let roles = self.current_roles(&grant).await?;
+            let mut answer = json!({
                 "active": true, "token_type": "access_token", "client_id": grant.client_id,
                 "scope": grant.scope, "sub": claims["sub"], "exp": claims["exp"],
-                "iat": claims["iat"], "iss": claims["iss"], "aud": claims["aud"], "act": claims.get("act"),
-            }));
+                "iat": claims["iat"], "iss": claims["iss"], "aud": claims["aud"], "roles": *roles,
+            });
+            if let (Some(act), Some(map)) = (claims.get("act"), answer.as_object_mut()) {
+                map.insert("act".into(), act.clone());
+            }
+            return Ok(answer);
         }
         let Some(refresh) = self.refresh_state(token).await? else {
             return Ok(inactive);

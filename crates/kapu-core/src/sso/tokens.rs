@@ -2,12 +2,15 @@
 //! Tokens are JWTs signed by Kapu's key store. A code used twice, or a refresh token used
 //! twice, revokes everything its grant gave; so does the end of a deputy's substitution.
 
+use std::sync::Arc;
+
 use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::clients::ClientRecord;
 use super::pkce;
 use crate::Kapu;
+use crate::access::grants::effective_role_ids;
 use crate::error::Error;
 use crate::platform::crypto::{random_token, sha256_hex, token_digest};
 use crate::platform::db::WriteTx;
@@ -101,12 +104,12 @@ pub(super) struct Grant {
     pub(super) deputy_id: Option<String>,
     pub(super) session_id: String,
     pub(super) scope: String,
-    pub(super) roles: String,
     pub(super) auth_time: i64,
     pub(super) amr: String,
     pub(super) acr: String,
     pub(super) revoked_at: Option<i64>,
     /// The subject as the claims show it, read with the grant in one query.
+    tenant_id: String,
     login: String,
     tenant_code: String,
     full_name: String,
@@ -116,11 +119,18 @@ pub(super) struct Grant {
     deputy_name: Option<String>,
 }
 
+impl Grant {
+    /// The subject can no longer be spoken for (deleted, or locked by an administrator).
+    pub(super) fn deleted_at_or_locked(&self) -> bool {
+        self.deleted_at.is_some() || self.admin_locked != 0
+    }
+}
+
 /// A grant's columns with its subject's, from `sso_grants g`.
 macro_rules! grant_select {
     () => {
         "g.id, g.client_id, g.user_id, g.deputy_id, g.session_id, g.scope, \
-         g.roles, g.auth_time, g.amr, g.acr, g.revoked_at, u.login, t.code AS tenant_code, u.full_name, \
+         g.auth_time, g.amr, g.acr, g.revoked_at, u.tenant_id, u.login, t.code AS tenant_code, u.full_name, \
          u.email, u.admin_locked, u.deleted_at, d.full_name AS deputy_name \
          FROM sso_grants g JOIN users u ON u.id = g.user_id JOIN tenants t ON t.id = u.tenant_id \
          LEFT JOIN users d ON d.id = g.deputy_id"
@@ -241,11 +251,20 @@ impl Kapu {
         if req.redirect_uri.as_deref() != Some(code.redirect_uri.as_str()) {
             return Err(OAuthError::grant("redirect_uri does not match"));
         }
-        if let Some(challenge) = code.code_challenge {
-            let verifier = req.code_verifier.as_deref().unwrap_or("");
-            if !pkce::verify_s256(verifier, &challenge) {
-                return Err(OAuthError::grant("the PKCE verifier does not match"));
+        match (code.code_challenge, req.code_verifier.as_deref()) {
+            (Some(challenge), verifier) => {
+                if !pkce::verify_s256(verifier.unwrap_or(""), &challenge) {
+                    return Err(OAuthError::grant("the PKCE verifier does not match"));
+                }
             }
+            // RFC 9700 2.1.1: a verifier for a code issued without a challenge means the code
+            // was injected into another client's flow.
+            (None, Some(_)) => {
+                return Err(OAuthError::grant(
+                    "a code_verifier came for a code issued without a challenge",
+                ));
+            }
+            (None, None) => {}
         }
         if grant.revoked_at.is_some() {
             return Err(OAuthError::grant("the grant was revoked"));
@@ -352,14 +371,18 @@ impl Kapu {
         nonce: Option<&str>,
         now: i64,
     ) -> Outcome<(TokenResponse, String)> {
-        let profile = self.claims(client, grant)?;
+        let roles = self.current_roles(grant).await?;
+        let profile = self.claims(client, grant, &roles)?;
         let iss = self.config().public_url.trim_end_matches('/').to_string();
         let secs = now / 1000;
-        let access = json!({
+        let mut access = json!({
             "iss": iss, "sub": profile["sub"], "aud": client.client_id, "client_id": client.client_id,
             "iat": secs, "exp": secs + ACCESS_TTL_SECS, "scope": grant.scope, "gid": grant.id,
-            "act": profile.get("act"),
         });
+        // `act` only where somebody acts for another: absent, never null.
+        if let (Some(act), Some(map)) = (profile.get("act"), access.as_object_mut()) {
+            map.insert("act".into(), act.clone());
+        }
         let mut id = profile.clone();
         if let Some(map) = id.as_object_mut() {
             map.insert("iss".into(), json!(iss));
@@ -398,8 +421,8 @@ impl Kapu {
 
     /// What the service learns of the subject: the roles of this service only, and for a
     /// deputy, whom it is (`act`, RFC 8693).
-    fn claims(&self, client: &ClientRecord, grant: &Grant) -> Outcome<Value> {
-        if grant.deleted_at.is_some() || grant.admin_locked != 0 {
+    fn claims(&self, client: &ClientRecord, grant: &Grant, roles: &[String]) -> Outcome<Value> {
+        if grant.deleted_at_or_locked() {
             return Err(OAuthError::grant("the user is gone or locked"));
         }
         let subject = |user_id: &str| {
@@ -423,7 +446,6 @@ impl Kapu {
                 map.insert("email".into(), json!(grant.email));
             }
             if scope.contains(&"roles") || scope.contains(&"profile") {
-                let roles: Vec<&str> = grant.roles.split(' ').filter(|r| !r.is_empty()).collect();
                 map.insert("roles".into(), json!(roles));
             }
             if let Some(deputy) = &grant.deputy_id {
@@ -445,7 +467,41 @@ impl Kapu {
                 status: 401,
             });
         };
-        self.claims(&client, &grant)
+        let roles = self.current_roles(&grant).await?;
+        self.claims(&client, &grant, &roles)
+    }
+
+    /// The roles of the grant's service that its subject holds now (a revoked role, or the
+    /// service dropped from the tenant's contract, is gone at once); for a deputy, those of
+    /// the substitutions in force.
+    pub(super) async fn current_roles(&self, grant: &Grant) -> Outcome<Arc<Vec<String>>> {
+        let prefix = format!("{}.", grant.client_id);
+        let of_service = |ids: Vec<String>| {
+            Arc::new(
+                ids.iter()
+                    .filter_map(|r| r.strip_prefix(&prefix))
+                    .map(str::to_string)
+                    .collect::<Vec<_>>(),
+            )
+        };
+        if let Some(deputy) = &grant.deputy_id {
+            // Time alone ends a substitution: what a deputy may do is read afresh.
+            let ids = self
+                .acting_roles(deputy, &grant.user_id, &grant.tenant_id)
+                .await?;
+            return Ok(of_service(ids));
+        }
+        let key = format!("{}\u{1f}{}", grant.user_id, grant.client_id);
+        let roles = self
+            .inner
+            .sso
+            .roles
+            .get_or_read(&key, self.db().changes(), || async {
+                let ids = effective_role_ids(self.db(), &grant.user_id, &grant.tenant_id).await?;
+                Ok(of_service(ids))
+            })
+            .await?;
+        Ok(roles)
     }
 
     /// An access token's claims, client and grant, when it is Kapu's, unexpired, and its

@@ -37,6 +37,7 @@ mod settings;
 mod smtp;
 mod sso;
 mod sso_browser;
+mod sso_grants;
 mod sso_onboarding;
 mod sso_tokens;
 mod substitutions;

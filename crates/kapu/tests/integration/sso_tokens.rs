@@ -102,7 +102,7 @@ async fn a_client_introspects_and_revokes_its_own_tokens(app: App) {
 }
 
 /// A service's back-channel logout address, run in the test: it keeps what it is sent.
-async fn logout_listener() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+pub(crate) async fn logout_listener() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
     let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let kept = seen.clone();
     let router = axum::Router::new().route(
