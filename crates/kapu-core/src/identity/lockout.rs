@@ -1,29 +1,7 @@
-//! Lockout after consecutive wrong passwords, and per-address throttling windows.
+//! Lockout after consecutive wrong passwords, and per-address throttling windows (the
+//! counting itself is in `signon::attempts`).
 
 use crate::platform::clock::MINUTE;
-
-/// What one more wrong password does to an account.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct AfterFailure {
-    pub failed_count: i64,
-    pub locked_until: Option<i64>,
-}
-
-pub fn after_failure(failed_count: i64, threshold: i64, lock_ms: i64, now: i64) -> AfterFailure {
-    let failed_count = failed_count + 1;
-    if failed_count >= threshold {
-        // The counter starts again once the lock lifts.
-        AfterFailure {
-            failed_count: 0,
-            locked_until: Some(now + lock_ms),
-        }
-    } else {
-        AfterFailure {
-            failed_count,
-            locked_until: None,
-        }
-    }
-}
 
 /// Seconds until a temporary lock lifts, if it is still on.
 pub fn lock_remaining_secs(locked_until: Option<i64>, now: i64) -> Option<i64> {
@@ -65,17 +43,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_fifth_wrong_password_locks_for_ten_minutes() {
-        let mut count = 0;
-        for _ in 0..4 {
-            let a = after_failure(count, 5, 600_000, 1_000);
-            assert_eq!(a.locked_until, None);
-            count = a.failed_count;
-        }
-        let a = after_failure(count, 5, 600_000, 1_000);
-        assert_eq!(a.locked_until, Some(601_000));
-        assert_eq!(lock_remaining_secs(a.locked_until, 1_000), Some(600));
-        assert_eq!(lock_remaining_secs(a.locked_until, 601_000), None);
+    fn a_lock_lifts_at_its_moment() {
+        assert_eq!(lock_remaining_secs(Some(601_000), 1_000), Some(600));
+        assert_eq!(lock_remaining_secs(Some(601_000), 601_000), None);
+        assert_eq!(lock_remaining_secs(None, 1_000), None);
     }
 
     #[test]

@@ -2,15 +2,13 @@
 
 use serde_json::json;
 
+use super::attempts::{self, Attempt, Counter};
 use super::factor_policy::FactorPolicy;
 use super::sessions::{self, SessionStart};
 use crate::Kapu;
 use crate::access::grants::effective_role_ids;
 use crate::actor::{Actor, Mode, RequestCtx};
 use crate::error::{Error, Result};
-use crate::identity::lockout::{
-    after_failure, lock_remaining_secs, throttle_retry_after_secs, throttle_window,
-};
 use crate::identity::names::FullLogin;
 use crate::identity::names::LoginName;
 use crate::identity::password_policy::{ExpiryStatus, PasswordPolicy};
@@ -93,47 +91,81 @@ impl Kapu {
         let now = self.now();
         let global = self.settings().snapshot("").await?;
         self.check_login_throttle(ctx, &global, mode, now).await?;
+        let step = self
+            .login_counted(ctx, login, password, mode, identity, &global, now)
+            .await;
+        if step.is_ok() {
+            self.give_back_address_attempt(&ctx.client_addr, now)
+                .await?;
+        }
+        step
+    }
 
+    /// A login whose attempt this address has already been charged with.
+    #[allow(clippy::too_many_arguments)]
+    async fn login_counted(
+        &self,
+        ctx: &RequestCtx,
+        login: &str,
+        password: &str,
+        mode: Mode,
+        identity: Identity<'_>,
+        global: &Snapshot,
+        now: i64,
+    ) -> Result<LoginStep> {
         let full = FullLogin::parse(login).map_err(|k| Error::field("login", k))?;
         let user = self
             .user_by_login(full.tenant.as_str(), full.login.as_str())
             .await?;
         let Some(user) = user else {
             return Err(self
-                .unknown_name_failure(ctx, &full, password, mode, &global, now)
+                .unknown_name_failure(ctx, &full, password, mode, global, now)
                 .await?);
         };
 
-        // A locked account answers the same whatever the password, and does not check it.
-        let remaining = lock_remaining_secs(user.locked_until, now);
-        if user.admin_locked != 0 || remaining.is_some() {
-            self.record_login_failure(ctx, Some(&user), "locked", mode, json!({}), now)
-                .await?;
-            return Err(Error::AccountLocked);
-        }
+        // Counted before the password is checked; a locked account answers the same
+        // whatever the password, and does not check it.
+        let snapshot = self.settings().snapshot(&user.tenant_id).await?;
+        let threshold = snapshot.number("lockout_threshold");
+        let n = match self.count_attempt(Counter::Password, &user.id, now).await? {
+            Attempt::Numbered(n) if attempts::within(n, threshold) => n,
+            attempt => {
+                if let Attempt::Numbered(_) = attempt {
+                    // Past the threshold: parallel attempts locked it while this one came.
+                    let mut tx = self.db().write_unaudited().await?;
+                    attempts::lock(
+                        &mut tx,
+                        Counter::Password,
+                        &user.id,
+                        now + snapshot.duration_ms("lockout_duration"),
+                    )
+                    .await?;
+                    tx.commit().await?;
+                }
+                self.record_login_failure(ctx, Some(&user), "locked", mode, json!({}), now)
+                    .await?;
+                return Err(Error::AccountLocked);
+            }
+        };
 
         let ok = self.password_matches(&user, password).await?;
-        let snapshot = self.settings().snapshot(&user.tenant_id).await?;
         if !ok {
-            let after = after_failure(
-                user.failed_count,
-                snapshot.number("lockout_threshold"),
-                snapshot.duration_ms("lockout_duration"),
-                now,
-            );
+            let locked = attempts::locks(n, threshold);
             let mut tx = self.db().write().await?;
-            sqlx::query("UPDATE users SET failed_count = $1, locked_until = COALESCE($2, locked_until) WHERE id = $3")
-                .bind(after.failed_count)
-                .bind(after.locked_until)
-                .bind(&user.id)
-                .execute(tx.conn())
+            if locked {
+                attempts::lock(
+                    &mut tx,
+                    Counter::Password,
+                    &user.id,
+                    now + snapshot.duration_ms("lockout_duration"),
+                )
                 .await?;
-            let outcome = if after.locked_until.is_some() {
+            }
+            let outcome = if locked {
                 "wrong_password_locked"
             } else {
                 "wrong_password"
             };
-            self.count_failure(&mut tx, &ctx.client_addr, now).await?;
             audit::record(
                 &mut tx,
                 now,
@@ -142,22 +174,25 @@ impl Kapu {
                 AuditEvent::new("login", outcome)
                     .tenant(&user.tenant_id)
                     .target("user", &user.id, &user.full_login())
-                    .details(
-                        json!({"mode": mode.as_str(), "consecutive_failures": after.failed_count}),
-                    ),
+                    .details(json!({"mode": mode.as_str(), "consecutive_failures": n})),
             )
             .await?;
             tx.commit().await?;
             metrics::counter!("kapu_logins_total", "outcome" => outcome, "mode" => mode.as_str())
                 .increment(1);
-            if after.locked_until.is_some() {
+            if locked {
                 metrics::counter!("kapu_lockouts_total").increment(1);
             }
-            return Err(match after.locked_until {
-                Some(_) => Error::AccountLocked,
-                None => Error::InvalidCredentials,
+            return Err(if locked {
+                Error::AccountLocked
+            } else {
+                Error::InvalidCredentials
             });
         }
+        // The right password: the consecutive count starts again, whatever follows.
+        let mut tx = self.db().write_unaudited().await?;
+        attempts::clear(&mut tx, Counter::Password, &user.id).await?;
+        tx.commit().await?;
 
         // A certificate bound to the user, presented on the connection, is the factor
         // already; a tenant may accept no password without one.
@@ -249,7 +284,8 @@ impl Kapu {
         Ok(())
     }
 
-    /// A refusal when this address failed too often in the current minute.
+    /// Charges this address with one attempt of the current minute, and refuses it past the
+    /// limit; a right answer gives it back.
     pub(crate) async fn check_login_throttle(
         &self,
         ctx: &RequestCtx,
@@ -258,23 +294,15 @@ impl Kapu {
         now: i64,
     ) -> Result<()> {
         let limit = global.number("login_throttle_per_minute");
-        let window = throttle_window(now);
-        let failures: Option<i64> = sqlx::query_scalar(
-            "SELECT failures FROM login_throttle WHERE addr = $1 AND window_start = $2",
-        )
-        .bind(&ctx.client_addr)
-        .bind(window)
-        .fetch_optional(self.db().pool())
-        .await?;
-        if failures.unwrap_or(0) >= limit {
+        let counted = self
+            .count_address_attempt(&ctx.client_addr, limit, now)
+            .await;
+        if let Err(Error::Throttled { .. }) = &counted {
             metrics::counter!("kapu_throttled_requests_total", "what" => "login").increment(1);
             metrics::counter!("kapu_logins_total", "outcome" => "throttled", "mode" => mode.as_str())
                 .increment(1);
-            return Err(Error::Throttled {
-                retry_after_secs: throttle_retry_after_secs(now),
-            });
         }
-        Ok(())
+        counted
     }
 
     /// Everything after the last factor: the password's expiry, whose identity the session
@@ -458,28 +486,6 @@ impl Kapu {
             .await
     }
 
-    pub(crate) async fn count_failure(
-        &self,
-        tx: &mut crate::platform::db::WriteTx,
-        addr: &str,
-        now: i64,
-    ) -> Result<()> {
-        let window = throttle_window(now);
-        sqlx::query(
-            "INSERT INTO login_throttle (addr, window_start, failures) VALUES ($1, $2, 1) \
-             ON CONFLICT (addr, window_start) DO UPDATE SET failures = login_throttle.failures + 1",
-        )
-        .bind(addr)
-        .bind(window)
-        .execute(tx.conn())
-        .await?;
-        sqlx::query("DELETE FROM login_throttle WHERE window_start < $1")
-            .bind(window)
-            .execute(tx.conn())
-            .await?;
-        Ok(())
-    }
-
     /// A name with no account: failures are counted per name and lock it exactly as they
     /// would lock an account, at the same cost, so no answer tells which accounts exist.
     async fn unknown_name_failure(
@@ -492,50 +498,41 @@ impl Kapu {
         now: i64,
     ) -> Result<Error> {
         let name = full.to_string();
-        let row: Option<(i64, Option<i64>)> = sqlx::query_as(
-            "SELECT failed_count, locked_until FROM login_name_failures WHERE login = $1",
-        )
-        .bind(&name)
-        .fetch_optional(self.db().pool())
-        .await?;
-        let (failed_count, locked_until) = row.unwrap_or((0, None));
-        if lock_remaining_secs(locked_until, now).is_some() {
-            self.record_login_failure(
-                ctx,
-                None,
-                "unknown_account_locked",
-                mode,
-                json!({"login": name}),
-                now,
-            )
-            .await?;
-            return Ok(Error::AccountLocked);
-        }
+        let threshold = global.number("lockout_threshold");
+        let n = match self.count_name_attempt(&name, now).await? {
+            Attempt::Numbered(n) if attempts::within(n, threshold) => n,
+            attempt => {
+                if let Attempt::Numbered(_) = attempt {
+                    let mut tx = self.db().write_unaudited().await?;
+                    attempts::lock_name(
+                        &mut tx,
+                        &name,
+                        now + global.duration_ms("lockout_duration"),
+                    )
+                    .await?;
+                    tx.commit().await?;
+                }
+                self.record_login_failure(
+                    ctx,
+                    None,
+                    "unknown_account_locked",
+                    mode,
+                    json!({"login": name}),
+                    now,
+                )
+                .await?;
+                return Ok(Error::AccountLocked);
+            }
+        };
         // Same cost as a real check, so timing does not tell which accounts exist.
         self.hasher().verify_dummy(password).await?;
-        let after = after_failure(
-            failed_count,
-            global.number("lockout_threshold"),
-            global.duration_ms("lockout_duration"),
-            now,
-        );
-        let mut tx = self.db().write().await?;
-        sqlx::query(
-            "INSERT INTO login_name_failures (login, failed_count, locked_until) VALUES ($1, $2, $3) \
-             ON CONFLICT (login) DO UPDATE SET failed_count = $2, locked_until = $3",
-        )
-        .bind(&name)
-        .bind(after.failed_count)
-        .bind(after.locked_until)
-        .execute(tx.conn())
-        .await?;
-        // Names whose lock has lifted and that have not failed since are forgotten.
-        sqlx::query("DELETE FROM login_name_failures WHERE locked_until < $1 AND failed_count = 0")
-            .bind(now)
-            .execute(tx.conn())
-            .await?;
-        tx.commit().await?;
-        let locked = after.locked_until.is_some();
+        let locked = attempts::locks(n, threshold);
+        if locked {
+            let mut tx = self.db().write_unaudited().await?;
+            attempts::lock_name(&mut tx, &name, now + global.duration_ms("lockout_duration"))
+                .await?;
+            tx.commit().await?;
+        }
         let outcome = if locked {
             metrics::counter!("kapu_lockouts_total").increment(1);
             "unknown_account_locked"
@@ -563,7 +560,6 @@ impl Kapu {
         metrics::counter!("kapu_logins_total", "outcome" => outcome, "mode" => mode.as_str())
             .increment(1);
         let mut tx = self.db().write().await?;
-        self.count_failure(&mut tx, &ctx.client_addr, now).await?;
         let actor = user.map(user_actor).unwrap_or_default();
         let label = user.map(UserRow::full_login);
         let mut event = AuditEvent::new("login", outcome).details(details);

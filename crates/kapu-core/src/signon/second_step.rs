@@ -5,6 +5,7 @@
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use super::attempts::{self, Attempt, Counter};
 use super::login::{
     AMR_CERT, AMR_HWK, AMR_OTP, AMR_PERMIT, Identity, LoginResult, Opening, user_actor,
 };
@@ -13,13 +14,13 @@ use crate::Kapu;
 use crate::access::grants::effective_role_ids;
 use crate::actor::{Mode, RequestCtx};
 use crate::error::{Error, Result};
-use crate::identity::lockout::{after_failure, lock_remaining_secs};
+use crate::identity::lockout::lock_remaining_secs;
 use crate::identity::users::UserRow;
 use crate::platform::audit::{self, AuditEvent};
 use crate::platform::crypto::{random_token, token_digest};
 use crate::platform::db::flag;
 
-type ChallengeRow = (String, String, Option<String>, i64, i64, Option<String>);
+type ChallengeRow = (String, String, Option<String>, i64, Option<String>);
 
 /// How long a challenge waits for its factor.
 const CHALLENGE_TTL_MS: i64 = 5 * 60_000;
@@ -299,14 +300,14 @@ impl Kapu {
         }
         let digest = token_digest(challenge);
         let row: Option<ChallengeRow> = sqlx::query_as(
-            "SELECT user_id, mode, act_for, choose_later, failures, webauthn_state FROM login_challenges \
+            "SELECT user_id, mode, act_for, choose_later, webauthn_state FROM login_challenges \
              WHERE token_hash = $1 AND ended_at IS NULL AND expires_at > $2",
         )
         .bind(&digest)
         .bind(now)
         .fetch_optional(self.db().pool())
         .await?;
-        let Some((user_id, mode, act_for, choose_later, failures, webauthn_state)) = row else {
+        let Some((user_id, mode, act_for, choose_later, webauthn_state)) = row else {
             return Err(Error::ChallengeInvalid);
         };
         let mode = Mode::parse(&mode).unwrap_or(Mode::Normal);
@@ -315,17 +316,34 @@ impl Kapu {
         if user.admin_locked != 0 || user.deleted_at.is_some() {
             return Err(Error::ChallengeInvalid);
         }
-        let (factor_failures, locked_until): (i64, Option<i64>) = sqlx::query_as(
-            "SELECT factor_failed_count, factor_locked_until FROM users WHERE id = $1",
-        )
-        .bind(&user.id)
-        .fetch_one(self.db().pool())
-        .await?;
-        if let Some(secs) = lock_remaining_secs(locked_until, now) {
-            return Err(Error::SecondFactorLocked {
-                retry_after_secs: secs,
-            });
-        }
+        // Counted before the answer is judged: parallel answers each see the others.
+        let threshold = global.number("second_factor_lockout_threshold");
+        let lock_ms = global.duration_ms("second_factor_lockout_duration");
+        let n = match self
+            .count_attempt(Counter::SecondFactor, &user.id, now)
+            .await?
+        {
+            Attempt::Numbered(n) if attempts::within(n, threshold) => n,
+            attempt => {
+                let mut until = now + lock_ms;
+                if let Attempt::Numbered(_) = attempt {
+                    let mut tx = self.db().write_unaudited().await?;
+                    attempts::lock(&mut tx, Counter::SecondFactor, &user.id, until).await?;
+                    tx.commit().await?;
+                } else {
+                    until = sqlx::query_scalar::<_, Option<i64>>(
+                        "SELECT factor_locked_until FROM users WHERE id = $1",
+                    )
+                    .bind(&user.id)
+                    .fetch_one(self.db().pool())
+                    .await?
+                    .unwrap_or(until);
+                }
+                return Err(Error::SecondFactorLocked {
+                    retry_after_secs: lock_remaining_secs(Some(until), now).unwrap_or(1),
+                });
+            }
+        };
         let snapshot = self.settings().snapshot(&user.tenant_id).await?;
         let mut tx = self.db().write().await?;
         let accepted = match answer {
@@ -349,31 +367,24 @@ impl Kapu {
             FactorAnswer::TemporaryPermit => permits::use_permit(&mut tx, ctx, &user, now).await?,
         };
         if !accepted {
-            let threshold = global.number("second_factor_lockout_threshold");
-            let after = after_failure(
-                factor_failures,
-                threshold,
-                global.duration_ms("second_factor_lockout_duration"),
-                now,
-            );
-            let ended = after.locked_until.is_some() || failures + 1 >= threshold;
-            sqlx::query(
-                "UPDATE login_challenges SET failures = failures + 1, ended_at = $1 WHERE token_hash = $2",
+            let locked = attempts::locks(n, threshold);
+            let challenge_failures: i64 = sqlx::query_scalar(
+                "UPDATE login_challenges SET failures = failures + 1 WHERE token_hash = $1 RETURNING failures",
             )
-            .bind(ended.then_some(now))
             .bind(&digest)
-            .execute(tx.conn())
+            .fetch_one(tx.conn())
             .await?;
-            sqlx::query(
-                "UPDATE users SET factor_failed_count = $1, factor_locked_until = COALESCE($2, factor_locked_until) WHERE id = $3",
-            )
-            .bind(after.failed_count)
-            .bind(after.locked_until)
-            .bind(&user.id)
-            .execute(tx.conn())
-            .await?;
-            self.count_failure(&mut tx, &ctx.client_addr, now).await?;
-            let outcome = if after.locked_until.is_some() {
+            if locked || challenge_failures >= threshold {
+                sqlx::query("UPDATE login_challenges SET ended_at = $1 WHERE token_hash = $2")
+                    .bind(now)
+                    .bind(&digest)
+                    .execute(tx.conn())
+                    .await?;
+            }
+            if locked {
+                attempts::lock(&mut tx, Counter::SecondFactor, &user.id, now + lock_ms).await?;
+            }
+            let outcome = if locked {
                 "second_factor_wrong_locked"
             } else {
                 "second_factor_wrong"
@@ -386,17 +397,20 @@ impl Kapu {
                 AuditEvent::new("login", outcome)
                     .tenant(&user.tenant_id)
                     .target("user", &user.id, &user.full_login())
-                    .details(json!({"mode": mode.as_str(), "method": kind, "consecutive_failures": after.failed_count})),
+                    .details(
+                        json!({"mode": mode.as_str(), "method": kind, "consecutive_failures": n}),
+                    ),
             )
             .await?;
             tx.commit().await?;
             metrics::counter!("kapu_logins_total", "outcome" => outcome, "mode" => mode.as_str())
                 .increment(1);
-            return Err(match after.locked_until {
-                Some(until) => Error::SecondFactorLocked {
-                    retry_after_secs: lock_remaining_secs(Some(until), now).unwrap_or(1),
-                },
-                None => Error::SecondFactorInvalid,
+            return Err(if locked {
+                Error::SecondFactorLocked {
+                    retry_after_secs: lock_remaining_secs(Some(now + lock_ms), now).unwrap_or(1),
+                }
+            } else {
+                Error::SecondFactorInvalid
             });
         }
         // One answer per challenge: a second, racing one finds it ended.
@@ -410,10 +424,7 @@ impl Kapu {
         if ended.rows_affected() != 1 {
             return Err(Error::ChallengeInvalid);
         }
-        sqlx::query("UPDATE users SET factor_failed_count = 0 WHERE id = $1")
-            .bind(&user.id)
-            .execute(tx.conn())
-            .await?;
+        attempts::clear(&mut tx, Counter::SecondFactor, &user.id).await?;
         if kind.is_device() {
             permits::end_permit_on_device_login(&mut tx, ctx, &user, now).await?;
         }
@@ -424,20 +435,24 @@ impl Kapu {
             (None, false) => Identity::Own,
         };
         let own_roles = effective_role_ids(self.db(), &user.id, &user.tenant_id).await?;
-        self.finish_login(
-            ctx,
-            &user,
-            &snapshot,
-            Opening {
-                mode,
-                identity,
-                own_roles,
-                amr: kind.amr(),
-                enrol_only: false,
-            },
-            now,
-        )
-        .await
+        let done = self
+            .finish_login(
+                ctx,
+                &user,
+                &snapshot,
+                Opening {
+                    mode,
+                    identity,
+                    own_roles,
+                    amr: kind.amr(),
+                    enrol_only: false,
+                },
+                now,
+            )
+            .await?;
+        self.give_back_address_attempt(&ctx.client_addr, now)
+            .await?;
+        Ok(done)
     }
 
     /// A TOTP code of the user's app, accepted once: the step it belongs to must be newer

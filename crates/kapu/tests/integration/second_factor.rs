@@ -78,7 +78,7 @@ pub async fn enrolled_user(app: &App, login: &str) -> (String, String, Vec<Strin
     (full, secret, codes)
 }
 
-async fn challenge(app: &App, login: &str, mode: &str) -> String {
+pub(crate) async fn challenge(app: &App, login: &str, mode: &str) -> String {
     let r = app.login_raw(login, PW, mode).await;
     assert_eq!(r.status(), StatusCode::OK);
     let body: Value = r.json().await.unwrap();
@@ -86,7 +86,12 @@ async fn challenge(app: &App, login: &str, mode: &str) -> String {
     body["challenge"].as_str().unwrap().to_string()
 }
 
-async fn answer(app: &App, challenge: &str, method: &str, code: &str) -> (StatusCode, Value) {
+pub(crate) async fn answer(
+    app: &App,
+    challenge: &str,
+    method: &str,
+    code: &str,
+) -> (StatusCode, Value) {
     app.send(
         "POST",
         "",

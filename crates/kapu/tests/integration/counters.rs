@@ -1,0 +1,123 @@
+//! Every counter holds under parallel requests: N wrong attempts sent at once are each
+//! counted before they are judged, so no more than the threshold are ever checked, and the
+//! business log shows no more wrong answers than the limit allows.
+
+use futures_util::future::join_all;
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::both;
+use crate::harness::{App, code, set_global};
+use crate::second_factor::{PW, answer, challenge, enrolled_user, totp};
+
+/// How many of `answers` were judged (a wrong answer told as such), and how many refused
+/// without being judged (locked or throttled).
+fn judged(answers: &[(StatusCode, Value)], wrong: &str) -> (usize, usize) {
+    let judged = answers.iter().filter(|(_, b)| code(b) == wrong).count();
+    (judged, answers.len() - judged)
+}
+
+async fn parallel_wrong_passwords_lock_after_the_threshold(app: App) {
+    let admin = app.admin().await;
+    set_global(&app.kapu, "login_throttle_per_minute", "1000").await;
+    app.user(&admin, "kozpont", "celpont", PW).await;
+    let answers = join_all((0..40).map(|i| {
+        let app = &app;
+        async move {
+            let r = app
+                .login_raw("celpont@kozpont", &format!("Rossz-Jelszo-{i}"), "normal")
+                .await;
+            let s = r.status();
+            (s, r.json::<Value>().await.unwrap())
+        }
+    }))
+    .await;
+    let (checked, refused) = judged(&answers, "invalid_credentials");
+    // Five wrong passwords lock: four are told they are wrong, the fifth and every other
+    // one meet the lock.
+    assert_eq!((checked, refused), (4, 36), "{answers:?}");
+    assert!(
+        answers
+            .iter()
+            .all(|(_, b)| matches!(code(b), "invalid_credentials" | "account_locked"))
+    );
+    let r = app.login_raw("celpont@kozpont", PW, "normal").await;
+    assert_eq!(
+        r.status(),
+        StatusCode::LOCKED,
+        "the right password waits too"
+    );
+    let (_, log) = app
+        .get(&admin, "/api/v1/audit?action=login&outcome=wrong_password")
+        .await;
+    assert_eq!(log["total"], 4, "{log}");
+
+    // A name without an account locks alike, at the same count.
+    let answers = join_all((0..40).map(|_| {
+        let app = &app;
+        async move {
+            let r = app
+                .login_raw("senki@kozpont", "Rossz-Jelszo", "normal")
+                .await;
+            let s = r.status();
+            (s, r.json::<Value>().await.unwrap())
+        }
+    }))
+    .await;
+    assert_eq!(judged(&answers, "invalid_credentials"), (4, 36));
+}
+
+async fn parallel_attempts_from_one_address_meet_its_limit(app: App) {
+    set_global(&app.kapu, "login_throttle_per_minute", "10").await;
+    let answers = join_all((0..40).map(|i| {
+        let app = &app;
+        async move {
+            let r = app
+                .login_raw(&format!("nincs{i}@kozpont"), "Rossz-Jelszo", "normal")
+                .await;
+            let s = r.status();
+            (s, r.json::<Value>().await.unwrap())
+        }
+    }))
+    .await;
+    let throttled = answers
+        .iter()
+        .filter(|(s, b)| *s == StatusCode::TOO_MANY_REQUESTS && code(b) == "too_many_requests")
+        .count();
+    assert_eq!(throttled, 30, "ten answered, thirty throttled: {answers:?}");
+}
+
+async fn parallel_wrong_codes_lock_the_second_step(app: App) {
+    set_global(&app.kapu, "login_throttle_per_minute", "1000").await;
+    let (login, secret, _) = enrolled_user(&app, "parhuzamos").await;
+    let c = challenge(&app, &login, "normal").await;
+    let answers = join_all((0..60).map(|i| {
+        let (app, c) = (&app, &c);
+        async move { answer(app, c, "totp", &format!("{:06}", 100_000 + i)).await }
+    }))
+    .await;
+    let (checked, refused) = judged(&answers, "second_factor_invalid");
+    assert!(
+        checked <= 4,
+        "at most four wrong codes checked: {answers:?}"
+    );
+    assert_eq!(checked + refused, 60);
+    // The right code waits for the lock to lift.
+    let c = challenge(&app, &login, "normal").await;
+    let (s, e) = answer(&app, &c, "totp", &totp(&app, &secret, 0)).await;
+    assert_eq!((s, code(&e)), (StatusCode::LOCKED, "second_factor_locked"));
+    let admin = app.admin().await;
+    let (_, log) = app
+        .get(
+            &admin,
+            "/api/v1/audit?action=login&outcome=second_factor_wrong",
+        )
+        .await;
+    assert!(log["total"].as_i64().unwrap() <= 4, "{log}");
+}
+
+both!(
+    parallel_wrong_passwords_lock_after_the_threshold,
+    parallel_attempts_from_one_address_meet_its_limit,
+    parallel_wrong_codes_lock_the_second_step,
+);
