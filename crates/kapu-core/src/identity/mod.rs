@@ -1,5 +1,6 @@
 //! Tenants, users, names and passwords.
 
+pub(crate) mod attempts;
 pub mod bootstrap;
 pub mod links;
 pub mod lockout;

@@ -197,15 +197,14 @@ impl Kapu {
             return Err(Error::Forbidden);
         }
         let user = self.user_by_id(&actor.user_id).await?;
-        let hash = user
-            .password_hash
-            .as_deref()
-            .ok_or(Error::InvalidCredentials)?;
-        if current.len() > ABSOLUTE_MAX_LEN || !self.hasher().verify(current, hash).await? {
+        if user.password_hash.is_none() {
+            return Err(Error::InvalidCredentials);
+        }
+        if !self.recheck_counted(&user, current).await? {
             return Err(Error::field("current_password", "password.current_wrong"));
         }
-        let policy = self.policy_for(&user.tenant_id).await?;
         let now = self.now();
+        let policy = self.policy_for(&user.tenant_id).await?;
         let wait = policy.wait_before_change(user.password_changed_at, now);
         if wait > 0 && !actor.restricted {
             return Err(Error::field("new_password", "password.too_soon"));

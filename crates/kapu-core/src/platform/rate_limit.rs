@@ -33,6 +33,18 @@ pub async fn hit(tx: &mut WriteTx, key: &str, window_ms: i64, now: i64) -> Resul
     Ok(hits)
 }
 
+/// Gives back a hit of the current window (an attempt that turned out right).
+pub async fn give_back(tx: &mut WriteTx, key: &str, window_ms: i64, now: i64) -> Result<()> {
+    sqlx::query(
+        "UPDATE rate_counters SET hits = hits - 1 WHERE key = $1 AND window_start = $2 AND hits > 0",
+    )
+    .bind(key)
+    .bind(window_start(now, window_ms))
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -111,9 +111,12 @@ impl Kapu {
     }
 
     /// A fresh check of the session user's password before a factor changes.
+    /// A logged-in person's password asked again (factor changes, recovery codes, export,
+    /// the vault): counted against the account like a login's, before it is checked, so a
+    /// stolen session cannot guess its way through.
     pub(crate) async fn recheck_password(&self, actor: &Actor, password: &str) -> Result<()> {
         let user = self.user_by_id(actor.session_user_id()).await?;
-        if self.password_matches(&user, password).await? {
+        if self.recheck_counted(&user, password).await? {
             Ok(())
         } else {
             Err(Error::field("password", "password.current_wrong"))

@@ -2,13 +2,13 @@
 
 use serde_json::json;
 
-use super::attempts::{self, Attempt, Counter};
 use super::factor_policy::FactorPolicy;
 use super::sessions::{self, SessionStart};
 use crate::Kapu;
 use crate::access::grants::effective_role_ids;
 use crate::actor::{Actor, Mode, RequestCtx};
 use crate::error::{Error, Result};
+use crate::identity::attempts::{self, Attempt, Counter};
 use crate::identity::names::FullLogin;
 use crate::identity::names::LoginName;
 use crate::identity::password_policy::{ExpiryStatus, PasswordPolicy};

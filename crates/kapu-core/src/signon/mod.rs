@@ -2,7 +2,6 @@
 //! It composes identity (who the user is, their password) and access (what their roles
 //! are, whom they may act for), so it stands above both.
 
-mod attempts;
 pub mod certificates;
 mod devices;
 pub mod factor_policy;

@@ -5,7 +5,6 @@
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::attempts::{self, Attempt, Counter};
 use super::login::{
     AMR_CERT, AMR_HWK, AMR_OTP, AMR_PERMIT, Identity, LoginResult, Opening, user_actor,
 };
@@ -14,6 +13,7 @@ use crate::Kapu;
 use crate::access::grants::effective_role_ids;
 use crate::actor::{Mode, RequestCtx};
 use crate::error::{Error, Result};
+use crate::identity::attempts::{self, Attempt, Counter};
 use crate::identity::lockout::lock_remaining_secs;
 use crate::identity::users::UserRow;
 use crate::platform::audit::{self, AuditEvent};

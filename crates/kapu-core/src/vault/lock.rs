@@ -167,32 +167,41 @@ impl Kapu {
         tx.commit().await
     }
 
-    /// Checks the PIN; too many wrong ones lock PIN unlocking until a password unlock.
+    /// Checks the PIN; too many wrong ones lock PIN unlocking until a password unlock. The
+    /// attempt is counted before the PIN is hashed, so parallel guesses each see the others.
     async fn check_vault_pin(&self, actor: &Actor, pin: &str) -> Result<()> {
         let user_id = actor.session_user_id();
-        let Some((hash, _, locked)) = self.pin_row(user_id).await? else {
-            return Err(Error::field("pin", "vault.pin_not_set"));
+        let mut tx = self.db().write_unaudited().await?;
+        let counted: Option<(String, i64)> = sqlx::query_as(
+            "UPDATE vault_pins SET failures = failures + 1 WHERE user_id = $1 AND locked = 0 \
+             RETURNING pin_hash, failures",
+        )
+        .bind(user_id)
+        .fetch_optional(tx.conn())
+        .await?;
+        tx.commit().await?;
+        let Some((hash, n)) = counted else {
+            return match self.pin_row(user_id).await? {
+                None => Err(Error::field("pin", "vault.pin_not_set")),
+                Some(_) => Err(Error::VaultPinLocked),
+            };
         };
-        if locked == 1 {
-            return Err(Error::VaultPinLocked);
-        }
-        if pin.len() <= 12 && self.hasher().verify(pin, &hash).await? {
+        let judged = n <= MAX_PIN_FAILURES;
+        if judged && pin.len() <= 12 && self.hasher().verify(pin, &hash).await? {
             sqlx::query("UPDATE vault_pins SET failures = 0 WHERE user_id = $1")
                 .bind(user_id)
                 .execute(self.db().pool())
                 .await?;
             return Ok(());
         }
-        let failures: i64 = sqlx::query_scalar(
-            "UPDATE vault_pins SET failures = failures + 1, \
-             locked = CASE WHEN failures + 1 >= $1 THEN 1 ELSE 0 END WHERE user_id = $2 RETURNING failures",
-        )
-        .bind(MAX_PIN_FAILURES)
-        .bind(user_id)
-        .fetch_one(self.db().pool())
-        .await?;
+        if n >= MAX_PIN_FAILURES {
+            sqlx::query("UPDATE vault_pins SET locked = 1 WHERE user_id = $1")
+                .bind(user_id)
+                .execute(self.db().pool())
+                .await?;
+        }
         self.audit_unlock(actor, "failure", "pin").await?;
-        if failures >= MAX_PIN_FAILURES {
+        if n >= MAX_PIN_FAILURES {
             Err(Error::VaultPinLocked)
         } else {
             Err(Error::field("pin", "vault.pin_wrong"))
@@ -213,28 +222,35 @@ impl Kapu {
         Ok(until.is_some_and(|u| u > self.now()))
     }
 
-    /// Wrong passwords and PINs of a user in the current window; past the limit, unlocking
-    /// waits for the window's end (a stolen session cannot guess the password here).
-    async fn unlock_failures(&self, user_id: &str) -> Result<i64> {
+    /// Counts an unlock attempt of the user in the current window before it is judged;
+    /// past the limit, unlocking waits for the window's end (a stolen session cannot guess
+    /// the password here). A right answer gives the attempt back.
+    async fn count_unlock_attempt(&self, user_id: &str) -> Result<()> {
         let now = self.now();
-        let hits: Option<i64> = sqlx::query_scalar(
-            "SELECT hits FROM rate_counters WHERE key = $1 AND window_start = $2",
-        )
-        .bind(format!("vault-unlock:{user_id}"))
-        .bind(rate_limit::window_start(now, FAILURE_WINDOW))
-        .fetch_optional(self.db().pool())
-        .await?;
-        Ok(hits.unwrap_or(0))
-    }
-
-    async fn count_unlock_failure(&self, user_id: &str) -> Result<()> {
-        let now = self.now();
-        let mut tx = self.db().write().await?;
-        rate_limit::hit(
+        let mut tx = self.db().write_unaudited().await?;
+        let n = rate_limit::hit(
             &mut tx,
             &format!("vault-unlock:{user_id}"),
             FAILURE_WINDOW,
             now,
+        )
+        .await?;
+        tx.commit().await?;
+        if n > MAX_UNLOCK_FAILURES {
+            return Err(Error::Throttled {
+                retry_after_secs: rate_limit::retry_after_secs(now, FAILURE_WINDOW),
+            });
+        }
+        Ok(())
+    }
+
+    async fn give_back_unlock_attempt(&self, user_id: &str) -> Result<()> {
+        let mut tx = self.db().write_unaudited().await?;
+        rate_limit::give_back(
+            &mut tx,
+            &format!("vault-unlock:{user_id}"),
+            FAILURE_WINDOW,
+            self.now(),
         )
         .await?;
         tx.commit().await
@@ -244,15 +260,10 @@ impl Kapu {
     /// tenant asks for it on an unknown browser, sends the e-mail code first).
     pub async fn unlock_vault(&self, actor: &Actor, input: &UnlockInput) -> Result<VaultState> {
         let user_id = actor.session_user_id();
-        if self.unlock_failures(user_id).await? >= MAX_UNLOCK_FAILURES {
-            return Err(Error::Throttled {
-                retry_after_secs: rate_limit::retry_after_secs(self.now(), FAILURE_WINDOW),
-            });
-        }
+        self.count_unlock_attempt(user_id).await?;
         let method = match (input.password.as_deref(), input.pin.as_deref()) {
             (Some(password), None) => {
                 if let Err(e) = self.recheck_password(actor, password).await {
-                    self.count_unlock_failure(user_id).await?;
                     self.audit_unlock(actor, "failure", "password").await?;
                     return Err(e);
                 }
@@ -264,15 +275,19 @@ impl Kapu {
             }
             (None, Some(pin)) => {
                 if let Err(e) = self.check_vault_pin(actor, pin).await {
-                    if !matches!(e, Error::Validation(ref f) if f[0].key == "vault.pin_not_set") {
-                        self.count_unlock_failure(user_id).await?;
+                    if matches!(e, Error::Validation(ref f) if f[0].key == "vault.pin_not_set") {
+                        self.give_back_unlock_attempt(user_id).await?;
                     }
                     return Err(e);
                 }
                 "pin"
             }
-            _ => return Err(Error::field("password", "vault.unlock_one")),
+            _ => {
+                self.give_back_unlock_attempt(user_id).await?;
+                return Err(Error::field("password", "vault.unlock_one"));
+            }
         };
+        self.give_back_unlock_attempt(user_id).await?;
         let now = self.now();
         let settings = self.settings().snapshot(&actor.tenant_id).await?;
         let needs_email = settings.flag("vault_email_verification")
@@ -338,23 +353,25 @@ impl Kapu {
     /// The second half of an unlock on a new browser: the code from the e-mail.
     pub async fn verify_vault_email(&self, actor: &Actor, code: &str) -> Result<VaultState> {
         let now = self.now();
-        let Some((0, _, Some(digest), Some(until), failures)) =
-            self.unlock_row(&actor.session_id).await?
-        else {
+        // Counted before the code is compared: parallel guesses each see the others.
+        let mut tx = self.db().write_unaudited().await?;
+        let counted: Option<(Option<String>, Option<i64>, i64)> = sqlx::query_as(
+            "UPDATE vault_unlocks SET code_failures = code_failures + 1 \
+             WHERE session_id = $1 AND unlocked = 0 RETURNING code_digest, code_expires_at, code_failures",
+        )
+        .bind(&actor.session_id)
+        .fetch_optional(tx.conn())
+        .await?;
+        tx.commit().await?;
+        let Some((Some(digest), Some(until), n)) = counted else {
             return Err(Error::VaultLocked);
         };
-        if until <= now || failures >= MAX_CODE_FAILURES {
+        if until <= now || n > MAX_CODE_FAILURES {
             self.drop_unlock(&actor.session_id).await?;
             return Err(Error::VaultLocked);
         }
         let code: String = code.chars().filter(char::is_ascii_digit).collect();
         if !constant_time_eq(token_digest(&code).as_bytes(), digest.as_bytes()) {
-            sqlx::query(
-                "UPDATE vault_unlocks SET code_failures = code_failures + 1 WHERE session_id = $1",
-            )
-            .bind(&actor.session_id)
-            .execute(self.db().pool())
-            .await?;
             return Err(Error::field("code", "vault.email_code_wrong"));
         }
         let days = self

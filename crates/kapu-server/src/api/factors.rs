@@ -10,7 +10,9 @@ use kapu_core::signon::webauthn::WebauthnEnrolment;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::contract::{Conflict, Forbidden, Gone, Internal, NotFound, Unauthorized, Unprocessable};
+use super::contract::{
+    Conflict, Forbidden, Gone, Internal, Locked, NotFound, Unauthorized, Unprocessable,
+};
 use super::{ApiJson, FactorActor};
 use crate::error::ApiError;
 
@@ -35,7 +37,7 @@ pub struct PasswordCheck {
 /// address and a QR code. It counts once a first code confirms it.
 #[utoipa::path(post, path = "/me/factors/totp", tag = "factors",
     request_body = PasswordCheck,
-    responses((status = 201, body = TotpEnrolment), Unauthorized, Forbidden, Conflict, Unprocessable, Internal))]
+    responses((status = 201, body = TotpEnrolment), Unauthorized, Forbidden, Conflict, Unprocessable, Locked, Internal))]
 pub async fn begin_totp(
     State(kapu): State<Kapu>,
     FactorActor(actor): FactorActor,
@@ -89,7 +91,7 @@ pub struct RecoveryCodes {
 /// Replace the caller's recovery codes with ten new ones.
 #[utoipa::path(post, path = "/me/factors/recovery-codes", tag = "factors",
     request_body = PasswordCheck,
-    responses((status = 201, body = RecoveryCodes), Unauthorized, Forbidden, Conflict, Unprocessable, Internal))]
+    responses((status = 201, body = RecoveryCodes), Unauthorized, Forbidden, Conflict, Unprocessable, Locked, Internal))]
 pub async fn recovery_codes(
     State(kapu): State<Kapu>,
     FactorActor(actor): FactorActor,
@@ -115,7 +117,7 @@ pub struct KeyBody {
 /// `navigator.credentials.create()` and send its answer to `.../finish` within 5 minutes.
 #[utoipa::path(post, path = "/me/factors/webauthn", tag = "factors",
     request_body = KeyBody,
-    responses((status = 201, body = WebauthnEnrolment), Unauthorized, Forbidden, Conflict, Unprocessable, Internal))]
+    responses((status = 201, body = WebauthnEnrolment), Unauthorized, Forbidden, Conflict, Unprocessable, Locked, Internal))]
 pub async fn begin_webauthn(
     State(kapu): State<Kapu>,
     FactorActor(actor): FactorActor,
@@ -167,7 +169,7 @@ pub struct CertificateBody {
 /// with `device_bound`, naming that user.
 #[utoipa::path(post, path = "/me/factors/certificate", tag = "factors",
     request_body = CertificateBody,
-    responses((status = 201, body = Confirmed), Unauthorized, Forbidden, Conflict, Unprocessable, Internal))]
+    responses((status = 201, body = Confirmed), Unauthorized, Forbidden, Conflict, Unprocessable, Locked, Internal))]
 pub async fn bind_certificate(
     State(kapu): State<Kapu>,
     FactorActor(actor): FactorActor,

@@ -4,7 +4,7 @@
 
 use futures_util::future::join_all;
 use reqwest::StatusCode;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::both;
 use crate::harness::{App, code, set_global};
@@ -121,3 +121,87 @@ both!(
     parallel_attempts_from_one_address_meet_its_limit,
     parallel_wrong_codes_lock_the_second_step,
 );
+
+async fn parallel_wrong_pins_and_password_rechecks_are_counted_first(app: App) {
+    set_global(&app.kapu, "login_throttle_per_minute", "1000").await;
+    let tenant_admin = app.tenant_with_admin("iroda").await;
+    app.user(&tenant_admin, "iroda", "pines", PW).await;
+    let token = app.login("pines@iroda", PW, "secure").await;
+    let (s, b) = app
+        .send(
+            "PUT",
+            &token,
+            "/api/v1/vault/pin",
+            json!({"password": PW, "pin": "482915"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let answers = join_all((0..30).map(|i| {
+        let (app, token) = (&app, &token);
+        async move {
+            let (s, b) = app
+                .send(
+                    "POST",
+                    token,
+                    "/api/v1/vault/unlock",
+                    json!({"pin": format!("{:06}", 700_000 + i)}),
+                )
+                .await;
+            let key = b["error"]["fields"][0]["code"]
+                .as_str()
+                .unwrap_or(code(&b))
+                .to_string();
+            (s, json!({"error": {"code": key}}))
+        }
+    }))
+    .await;
+    let (checked, _) = judged(&answers, "vault.pin_wrong");
+    assert_eq!(
+        checked, 4,
+        "four wrong PINs told, the rest locked: {answers:?}"
+    );
+    let (s, e) = app
+        .send(
+            "POST",
+            &token,
+            "/api/v1/vault/unlock",
+            json!({"pin": "482915"}),
+        )
+        .await;
+    // The right PIN is refused: locked, and the window's unlock attempts are spent too.
+    assert!(
+        matches!(code(&e), "vault_pin_locked" | "too_many_requests"),
+        "{s}: {e}"
+    );
+
+    // The password asked again (a new factor): as many wrong ones as a login allows.
+    let answers = join_all((0..30).map(|i| {
+        let (app, token) = (&app, &token);
+        async move {
+            let (s, b) = app
+                .send(
+                    "POST",
+                    token,
+                    "/api/v1/me/factors/totp",
+                    json!({"password": format!("Rossz-{i}")}),
+                )
+                .await;
+            let key = b["error"]["fields"][0]["code"]
+                .as_str()
+                .unwrap_or(code(&b))
+                .to_string();
+            (s, json!({"error": {"code": key}}))
+        }
+    }))
+    .await;
+    let (checked, _) = judged(&answers, "password.current_wrong");
+    assert_eq!(checked, 4, "{answers:?}");
+    assert!(
+        answers
+            .iter()
+            .all(|(_, b)| matches!(code(b), "password.current_wrong" | "account_locked")),
+        "{answers:?}"
+    );
+}
+
+both!(parallel_wrong_pins_and_password_rechecks_are_counted_first);

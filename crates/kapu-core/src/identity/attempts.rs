@@ -7,6 +7,7 @@
 use crate::Kapu;
 use crate::error::{Error, Result};
 use crate::identity::lockout::{throttle_retry_after_secs, throttle_window};
+use crate::identity::users::UserRow;
 use crate::platform::db::WriteTx;
 
 /// An account's counter of consecutive wrong answers, and the lock it leads to.
@@ -128,6 +129,40 @@ impl Kapu {
             });
         }
         Ok(())
+    }
+
+    /// A logged-in person's password asked again (a password change, factor changes,
+    /// recovery codes, an export, the vault): counted against the account like a login's,
+    /// before it is checked, so a stolen session cannot guess its way through. `Ok(false)`
+    /// for a wrong one that does not lock; a lock is `AccountLocked`.
+    pub(crate) async fn recheck_counted(&self, user: &UserRow, password: &str) -> Result<bool> {
+        let now = self.now();
+        let snapshot = self.settings().snapshot(&user.tenant_id).await?;
+        let threshold = snapshot.number("lockout_threshold");
+        let until = now + snapshot.duration_ms("lockout_duration");
+        let n = match self.count_attempt(Counter::Password, &user.id, now).await? {
+            Attempt::Numbered(n) if within(n, threshold) => n,
+            Attempt::Numbered(_) => {
+                let mut tx = self.db().write_unaudited().await?;
+                lock(&mut tx, Counter::Password, &user.id, until).await?;
+                tx.commit().await?;
+                return Err(Error::AccountLocked);
+            }
+            Attempt::Locked => return Err(Error::AccountLocked),
+        };
+        let right = self.password_matches(user, password).await?;
+        let locked = !right && locks(n, threshold);
+        let mut tx = self.db().write_unaudited().await?;
+        if right {
+            clear(&mut tx, Counter::Password, &user.id).await?;
+        } else if locked {
+            lock(&mut tx, Counter::Password, &user.id, until).await?;
+        }
+        tx.commit().await?;
+        if locked {
+            return Err(Error::AccountLocked);
+        }
+        Ok(right)
     }
 
     pub(crate) async fn give_back_address_attempt(&self, addr: &str, now: i64) -> Result<()> {
