@@ -130,12 +130,16 @@ impl Kapu {
                 .await
                 .map_err(|_| Error::field("folder_id", "vault.folder_unknown"))?;
         }
-        // Key derivation can take a second: off the request threads.
-        let (format, items) =
-            tokio::task::spawn_blocking(move || formats::read(&file, password.as_deref()))
-                .await
-                .map_err(|e| Error::Internal(format!("import: {e}")))?
-                .map_err(|e| Error::field("file", e.0))?;
+        // Key derivation can take a second: off the request threads, within the file's
+        // budget, and stopped when the request goes away (the guard cancels on drop).
+        let cancel = formats::Cancel::default();
+        let _stop = CancelOnDrop(cancel.clone());
+        let (format, items) = tokio::task::spawn_blocking(move || {
+            formats::read_within(&file, password.as_deref(), &formats::Budget::new(&cancel))
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("import: {e}")))?
+        .map_err(|e| Error::field("file", e.0))?;
         if items.len() > MAX_ITEMS {
             return Err(Error::field("file", "vault.import_too_many"));
         }
@@ -385,5 +389,14 @@ impl Kapu {
             tx.commit().await?;
         }
         Ok(())
+    }
+}
+
+/// Stops a file's reader when the request that asked for it is dropped.
+struct CancelOnDrop(formats::Cancel);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.cancel();
     }
 }

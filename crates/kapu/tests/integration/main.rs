@@ -47,6 +47,7 @@ mod users;
 mod vault;
 mod vault_access;
 mod vault_browser;
+mod vault_costs;
 mod vault_encrypted;
 mod vault_import;
 mod vault_lock;

@@ -8,9 +8,8 @@ use aes_gcm::{Aes256Gcm, Nonce};
 use base64::Engine as _;
 use serde_json::{Value, json};
 
-use super::{
-    FileError, Invalid, Item, MAX_KDF_MEMORY, MAX_SCRYPT_WORK, from_key, hex_field, key_of, label,
-};
+use super::budget::{self, Budget};
+use super::{FileError, Invalid, Item, from_key, hex_field, key_of, label};
 use crate::error::{Error, Result};
 use crate::platform::master_key::random_bytes;
 use crate::vault::entries::CleanEntry;
@@ -21,14 +20,14 @@ const LOG_N: u8 = 15;
 const R: u32 = 8;
 const P: u32 = 1;
 
-pub fn read(file: &Value, password: Option<&str>) -> Result<Vec<Item>, FileError> {
+pub fn read(file: &Value, password: Option<&str>, budget: &Budget) -> Result<Vec<Item>, FileError> {
     let db = match file.get("db") {
         Some(Value::Object(_)) => file["db"].clone(),
         Some(Value::String(sealed)) => {
             let password = password
                 .filter(|p| !p.is_empty())
                 .ok_or(FileError("vault.import_password_required"))?;
-            let plain = decrypt(file, sealed, password)?;
+            let plain = decrypt(file, sealed, password, budget)?;
             serde_json::from_slice(&plain).map_err(|_| FileError("vault.import_truncated"))?
         }
         _ => return Err(FileError("vault.import_truncated")),
@@ -98,7 +97,12 @@ fn entry(e: &Value, groups: &[(String, String)]) -> Item {
     Ok(from_key(key, None, notes))
 }
 
-fn decrypt(file: &Value, sealed: &str, password: &str) -> Result<Vec<u8>, FileError> {
+fn decrypt(
+    file: &Value,
+    sealed: &str,
+    password: &str,
+    budget: &Budget,
+) -> Result<Vec<u8>, FileError> {
     let header = file
         .get("header")
         .ok_or(FileError("vault.import_truncated"))?;
@@ -123,11 +127,14 @@ fn decrypt(file: &Value, sealed: &str, password: &str) -> Result<Vec<u8>, FileEr
                 .and_then(Value::as_u64)
                 .ok_or(FileError("vault.import_truncated"))?,
         );
-        let params = capped_params(n, r, p)?;
+        // Charged before it runs: a file of thousands of slots stops at its budget.
+        let (params, memory) = capped_params(n, r, p, budget)?;
         let salt = hex_field(slot, "salt")?;
         let mut derived = [0u8; 32];
+        let held = budget::hold(budget, memory)?;
         scrypt::scrypt(password.as_bytes(), &salt, &params, &mut derived)
             .map_err(|_| FileError("vault.import_truncated"))?;
+        drop(held);
         let key_params = slot
             .get("key_params")
             .ok_or(FileError("vault.import_truncated"))?;
@@ -146,24 +153,25 @@ fn decrypt(file: &Value, sealed: &str, password: &str) -> Result<Vec<u8>, FileEr
     open(&master, params, &body).map_err(|_| FileError("vault.import_truncated"))
 }
 
-/// scrypt parameters from a file, refused past what one import may cost.
-fn capped_params(n: u64, r: u64, p: u64) -> Result<scrypt::Params, FileError> {
-    let too_costly = FileError("vault.import_kdf_too_costly");
+/// scrypt parameters from a file, charged to its budget; with the memory they take.
+fn capped_params(
+    n: u64,
+    r: u64,
+    p: u64,
+    budget: &Budget,
+) -> Result<(scrypt::Params, u64), FileError> {
     if !n.is_power_of_two() || n < 2 || r == 0 || p == 0 {
         return Err(FileError("vault.import_truncated"));
     }
-    let work = n
-        .checked_mul(r)
-        .and_then(|x| x.checked_mul(p))
-        .ok_or(too_costly)?;
-    let memory = n
-        .checked_mul(r)
-        .and_then(|x| x.checked_mul(128))
-        .ok_or(too_costly)?;
-    if work > MAX_SCRYPT_WORK || memory > MAX_KDF_MEMORY {
-        return Err(too_costly);
-    }
-    scrypt::Params::new(n.trailing_zeros() as u8, r as u32, p as u32).map_err(|_| too_costly)
+    let memory = budget.scrypt(n, r, p)?;
+    let too_costly = FileError("vault.import_kdf_too_costly");
+    let params = scrypt::Params::new(
+        n.trailing_zeros() as u8,
+        u32::try_from(r).map_err(|_| too_costly)?,
+        u32::try_from(p).map_err(|_| too_costly)?,
+    )
+    .map_err(|_| too_costly)?;
+    Ok((params, memory))
 }
 
 /// AES-256-GCM with the nonce and tag kept apart from the ciphertext, as Aegis writes them.
@@ -267,6 +275,11 @@ pub fn write_plain(entries: &[CleanEntry]) -> Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::vault::formats::Cancel;
+
+    fn free() -> Budget {
+        Budget::new(&Cancel::default())
+    }
     use crate::vault::otp::OtpAlgorithm;
 
     fn sample() -> Vec<CleanEntry> {
@@ -287,7 +300,7 @@ mod tests {
     fn an_encrypted_vault_opens_with_its_password_only() {
         let file = write_encrypted(&sample(), "titkos jelszó").unwrap();
         let json: Value = serde_json::from_slice(&file).unwrap();
-        let items = read(&json, Some("titkos jelszó")).unwrap();
+        let items = read(&json, Some("titkos jelszó"), &free()).unwrap();
         let e = items[0].as_ref().unwrap();
         assert_eq!(
             (e.account.as_str(), e.issuer.as_str(), e.digits, e.period),
@@ -295,11 +308,11 @@ mod tests {
         );
         assert_eq!(e.secret, sample()[0].secret);
         assert_eq!(
-            read(&json, Some("rossz")).unwrap_err(),
+            read(&json, Some("rossz"), &free()).unwrap_err(),
             FileError("vault.import_wrong_password")
         );
         assert_eq!(
-            read(&json, None).unwrap_err(),
+            read(&json, None, &free()).unwrap_err(),
             FileError("vault.import_password_required")
         );
     }
@@ -307,18 +320,18 @@ mod tests {
     #[test]
     fn costly_key_derivation_is_refused_before_it_runs() {
         assert_eq!(
-            capped_params(1 << 20, 8, 1).unwrap_err(),
+            capped_params(1 << 20, 8, 1, &free()).unwrap_err(),
             FileError("vault.import_kdf_too_costly")
         );
         assert_eq!(
-            capped_params(1 << 15, 8, 64).unwrap_err(),
+            capped_params(1 << 15, 8, 64, &free()).unwrap_err(),
             FileError("vault.import_kdf_too_costly")
         );
         assert_eq!(
-            capped_params(1000, 8, 1).unwrap_err(),
+            capped_params(1000, 8, 1, &free()).unwrap_err(),
             FileError("vault.import_truncated")
         );
-        assert!(capped_params(1 << 15, 8, 1).is_ok());
+        assert!(capped_params(1 << 15, 8, 1, &free()).is_ok());
     }
 
     #[test]
@@ -330,7 +343,7 @@ mod tests {
             {"type": "hotp", "name": "b", "issuer": "Y", "info": {"secret": "JBSWY3DPEHPK3PXP"}},
             {"type": "totp", "name": "c", "issuer": "Z", "info": {"secret": "nope!"}}
         ]}});
-        let items = read(&v3, None).unwrap();
+        let items = read(&v3, None, &free()).unwrap();
         assert_eq!(items[0].as_ref().unwrap().notes, "Könyvelés");
         assert_eq!(
             items[1].as_ref().unwrap_err().reason,
@@ -343,6 +356,7 @@ mod tests {
         let back = read(
             &serde_json::from_slice(&write_plain(&sample()).unwrap()).unwrap(),
             None,
+            &free(),
         )
         .unwrap();
         assert_eq!(back[0].as_ref().unwrap().secret, sample()[0].secret);

@@ -10,13 +10,11 @@ use hmac::{KeyInit, Mac};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::{FileError, Invalid, Item, MAX_KDF_MEMORY, MAX_PBKDF2_ROUNDS, from_key, key_of};
+use super::budget::{self, Budget};
+use super::{FileError, Invalid, Item, from_key, key_of};
 use crate::vault::otp;
 
-/// Argon2id passes times MiB a file may ask for: about a second of work.
-const MAX_ARGON2_WORK_MIB: u64 = 768;
-
-pub fn read(file: &Value, password: Option<&str>) -> Result<Vec<Item>, FileError> {
+pub fn read(file: &Value, password: Option<&str>, budget: &Budget) -> Result<Vec<Item>, FileError> {
     if file.get("encrypted").and_then(Value::as_bool) == Some(true) {
         if file.get("passwordProtected").and_then(Value::as_bool) != Some(true) {
             // Encrypted with the account's own key: only Bitwarden itself can open it.
@@ -25,10 +23,10 @@ pub fn read(file: &Value, password: Option<&str>) -> Result<Vec<Item>, FileError
         let password = password
             .filter(|p| !p.is_empty())
             .ok_or(FileError("vault.import_password_required"))?;
-        let plain = decrypt(file, password)?;
+        let plain = decrypt(file, password, budget)?;
         let inner: Value =
             serde_json::from_slice(&plain).map_err(|_| FileError("vault.import_truncated"))?;
-        return read(&inner, None);
+        return read(&inner, None, budget);
     }
     let items = file
         .get("items")
@@ -48,7 +46,7 @@ fn truncated() -> FileError {
 }
 
 /// The 32-byte key the password and salt give, by the file's own (capped) parameters.
-fn derive(file: &Value, password: &str) -> Result<[u8; 32], FileError> {
+fn derive(file: &Value, password: &str, budget: &Budget) -> Result<[u8; 32], FileError> {
     let salt = file
         .get("salt")
         .and_then(Value::as_str)
@@ -59,14 +57,12 @@ fn derive(file: &Value, password: &str) -> Result<[u8; 32], FileError> {
     match number("kdfType").unwrap_or(0) {
         0 => {
             let rounds = number("kdfIterations").ok_or_else(truncated)?;
-            if rounds == 0 || rounds > u64::from(MAX_PBKDF2_ROUNDS) {
-                return Err(too_costly);
-            }
+            budget.pbkdf2(rounds)?;
             // The salt is used as the text it is, not decoded.
             pbkdf2::pbkdf2_hmac::<Sha256>(
                 password.as_bytes(),
                 salt.as_bytes(),
-                rounds as u32,
+                u32::try_from(rounds).map_err(|_| too_costly)?,
                 &mut key,
             );
         }
@@ -74,18 +70,18 @@ fn derive(file: &Value, password: &str) -> Result<[u8; 32], FileError> {
             let passes = number("kdfIterations").ok_or_else(truncated)?;
             let mib = number("kdfMemory").ok_or_else(truncated)?;
             let lanes = number("kdfParallelism").ok_or_else(truncated)?;
-            if passes == 0
-                || mib == 0
-                || lanes == 0
-                || lanes > 16
-                || mib * 1024 * 1024 > MAX_KDF_MEMORY
-                || passes * mib > MAX_ARGON2_WORK_MIB
-            {
-                return Err(too_costly);
-            }
-            let params =
-                argon2::Params::new((mib * 1024) as u32, passes as u32, lanes as u32, Some(32))
-                    .map_err(|_| too_costly)?;
+            // Checked arithmetic and the budget before anything runs: parameters chosen to
+            // wrap a product are refused, not run.
+            let memory = budget.argon2(passes, mib, lanes)?;
+            let as_u32 = |v: u64| u32::try_from(v).map_err(|_| too_costly);
+            let params = argon2::Params::new(
+                as_u32(mib.checked_mul(1024).ok_or(too_costly)?)?,
+                as_u32(passes)?,
+                as_u32(lanes)?,
+                Some(32),
+            )
+            .map_err(|_| too_costly)?;
+            let held = budget::hold(budget, memory)?;
             argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params)
                 .hash_password_into(
                     password.as_bytes(),
@@ -93,6 +89,7 @@ fn derive(file: &Value, password: &str) -> Result<[u8; 32], FileError> {
                     &mut key,
                 )
                 .map_err(|_| truncated())?;
+            drop(held);
         }
         _ => return Err(truncated()),
     }
@@ -100,8 +97,8 @@ fn derive(file: &Value, password: &str) -> Result<[u8; 32], FileError> {
 }
 
 /// Opens the export's `data` with the stretched key; a wrong password fails the MAC.
-fn decrypt(file: &Value, password: &str) -> Result<Vec<u8>, FileError> {
-    let key = derive(file, password)?;
+fn decrypt(file: &Value, password: &str, budget: &Budget) -> Result<Vec<u8>, FileError> {
+    let key = derive(file, password, budget)?;
     let hkdf = hkdf::Hkdf::<Sha256>::from_prk(&key).map_err(|_| truncated())?;
     let (mut enc, mut mac_key) = ([0u8; 32], [0u8; 32]);
     hkdf.expand(b"enc", &mut enc).map_err(|_| truncated())?;
@@ -179,6 +176,11 @@ fn item(i: &Value, totp: &str) -> Item {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::vault::formats::Cancel;
+
+    fn free() -> Budget {
+        Budget::new(&Cancel::default())
+    }
     use serde_json::json;
 
     #[test]
@@ -190,7 +192,7 @@ mod tests {
             {"type": 2, "name": "Note"},
             {"type": 1, "name": "Steam", "login": {"username": "d", "totp": "steam://JBSWY3DPEHPK3PXP"}}
         ]});
-        let items = read(&file, None).unwrap();
+        let items = read(&file, None, &free()).unwrap();
         assert_eq!(items.len(), 3);
         let a = items[0].as_ref().unwrap();
         assert_eq!(
@@ -203,13 +205,19 @@ mod tests {
             "vault.import_not_totp"
         );
         assert_eq!(
-            read(&json!({"encrypted": true, "passwordProtected": true}), None).unwrap_err(),
+            read(
+                &json!({"encrypted": true, "passwordProtected": true}),
+                None,
+                &free()
+            )
+            .unwrap_err(),
             FileError("vault.import_password_required")
         );
         assert_eq!(
             read(
                 &json!({"encrypted": true, "passwordProtected": false, "data": "2.a|b|c"}),
-                Some("x")
+                Some("x"),
+                &free(),
             )
             .unwrap_err(),
             FileError("vault.import_bitwarden_account")
@@ -217,7 +225,14 @@ mod tests {
         let costly = json!({"encrypted": true, "passwordProtected": true, "salt": "c2FsdA==", "kdfType": 1,
             "kdfIterations": 10, "kdfMemory": 1024, "kdfParallelism": 4, "data": "2.a|b|c"});
         assert_eq!(
-            read(&costly, Some("x")).unwrap_err(),
+            read(&costly, Some("x"), &free()).unwrap_err(),
+            FileError("vault.import_kdf_too_costly")
+        );
+        // Iterations chosen so that iterations × memory wraps to a small number.
+        let wrapping = json!({"encrypted": true, "passwordProtected": true, "salt": "c2FsdA==", "kdfType": 1,
+            "kdfIterations": 6_148_914_691_236_517_206_u64, "kdfMemory": 3, "kdfParallelism": 1, "data": "2.a|b|c"});
+        assert_eq!(
+            read(&wrapping, Some("x"), &free()).unwrap_err(),
             FileError("vault.import_kdf_too_costly")
         );
     }

@@ -6,8 +6,11 @@
 
 pub mod aegis;
 pub mod bitwarden;
+pub mod budget;
 pub mod google;
 pub mod qr_image;
+
+pub use budget::{Budget, Cancel};
 pub mod twofas;
 
 use serde::Serialize;
@@ -68,18 +71,21 @@ pub struct Invalid {
     pub reason: &'static str,
 }
 
-/// Key derivation a file may ask for is capped: no import may cost more than about a
-/// second or 256 MiB.
-pub const MAX_KDF_MEMORY: u64 = 256 * 1024 * 1024;
-pub const MAX_SCRYPT_WORK: u64 = 1 << 21;
-pub const MAX_PBKDF2_ROUNDS: u32 = 2_000_000;
-
 /// Reads a file of any known format; `password` opens the encrypted ones.
 pub fn read(bytes: &[u8], password: Option<&str>) -> Result<(Format, Vec<Item>), FileError> {
+    read_within(bytes, password, &Budget::new(&Cancel::default()))
+}
+
+/// As [`read`], charging what the file asks for against `budget`.
+pub fn read_within(
+    bytes: &[u8],
+    password: Option<&str>,
+    budget: &Budget,
+) -> Result<(Format, Vec<Item>), FileError> {
     if qr_image::is_image(bytes) {
         let mut items = Vec::new();
-        for text in qr_image::texts(bytes)? {
-            items.extend(read(text.as_bytes(), None)?.1);
+        for text in qr_image::texts(bytes, budget)? {
+            items.extend(read_within(text.as_bytes(), None, budget)?.1);
         }
         return Ok((Format::QrImage, items));
     }
@@ -89,13 +95,13 @@ pub fn read(bytes: &[u8], password: Option<&str>) -> Result<(Format, Vec<Item>),
         let json: serde_json::Value =
             serde_json::from_str(trimmed).map_err(|_| FileError("vault.import_truncated"))?;
         if json.get("header").is_some() && json.get("db").is_some() {
-            return Ok((Format::Aegis, aegis::read(&json, password)?));
+            return Ok((Format::Aegis, aegis::read(&json, password, budget)?));
         }
         if json.get("services").is_some() || json.get("servicesEncrypted").is_some() {
-            return Ok((Format::TwoFas, twofas::read(&json, password)?));
+            return Ok((Format::TwoFas, twofas::read(&json, password, budget)?));
         }
         if json.get("items").is_some() || json.get("encrypted").is_some() {
-            return Ok((Format::Bitwarden, bitwarden::read(&json, password)?));
+            return Ok((Format::Bitwarden, bitwarden::read(&json, password, budget)?));
         }
         return Err(FileError("vault.import_unknown_format"));
     }

@@ -7,11 +7,12 @@ use aes_gcm::{Aes256Gcm, Nonce};
 use base64::Engine as _;
 use serde_json::Value;
 
+use super::budget::Budget;
 use super::{FileError, Invalid, Item, from_key, key_of, label};
 
 const ROUNDS: u32 = 10_000;
 
-pub fn read(file: &Value, password: Option<&str>) -> Result<Vec<Item>, FileError> {
+pub fn read(file: &Value, password: Option<&str>, budget: &Budget) -> Result<Vec<Item>, FileError> {
     let services = match (
         file.get("services"),
         file.get("servicesEncrypted").and_then(Value::as_str),
@@ -20,7 +21,7 @@ pub fn read(file: &Value, password: Option<&str>) -> Result<Vec<Item>, FileError
             let password = password
                 .filter(|p| !p.is_empty())
                 .ok_or(FileError("vault.import_password_required"))?;
-            let plain = decrypt(sealed, password)?;
+            let plain = decrypt(sealed, password, budget)?;
             serde_json::from_slice::<Value>(&plain)
                 .map_err(|_| FileError("vault.import_truncated"))?
         }
@@ -64,7 +65,7 @@ fn service(s: &Value) -> Item {
     Ok(from_key(key, None, String::new()))
 }
 
-fn decrypt(sealed: &str, password: &str) -> Result<Vec<u8>, FileError> {
+fn decrypt(sealed: &str, password: &str, budget: &Budget) -> Result<Vec<u8>, FileError> {
     let b64 = |s: &str| {
         base64::engine::general_purpose::STANDARD
             .decode(s)
@@ -76,6 +77,7 @@ fn decrypt(sealed: &str, password: &str) -> Result<Vec<u8>, FileError> {
     };
     let (body, salt, iv) = (b64(body)?, b64(salt)?, b64(iv)?);
     let mut key = [0u8; 32];
+    budget.pbkdf2(u64::from(ROUNDS))?;
     pbkdf2::pbkdf2_hmac::<sha2::Sha256>(password.as_bytes(), &salt, ROUNDS, &mut key);
     let cipher =
         Aes256Gcm::new_from_slice(&key).map_err(|_| FileError("vault.import_truncated"))?;
@@ -88,6 +90,11 @@ fn decrypt(sealed: &str, password: &str) -> Result<Vec<u8>, FileError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::vault::formats::Cancel;
+
+    fn free() -> Budget {
+        Budget::new(&Cancel::default())
+    }
     use serde_json::json;
 
     fn sealed(plain: &[u8], password: &str) -> String {
@@ -109,20 +116,20 @@ mod tests {
             "otp": {"account": "kiss.anna", "issuer": "NAV", "digits": 8, "period": 30, "algorithm": "SHA256", "tokenType": "TOTP"}},
             {"name": "Old", "secret": "JBSWY3DPEHPK3PXP", "otp": {"tokenType": "HOTP"}}]);
         let plain = json!({"schemaVersion": 4, "services": services});
-        let items = read(&plain, None).unwrap();
+        let items = read(&plain, None, &free()).unwrap();
         assert_eq!(items[0].as_ref().unwrap().digits, 8);
         assert_eq!(
             items[1].as_ref().unwrap_err().reason,
             "vault.import_not_totp"
         );
         let enc = json!({"schemaVersion": 4, "services": [], "servicesEncrypted": sealed(services.to_string().as_bytes(), "pw")});
-        assert_eq!(read(&enc, Some("pw")).unwrap().len(), 2);
+        assert_eq!(read(&enc, Some("pw"), &free()).unwrap().len(), 2);
         assert_eq!(
-            read(&enc, Some("nope")).unwrap_err(),
+            read(&enc, Some("nope"), &free()).unwrap_err(),
             FileError("vault.import_wrong_password")
         );
         assert_eq!(
-            read(&enc, None).unwrap_err(),
+            read(&enc, None, &free()).unwrap_err(),
             FileError("vault.import_password_required")
         );
     }
