@@ -152,3 +152,16 @@ pub fn receipt_response(jws: String, arrival_machine: &str) -> Response {
     )
         .into_response()
 }
+
+/// After a refusal part-way through a body, reads (and drops) what the client is still
+/// sending, up to a bound: a server that closes on unread data resets the connection, and
+/// the client never reads the refusal. Past the bound or the time, the connection goes.
+pub async fn linger<R: tokio::io::AsyncRead + Unpin>(src: &mut R) {
+    const LINGER_BYTES: u64 = 16 * 1024 * 1024;
+    let mut rest = tokio::io::AsyncReadExt::take(src, LINGER_BYTES);
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        tokio::io::copy(&mut rest, &mut tokio::io::sink()),
+    )
+    .await;
+}

@@ -1,12 +1,19 @@
 //! KR-style envelopes (`Boritek`): one XML upload that carries its own routing header and
 //! its documents as base64. Parsed streaming: the header with an XML reader that refuses
 //! DTDs and entities beyond XML's own, each document's base64 decoded as it flows past into
-//! the blob store, so an envelope of any size needs only a few buffers of memory.
+//! the blob store, so an envelope of any size needs only a few buffers of memory. The XML
+//! reader holds a whole event (a text, a comment, a tag with its attributes) before it hands
+//! it over, so every event is bounded while it is read, and the whole envelope by the
+//! message limit.
+
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
 use base64::Engine as _;
 use quick_xml::Reader;
 use quick_xml::events::Event;
-use tokio::io::{AsyncBufRead, AsyncBufReadExt as _};
+use tokio::io::{AsyncBufRead, AsyncBufReadExt as _, AsyncRead, ReadBuf};
 
 use super::sending::{Outgoing, Upload};
 use crate::error::{Error, Result};
@@ -16,6 +23,11 @@ pub const XSD: &str = include_str!("boritek.xsd");
 
 /// Longest header value, in bytes.
 const HEADER_MAX: usize = 4000;
+/// Longest single XML event outside the documents' content (a header value with its
+/// escapes, a comment, whitespace, a tag with its attributes), in bytes.
+const EVENT_MAX: usize = 64 * 1024;
+/// What an envelope may carry beyond its documents' base64 (the header, tags, whitespace).
+const OVERHEAD_MAX: u64 = 1024 * 1024;
 const DOCUMENTS_MAX: usize = 100;
 const XML: quick_xml::XmlVersion = quick_xml::XmlVersion::Implicit1_0;
 
@@ -50,6 +62,20 @@ impl Header {
     }
 }
 
+/// A header element's path, as a refusal names it.
+fn header_path(name: &str) -> &'static str {
+    match name {
+        "Cimzett" => "Fejlec/Cimzett",
+        "DokTipusAzonosito" => "Fejlec/DokTipusAzonosito",
+        "DokTipusLeiras" => "Fejlec/DokTipusLeiras",
+        "DokTipusVerzio" => "Fejlec/DokTipusVerzio",
+        "FileNev" => "Fejlec/FileNev",
+        "Megjegyzes" => "Fejlec/Megjegyzes",
+        "Hivatkozas" => "Fejlec/Hivatkozas",
+        _ => "Fejlec",
+    }
+}
+
 #[derive(PartialEq, Eq, Clone, Copy)]
 enum Place {
     Outside,
@@ -62,9 +88,97 @@ enum Place {
     Done,
 }
 
+/// Which bound an envelope passed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Over {
+    Event,
+    Total,
+}
+
+/// The envelope's bytes as the XML reader takes them, counted: no event may take more than
+/// [`EVENT_MAX`] bytes, and the whole envelope no more than its limit. Past either, the
+/// next read fails, before the reader's buffer can grow with it.
+struct Bounded<R> {
+    inner: R,
+    /// Bytes taken since the current event began.
+    event: usize,
+    total: u64,
+    total_max: u64,
+    /// A document's base64 is being streamed: only the total counts.
+    streaming: bool,
+    over: Option<Over>,
+}
+
+impl<R: AsyncBufRead + Unpin> AsyncRead for Bounded<R> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let available = match self.as_mut().poll_fill_buf(cx) {
+            Poll::Ready(Ok(chunk)) => chunk,
+            Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+            Poll::Pending => return Poll::Pending,
+        };
+        let n = available.len().min(buf.remaining());
+        buf.put_slice(&available[..n]);
+        self.consume(n);
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl<R: AsyncBufRead + Unpin> AsyncBufRead for Bounded<R> {
+    fn poll_fill_buf(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {
+        let this = self.get_mut();
+        let over = if this.total > this.total_max {
+            Some(Over::Total)
+        } else if !this.streaming && this.event > EVENT_MAX {
+            Some(Over::Event)
+        } else {
+            None
+        };
+        if let Some(o) = over {
+            this.over = Some(o);
+            return Poll::Ready(Err(io::Error::other("envelope bound passed")));
+        }
+        Pin::new(&mut this.inner).poll_fill_buf(cx)
+    }
+
+    fn consume(self: Pin<&mut Self>, amt: usize) {
+        let this = self.get_mut();
+        this.total = this.total.saturating_add(amt as u64);
+        if !this.streaming {
+            this.event = this.event.saturating_add(amt);
+        }
+        Pin::new(&mut this.inner).consume(amt);
+    }
+}
+
+/// The refusal for a bound the envelope passed.
+fn bounded_error(over: Option<Over>, e: impl std::fmt::Display) -> Error {
+    match over {
+        Some(Over::Event) => Error::field("Boritek", "envelope.part_too_long"),
+        Some(Over::Total) => Error::TooLarge,
+        None => malformed(e),
+    }
+}
+
 /// Reads an envelope into the upload and returns the message fields it names.
 pub async fn read<R: AsyncBufRead + Unpin>(upload: &mut Upload, src: R) -> Result<Outgoing> {
-    let mut reader = Reader::from_reader(src);
+    // Base64 is a third larger than what it carries.
+    let total_max = u64::try_from(upload.max_message().max(0))
+        .unwrap_or(0)
+        .saturating_mul(4)
+        / 3
+        + OVERHEAD_MAX;
+    let mut reader = Reader::from_reader(Bounded {
+        inner: src,
+        event: 0,
+        total: 0,
+        total_max,
+        streaming: false,
+        over: None,
+    });
     reader.config_mut().trim_text(false);
     let mut buf = Vec::new();
     let mut place = Place::Outside;
@@ -76,10 +190,11 @@ pub async fn read<R: AsyncBufRead + Unpin>(upload: &mut Upload, src: R) -> Resul
     let mut first_name: Option<String> = None;
     loop {
         buf.clear();
-        let event = reader
-            .read_event_into_async(&mut buf)
-            .await
-            .map_err(malformed)?;
+        reader.get_mut().event = 0;
+        let event = match reader.read_event_into_async(&mut buf).await {
+            Ok(event) => event,
+            Err(e) => return Err(bounded_error(reader.get_ref().over, e)),
+        };
         match event {
             Event::DocType(_) => return Err(Error::field("Boritek", "envelope.dtd_forbidden")),
             Event::Decl(_) | Event::Comment(_) | Event::PI(_) => {}
@@ -98,6 +213,11 @@ pub async fn read<R: AsyncBufRead + Unpin>(upload: &mut Upload, src: R) -> Resul
                         Place::Body
                     }
                     (Place::Header, n) if header.slot(n).is_some() => {
+                        // Each header element once (the schema's `all`): a second recipient
+                        // is refused, never chosen between.
+                        if header.slot(n).is_some_and(|s| s.is_some()) {
+                            return Err(Error::field(header_path(n), "envelope.element_repeated"));
+                        }
                         field = Some(n.to_string());
                         text.clear();
                         Place::HeaderField
@@ -121,13 +241,19 @@ pub async fn read<R: AsyncBufRead + Unpin>(upload: &mut Upload, src: R) -> Resul
                                 _ => {}
                             }
                         }
-                        let Some(name) = name else {
-                            return Err(Error::field(
-                                "Torzs/Dokumentum@FileNev",
-                                "envelope.element_missing",
-                            ));
-                        };
-                        stream_document(upload, reader.get_mut(), &name, media.as_deref()).await?;
+                        // The schema lets a document go without a name anywhere: it gets one.
+                        let name = name.unwrap_or_else(|| format!("dokumentum-{documents}"));
+                        reader.get_mut().streaming = true;
+                        let streamed =
+                            stream_document(upload, reader.get_mut(), &name, media.as_deref())
+                                .await;
+                        reader.get_mut().streaming = false;
+                        if let Err(e) = streamed {
+                            return Err(match reader.get_ref().over {
+                                Some(Over::Total) => Error::TooLarge,
+                                _ => e,
+                            });
+                        }
                         first_name.get_or_insert(name);
                         Place::Document
                     }
@@ -138,7 +264,17 @@ pub async fn read<R: AsyncBufRead + Unpin>(upload: &mut Upload, src: R) -> Resul
                 };
             }
             Event::Empty(e) => {
-                if place == Place::Header && header.slot(e.local_name().as_ref()).is_some() {
+                let name = e.local_name().as_ref().to_string();
+                if place == Place::Header && header.slot(&name).is_some() {
+                    if header.slot(&name).is_some_and(|s| s.is_some()) {
+                        return Err(Error::field(
+                            header_path(&name),
+                            "envelope.element_repeated",
+                        ));
+                    }
+                    if let Some(slot) = header.slot(&name) {
+                        *slot = Some(String::new());
+                    }
                     continue;
                 }
                 return Err(Error::field("Boritek", "envelope.unexpected_element"));
@@ -155,6 +291,9 @@ pub async fn read<R: AsyncBufRead + Unpin>(upload: &mut Upload, src: R) -> Resul
             }
             Event::CData(t) if place == Place::HeaderField => {
                 text.push_str(&t.xml_content(XML));
+                if text.len() > HEADER_MAX {
+                    return Err(Error::field("Fejlec", "text.too_long"));
+                }
             }
             Event::GeneralRef(r) => {
                 let resolved = if r.is_char_ref() {
@@ -167,6 +306,9 @@ pub async fn read<R: AsyncBufRead + Unpin>(upload: &mut Upload, src: R) -> Resul
                 };
                 if place == Place::HeaderField {
                     text.push_str(&resolved);
+                    if text.len() > HEADER_MAX {
+                        return Err(Error::field("Fejlec", "text.too_long"));
+                    }
                 }
             }
             Event::End(_) => {

@@ -85,6 +85,11 @@ impl DocumentWriter {
 }
 
 impl Upload {
+    /// The most a message of this sender may carry, in bytes.
+    pub fn max_message(&self) -> i64 {
+        self.max_message
+    }
+
     /// Starts a document; `name` and `media_type` are checked and tidied here.
     pub fn begin(&self, name: &str, media_type: Option<&str>) -> Result<DocumentWriter> {
         if self.documents.len() >= DOCUMENTS_MAX {

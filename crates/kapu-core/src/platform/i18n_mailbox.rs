@@ -55,6 +55,8 @@ pub static MAILBOX: &[Entry] = &[
     ("envelope.not_an_envelope", "A feltöltés gyökéreleme nem Boritek.", "The upload's root element is not Boritek."),
     ("envelope.unexpected_element", "A boríték a sémában nem szereplő elemet tartalmaz.", "The envelope has an element the schema does not know."),
     ("envelope.unexpected_text", "A boríték szerkezetén kívül szöveg áll.", "The envelope has text outside its elements."),
+    ("envelope.part_too_long", "A boríték egy része (szöveg, megjegyzés vagy elem) túl hosszú: legfeljebb 64 KiB lehet.", "A part of the envelope (a text, a comment or an element) is too long: at most 64 KiB."),
+    ("envelope.element_repeated", "Ez az elem csak egyszer szerepelhet a fejlécben.", "This element may appear only once in the header."),
     ("envelope.not_base64", "A dokumentum tartalma nem base64.", "The document's content is not base64."),
     ("message.too_many_documents", "Egy üzenetben legfeljebb 100 dokumentum lehet.", "A message holds at most 100 documents."),
     ("envelope.too_many_documents", "Egy borítékban legfeljebb 100 dokumentum lehet.", "An envelope holds at most 100 documents."),

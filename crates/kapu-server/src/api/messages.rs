@@ -172,14 +172,16 @@ pub async fn envelope(
     body: Body,
 ) -> Result<Response, ApiError> {
     let mut upload = kapu.start_upload(&actor, &mailbox).await?;
-    let src =
+    let mut src =
         tokio_util::io::StreamReader::new(body.into_data_stream().map_err(std::io::Error::other));
-    let read = kapu_core::mailbox::envelope::read(&mut upload, src)
-        .await
-        .map(|out| Outgoing {
-            client_id: transfer::idempotency_key(&headers),
-            ..out
-        });
+    let read = kapu_core::mailbox::envelope::read(&mut upload, &mut src).await;
+    if read.is_err() {
+        transfer::linger(&mut src).await;
+    }
+    let read = read.map(|out| Outgoing {
+        client_id: transfer::idempotency_key(&headers),
+        ..out
+    });
     file(&kapu, &actor, upload, read).await
 }
 

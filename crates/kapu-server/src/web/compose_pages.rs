@@ -251,9 +251,13 @@ pub async fn envelope_submit(
             Ok(Some(mut field)) => match field.name() {
                 Some("client_id") => client_id = transfer::text_field(&mut field).await.ok(),
                 Some("envelope") if read.is_none() => {
-                    let src =
+                    let mut src =
                         tokio_util::io::StreamReader::new(field.map_err(std::io::Error::other));
-                    read = Some(kapu_core::mailbox::envelope::read(&mut upload, src).await);
+                    let envelope = kapu_core::mailbox::envelope::read(&mut upload, &mut src).await;
+                    if envelope.is_err() {
+                        transfer::linger(&mut src).await;
+                    }
+                    read = Some(envelope);
                 }
                 _ => {}
             },

@@ -141,11 +141,47 @@ async fn a_malformed_envelope_is_refused_naming_the_element_and_leaves_nothing(a
         ),
         (
             envelope(
-                &format!("{HEADER}<Megjegyzes>&undefined;</Megjegyzes>"),
+                &format!(
+                    "{}<Megjegyzes>&undefined;</Megjegyzes>",
+                    HEADER.replace("<Megjegyzes>Sürgős</Megjegyzes>", "")
+                ),
                 doc,
             ),
             "Boritek",
             "envelope.entity_forbidden",
+        ),
+        // Each header element once, as the schema says: never a choice between two.
+        (
+            envelope(&format!("{HEADER}<Cimzett>MASIK-HIV</Cimzett>"), doc),
+            "Fejlec/Cimzett",
+            "envelope.element_repeated",
+        ),
+        // Every XML event is bounded while it is read, whatever its kind.
+        (
+            envelope(&format!("{HEADER}<!--{}-->", "x".repeat(1 << 20)), doc),
+            "Boritek",
+            "envelope.part_too_long",
+        ),
+        (
+            envelope(&format!("{HEADER}<?pi {}?>", "x".repeat(1 << 20)), doc),
+            "Boritek",
+            "envelope.part_too_long",
+        ),
+        (
+            envelope(&format!("{HEADER}{}", " ".repeat(1 << 20)), doc),
+            "Boritek",
+            "envelope.part_too_long",
+        ),
+        (
+            envelope(
+                HEADER,
+                &format!(
+                    "<Dokumentum FileNev=\"{}.pdf\">QUJD</Dokumentum>",
+                    "n".repeat(1 << 20)
+                ),
+            ),
+            "Boritek",
+            "envelope.part_too_long",
         ),
     ];
     for (xml, field, key) in cases {
@@ -162,7 +198,89 @@ async fn a_malformed_envelope_is_refused_naming_the_element_and_leaves_nothing(a
     assert_eq!(blob_count(&app), 0);
 }
 
+/// This process's resident memory (the server runs in it), in bytes.
+fn resident() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse::<u64>().ok())
+        .unwrap_or(0)
+        * 4096
+}
+
+/// A note of 64 MiB, four at once: each is refused at the event bound, before the reader's
+/// buffer can grow with it; a document without a name anywhere gets one, as the schema
+/// allows.
+async fn a_huge_header_value_is_refused_while_it_is_read(app: App) {
+    let t = town(&app).await;
+    let me = citizen(&app, &t.admin).await;
+    let note = HEADER.replace(
+        "<Megjegyzes>Sürgős</Megjegyzes>",
+        &format!("<Megjegyzes>{}</Megjegyzes>", "a".repeat(64 << 20)),
+    );
+    // One body shared by the four sends, made before the measure begins.
+    let xml = bytes::Bytes::from(envelope(&note, "<Dokumentum>QUJD</Dokumentum>"));
+    let before = resident();
+    let send = |xml: bytes::Bytes| {
+        let (app, me) = (&app, &me);
+        async move {
+            app.http
+                .post(app.url("/api/v1/mailboxes/me/envelopes"))
+                .bearer_auth(me)
+                .header("content-type", "application/xml")
+                .body(xml)
+                .send()
+                .await
+        }
+    };
+    let answers = futures_util::future::join_all((0..4).map(|_| send(xml.clone()))).await;
+    let grown = resident().saturating_sub(before) / (1024 * 1024);
+    for answer in answers {
+        // The server answers at the bound and closes: a client still writing may see the
+        // connection end before it reads the answer.
+        match answer {
+            Ok(r) => {
+                let (s, b) = split(r).await;
+                assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+                assert_eq!(
+                    b["error"]["fields"][0]["code"], "envelope.part_too_long",
+                    "{b}"
+                );
+            }
+            Err(e) => assert!(e.is_request(), "{e}"),
+        }
+    }
+    println!("four 64 MiB notes at once: resident memory grew by {grown} MiB");
+    // Read whole, the four would take 256 MiB (and the reader's buffer doubles as it grows).
+    assert!(grown < 64, "resident memory grew by {grown} MiB");
+    // A note past the bound but small enough to be sent whole gets the answer itself.
+    let note = HEADER.replace(
+        "<Megjegyzes>Sürgős</Megjegyzes>",
+        &format!("<Megjegyzes>{}</Megjegyzes>", "a".repeat(1 << 20)),
+    );
+    let (s, b) = post_envelope(&app, &me, envelope(&note, "<Dokumentum>QUJD</Dokumentum>")).await;
+    assert_eq!(
+        (s, b["error"]["fields"][0]["code"].as_str()),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("envelope.part_too_long")
+        )
+    );
+    assert_eq!(blob_count(&app), 0);
+
+    let header = HEADER.replace("<FileNev>bevallas.xml</FileNev>", "");
+    let (s, b) = post_envelope(
+        &app,
+        &me,
+        envelope(&header, "<Dokumentum>QUJD</Dokumentum>"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+}
+
 both!(
+    a_huge_header_value_is_refused_while_it_is_read,
     an_envelope_is_routed_by_its_own_header_and_its_documents_decoded_as_they_stream,
     a_malformed_envelope_is_refused_naming_the_element_and_leaves_nothing,
 );
