@@ -90,7 +90,7 @@ pub async fn directory(
 }
 
 #[derive(Deserialize, ToSchema)]
-pub struct CreateBody {
+pub struct OfficeCreateBody {
     /// Upper-case letters, digits and `-`; unique across the system and fixed forever.
     #[serde(default)]
     #[schema(min_length = 2, max_length = 32, pattern = "^[A-Z][A-Z0-9-]*$")]
@@ -120,12 +120,12 @@ pub struct CreateBody {
 
 /// Create an office mailbox (central framework administrators, secure mode). Its rights
 /// (`hkp.<SHORT>.read`, `.send`, `.manage`) become grantable in its tenant.
-#[utoipa::path(post, path = "/offices", tag = "mailbox", request_body = CreateBody,
+#[utoipa::path(post, path = "/offices", tag = "mailbox", request_body = OfficeCreateBody,
     responses((status = 201, body = Office), Unauthorized, Forbidden, Conflict, Unprocessable, Internal))]
 pub async fn create(
     State(kapu): State<Kapu>,
     ApiActor(actor): ApiActor,
-    ApiJson(b): ApiJson<CreateBody>,
+    ApiJson(b): ApiJson<OfficeCreateBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     let input = OfficeInput {
         short_name: b.short_name,

@@ -51,8 +51,24 @@ pub async fn read(
 pub struct ValueBody {
     /// Text, or a JSON number or boolean; checked against the variable's type and bounds
     /// (durations as `90s`, `10m`, `24h`, `7d`; dates as `YYYY-MM-DD`).
-    #[schema(value_type = Object)]
+    #[schema(schema_with = setting_value)]
     value: serde_json::Value,
+}
+
+/// A system variable's value as the request may carry it: text, a number or a boolean.
+fn setting_value() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
+    Schema::OneOf(
+        OneOfBuilder::new()
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .max_length(Some(4000)),
+            )
+            .item(ObjectBuilder::new().schema_type(Type::Number))
+            .item(ObjectBuilder::new().schema_type(Type::Boolean))
+            .build(),
+    )
 }
 
 /// Numbers and booleans may come as JSON values or as text.

@@ -14,7 +14,7 @@ use utoipa::ToSchema;
 use super::contract::{
     Conflict, Forbidden, Internal, ListParams, NotFound, Unauthorized, Unprocessable,
 };
-use super::users::CreateBody as AdminBody;
+use super::users::UserCreateBody as AdminBody;
 use super::{ApiActor, ApiJson, ApiQuery};
 use crate::context::Ctx;
 use crate::error::ApiError;
@@ -47,7 +47,7 @@ pub async fn list(
 }
 
 #[derive(Deserialize, ToSchema)]
-pub struct CreateBody {
+pub struct TenantCreateBody {
     /// Lower-case letters and digits, starting with a letter; fixed forever.
     #[serde(default)]
     #[schema(min_length = 2, max_length = 40, pattern = "^[a-z][a-z0-9]*$")]
@@ -60,12 +60,12 @@ pub struct CreateBody {
 }
 
 /// Create a tenant with its primary user administrator (central administrators, secure mode).
-#[utoipa::path(post, path = "/tenants", tag = "tenants", request_body = CreateBody,
+#[utoipa::path(post, path = "/tenants", tag = "tenants", request_body = TenantCreateBody,
     responses((status = 201, body = CreatedTenant), Unauthorized, Forbidden, Conflict, Unprocessable, Internal))]
 pub async fn create(
     State(kapu): State<Kapu>,
     ApiActor(actor): ApiActor,
-    ApiJson(b): ApiJson<CreateBody>,
+    ApiJson(b): ApiJson<TenantCreateBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     let input = NewTenant {
         code: b.code,

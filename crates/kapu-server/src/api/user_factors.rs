@@ -72,7 +72,7 @@ pub async fn begin_webauthn_for_user(
 }
 
 #[derive(Deserialize, ToSchema)]
-pub struct CredentialBody {
+pub struct UserCredentialBody {
     /// The `PublicKeyCredential` the browser gave, as JSON.
     #[schema(value_type = Object)]
     credential: serde_json::Value,
@@ -82,13 +82,13 @@ pub struct CredentialBody {
 /// `device_bound`, naming that user.
 #[utoipa::path(post, path = "/tenants/{tenant}/users/{login}/factors/webauthn/{id}/finish", tag = "factors",
     params(("tenant" = String, Path), ("login" = String, Path), ("id" = String, Path)),
-    request_body = CredentialBody,
+    request_body = UserCredentialBody,
     responses((status = 201, body = Confirmed), Unauthorized, Forbidden, NotFound, Conflict, Gone, Unprocessable, Internal))]
 pub async fn finish_webauthn_for_user(
     State(kapu): State<Kapu>,
     ApiActor(actor): ApiActor,
     Path((tenant, login, id)): Path<(String, String, String)>,
-    ApiJson(body): ApiJson<CredentialBody>,
+    ApiJson(body): ApiJson<UserCredentialBody>,
 ) -> Result<(StatusCode, Json<Confirmed>), ApiError> {
     let confirmed = kapu
         .finish_user_webauthn(&actor, &tenant, &login, &id, &body.credential)
@@ -97,7 +97,7 @@ pub async fn finish_webauthn_for_user(
 }
 
 #[derive(Deserialize, ToSchema)]
-pub struct CertificateBody {
+pub struct UserCertificateBody {
     /// The user's certificate, PEM.
     #[schema(max_length = 20000)]
     certificate: String,
@@ -110,13 +110,13 @@ pub struct CertificateBody {
 /// bound to another user of the tenant is refused with `device_bound`.
 #[utoipa::path(post, path = "/tenants/{tenant}/users/{login}/factors/certificate", tag = "factors",
     params(("tenant" = String, Path), ("login" = String, Path)),
-    request_body = CertificateBody,
+    request_body = UserCertificateBody,
     responses((status = 201, body = Confirmed), Unauthorized, Forbidden, NotFound, Conflict, Unprocessable, Internal))]
 pub async fn bind_certificate_for_user(
     State(kapu): State<Kapu>,
     ApiActor(actor): ApiActor,
     Path((tenant, login)): UserPath,
-    ApiJson(body): ApiJson<CertificateBody>,
+    ApiJson(body): ApiJson<UserCertificateBody>,
 ) -> Result<(StatusCode, Json<Confirmed>), ApiError> {
     let confirmed = kapu
         .bind_user_certificate(

@@ -53,7 +53,7 @@ pub async fn list(
 }
 
 #[derive(Deserialize, ToSchema)]
-pub struct CreateBody {
+pub struct UserCreateBody {
     /// `[a-z0-9]` segments joined by dots; fixed forever and never reused.
     #[serde(default)]
     #[schema(
@@ -70,8 +70,8 @@ pub struct CreateBody {
     email: String,
 }
 
-impl From<CreateBody> for NewUser {
-    fn from(b: CreateBody) -> Self {
+impl From<UserCreateBody> for NewUser {
+    fn from(b: UserCreateBody) -> Self {
         NewUser {
             login: b.login,
             full_name: b.full_name,
@@ -82,13 +82,13 @@ impl From<CreateBody> for NewUser {
 
 /// Create a user; an activation link is mailed to them.
 #[utoipa::path(post, path = "/tenants/{tenant}/users", tag = "users",
-    params(("tenant" = String, Path)), request_body = CreateBody,
+    params(("tenant" = String, Path)), request_body = UserCreateBody,
     responses((status = 201, body = User), Unauthorized, Forbidden, NotFound, Conflict, Unprocessable, Internal))]
 pub async fn create(
     State(kapu): State<Kapu>,
     ApiActor(actor): ApiActor,
     Path(tenant): Path<String>,
-    ApiJson(b): ApiJson<CreateBody>,
+    ApiJson(b): ApiJson<UserCreateBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     let input = NewUser::from(b);
     Ok((

@@ -1,6 +1,8 @@
 //! The API contract test: every response the tests receive from `/api/v1` is checked against
 //! the OpenAPI document the server generates (status documented for the operation, body valid
-//! against its schema), so the document cannot drift from the handlers unnoticed.
+//! against its schema), and so is every request the server accepts (its JSON body against the
+//! operation's request schema, its query against the documented parameters), so the document
+//! cannot drift from the handlers unnoticed, in either direction.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -194,13 +196,111 @@ pub fn check(
     }
 }
 
-/// A layer for the test server: buffers each `/api/v1` answer, checks it, and passes it on.
+/// Checks a request the server accepted: its JSON body against the operation's request
+/// schema, and each query parameter against the documented ones.
+pub fn check_request(
+    method: &Method,
+    path: &str,
+    query: Option<&str>,
+    content_type: &str,
+    body: &[u8],
+) -> Result<(), String> {
+    let doc = &contract().doc;
+    let Some(rest) = path.strip_prefix(PREFIX) else {
+        return Ok(());
+    };
+    let Some((template, Some(op))) = operation(doc, method, rest) else {
+        return Ok(());
+    };
+    let what = format!("request {method} {path}");
+    let params = op["parameters"].as_array().cloned().unwrap_or_default();
+    for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let value = crate::sso::percent_decode(value);
+        let Some(param) = params
+            .iter()
+            .find(|p| p["in"] == "query" && p["name"] == name)
+        else {
+            return Err(format!(
+                "{what}: query parameter {name:?} is not documented"
+            ));
+        };
+        let schema = param.get("schema").cloned().unwrap_or(Value::Bool(true));
+        // A query value is text; the schema's type says how it reads.
+        let instance = match schema["type"].as_str() {
+            Some("integer") => value
+                .parse::<i64>()
+                .map(Value::from)
+                .unwrap_or(Value::String(value.clone())),
+            Some("boolean") => value
+                .parse::<bool>()
+                .map(Value::from)
+                .unwrap_or(Value::String(value.clone())),
+            _ => Value::String(value.clone()),
+        };
+        let key = format!("{method} {template} query {name}");
+        let v = validator(&key, &schema)?;
+        if let Some(e) = v.iter_errors(&instance).next() {
+            return Err(format!("{what}: query {name}={value:?} does not fit: {e}"));
+        }
+    }
+    let media = content_type.split(';').next().unwrap_or("").trim();
+    if media != "application/json" || body.is_empty() {
+        return Ok(());
+    }
+    let Some(schema) = op
+        .pointer("/requestBody/content/application~1json/schema")
+        .cloned()
+    else {
+        return Err(format!("{what}: a JSON body where none is documented"));
+    };
+    let instance: Value =
+        serde_json::from_slice(body).map_err(|e| format!("{what}: not JSON: {e}"))?;
+    let key = format!("{method} {template} request");
+    let v = validator(&key, &schema)?;
+    let problems: Vec<String> = v
+        .iter_errors(&instance)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{what}: the body does not fit the documented request: {}; body: {instance}",
+            problems.join("; ")
+        ))
+    }
+}
+
+/// A layer for the test server: buffers each `/api/v1` request and answer, checks them, and
+/// passes them on. A request is checked only when the server accepted it (2xx): the suite
+/// sends bad ones on purpose, and what the server takes is what the document must describe.
 pub async fn layer(violations: Violations, req: Request, next: Next) -> Response {
     let method = req.method().clone();
     let path = req.uri().path().to_string();
-    let response = next.run(req).await;
     if !path.starts_with(PREFIX) {
-        return response;
+        return next.run(req).await;
+    }
+    let query = req.uri().query().map(str::to_string);
+    let request_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    // Only JSON bodies are held for the check; uploads stream through untouched.
+    let (req, sent) = if request_type.starts_with("application/json") {
+        let (parts, body) = req.into_parts();
+        let bytes = to_bytes(body, usize::MAX).await.unwrap_or_default();
+        (Request::from_parts(parts, Body::from(bytes.clone())), bytes)
+    } else {
+        (req, Default::default())
+    };
+    let response = next.run(req).await;
+    if response.status().is_success()
+        && let Err(e) = check_request(&method, &path, query.as_deref(), &request_type, &sent)
+    {
+        violations.lock().unwrap().push(e);
     }
     let (parts, body) = response.into_parts();
     let bytes = to_bytes(body, usize::MAX).await.unwrap_or_default();
@@ -249,4 +349,74 @@ fn the_document_is_openapi_3_1_with_unique_operation_ids_and_documented_errors()
         }
     }
     assert!(ids.len() > 40);
+}
+
+/// A schema name belongs to one type: utoipa files every type under its bare name, so two
+/// types of one name share one component and the document describes one of them with the
+/// other's fields. Every type deriving `ToSchema` in the server and the core is found by
+/// its source, with the name it is documented as (`#[schema(as = …)]` where given).
+#[test]
+fn every_schema_name_belongs_to_one_type() {
+    fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    for root in ["../kapu-server/src", "../kapu-core/src"] {
+        walk(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(root),
+            &mut files,
+        );
+    }
+    let mut names: HashMap<String, Vec<String>> = HashMap::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            if !(line.trim_start().starts_with("#[derive(") && line.contains("ToSchema")) {
+                continue;
+            }
+            let mut alias = None;
+            for next in &lines[i + 1..] {
+                let t = next.trim_start();
+                if let Some(rest) = t.strip_prefix("#[schema(as = ") {
+                    alias = rest.split(')').next().map(str::to_string);
+                }
+                let decl = [
+                    "pub struct ",
+                    "pub enum ",
+                    "struct ",
+                    "enum ",
+                    "pub(crate) struct ",
+                ]
+                .iter()
+                .find_map(|k| t.strip_prefix(k));
+                if let Some(decl) = decl {
+                    let name: String = decl
+                        .chars()
+                        .take_while(|c| c.is_alphanumeric() || *c == '_')
+                        .collect();
+                    let documented = alias.clone().unwrap_or(name);
+                    names.entry(documented).or_default().push(format!(
+                        "{}:{}",
+                        file.display(),
+                        i + 1
+                    ));
+                    break;
+                }
+            }
+        }
+    }
+    let shared: Vec<_> = names.iter().filter(|(_, at)| at.len() > 1).collect();
+    assert!(
+        shared.is_empty(),
+        "schema names of more than one type: {shared:?}"
+    );
+    assert!(names.len() > 50, "found {} schema types", names.len());
 }

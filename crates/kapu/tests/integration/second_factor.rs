@@ -416,7 +416,12 @@ async fn a_factor_is_removed_only_from_a_session_that_proved_one(app: App) {
     let id = mine["factors"][0]["id"].as_str().unwrap().to_string();
     // Another user's factor id is not found from here.
     let (s, _) = app
-        .send("DELETE", token, "/api/v1/me/factors/nincs-ilyen", json!({}))
+        .send(
+            "DELETE",
+            token,
+            "/api/v1/me/factors/nincs-ilyen",
+            Value::Null,
+        )
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     let (s, _) = app
@@ -424,7 +429,7 @@ async fn a_factor_is_removed_only_from_a_session_that_proved_one(app: App) {
             "DELETE",
             token,
             &format!("/api/v1/me/factors/{id}"),
-            json!({}),
+            Value::Null,
         )
         .await;
     assert_eq!(s, StatusCode::NO_CONTENT);
@@ -464,7 +469,7 @@ async fn a_factor_is_removed_only_from_a_session_that_proved_one(app: App) {
             "DELETE",
             fresh,
             &format!("/api/v1/me/factors/{id}"),
-            json!({}),
+            Value::Null,
         )
         .await;
     assert_eq!((s, code(&e)), (StatusCode::FORBIDDEN, "forbidden"));

@@ -131,7 +131,7 @@ async fn security_events_end_every_grant_and_tell_the_service(app: App) {
                 "POST",
                 &admin,
                 &format!("/api/v1/tenants/kozpont/users/ugyfel/{action}"),
-                json!({}),
+                Value::Null,
             )
             .await;
         assert!(s.is_success(), "{action}: {b}");
