@@ -184,7 +184,9 @@ pub(crate) async fn stamp(State(kapu): State<Kapu>, mut req: Request, next: Next
     h.insert("x-frame-options", HeaderValue::from_static("DENY"));
     // Links carry one-time tokens: never leak them to other sites.
     h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
-    h.insert("content-security-policy", policy(api_docs, target.as_ref()));
+    // A response with a policy of its own (a download's sandbox) keeps it.
+    h.entry("content-security-policy")
+        .or_insert_with(|| policy(api_docs, target.as_ref()));
     if kapu.config().public_url.starts_with("https://") {
         h.insert(
             header::STRICT_TRANSPORT_SECURITY,

@@ -129,6 +129,12 @@ pub fn document_response(d: Download) -> Response {
     }
     h.insert(header::CONTENT_LENGTH, HeaderValue::from(d.document.size));
     h.insert(header::CONTENT_DISPOSITION, disposition(&d.document.name));
+    // A document is the sender's: opened in a browser anyway, it runs nothing, reaches
+    // nothing and shares no origin with Kapu's pages.
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("sandbox; default-src 'none'"),
+    );
     if let Ok(v) = HeaderValue::from_str(&format!("sha-256=:{digest}:")) {
         h.insert("repr-digest", v);
     }

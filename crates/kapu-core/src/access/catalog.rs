@@ -362,6 +362,7 @@ impl Kapu {
         ids.dedup();
         let now = self.now();
         let mut tx = self.db().write().await?;
+        let maintainers = guard::user_maintainers(&mut tx, &tenant.id).await?;
         sqlx::query("DELETE FROM tenant_services WHERE tenant_id = $1")
             .bind(&tenant.id)
             .execute(tx.conn())
@@ -374,7 +375,7 @@ impl Kapu {
                 .execute(tx.conn())
                 .await?;
         }
-        guard::user_maintainer_remains(&mut tx, &tenant.id).await?;
+        guard::user_maintainer_remains(&mut tx, &tenant.id, maintainers).await?;
         audit::record(
             &mut tx,
             now,

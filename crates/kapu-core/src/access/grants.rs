@@ -237,6 +237,7 @@ impl Kapu {
         };
         let now = self.now();
         let mut tx = self.db().write().await?;
+        let maintainers = guard::user_maintainers(&mut tx, &tenant.id).await?;
         if let Some(roles) = roles {
             replace_user_roles(&mut tx, &user.id, roles, now).await?;
         }
@@ -253,7 +254,7 @@ impl Kapu {
                     .await?;
             }
         }
-        guard::user_maintainer_remains(&mut tx, &tenant.id).await?;
+        guard::user_maintainer_remains(&mut tx, &tenant.id, maintainers).await?;
         audit::record(
             &mut tx,
             now,

@@ -252,6 +252,7 @@ impl Kapu {
         }
         let now = self.now();
         let mut tx = self.db().write().await?;
+        let maintainers = guard::user_maintainers(&mut tx, &tenant.id).await?;
         if let Some(name) = &name {
             sqlx::query(
                 "UPDATE user_groups SET name = $1, name_key = $2, updated_at = $3 WHERE id = $4",
@@ -264,7 +265,7 @@ impl Kapu {
             .await?;
         }
         replace_members_and_roles(&mut tx, &id, members.as_deref(), input.roles.as_deref()).await?;
-        guard::user_maintainer_remains(&mut tx, &tenant.id).await?;
+        guard::user_maintainer_remains(&mut tx, &tenant.id, maintainers).await?;
         audit::record(
             &mut tx,
             now,
@@ -286,6 +287,7 @@ impl Kapu {
         let id = self.group_id(&tenant.id, code).await?;
         let now = self.now();
         let mut tx = self.db().write().await?;
+        let maintainers = guard::user_maintainers(&mut tx, &tenant.id).await?;
         replace_members_and_roles(&mut tx, &id, Some(&[]), Some(&[])).await?;
         // Group substitutions keep their copied roles; they only lose the group's name.
         sqlx::query("UPDATE substitutions SET group_id = NULL WHERE group_id = $1")
@@ -296,7 +298,7 @@ impl Kapu {
             .bind(&id)
             .execute(tx.conn())
             .await?;
-        guard::user_maintainer_remains(&mut tx, &tenant.id).await?;
+        guard::user_maintainer_remains(&mut tx, &tenant.id, maintainers).await?;
         audit::record(
             &mut tx,
             now,

@@ -450,6 +450,7 @@ impl Kapu {
         }
         let now = self.now();
         let mut tx = self.db().write().await?;
+        let maintainers = guard::user_maintainers(&mut tx, &row.tenant_id).await?;
         if locked {
             sqlx::query("UPDATE users SET admin_locked = 1, updated_at = $1 WHERE id = $2")
                 .bind(now)
@@ -457,7 +458,7 @@ impl Kapu {
                 .execute(tx.conn())
                 .await?;
             super::revocation::revoke_all_of(&mut tx, &row.id, now).await?;
-            guard::user_maintainer_remains(&mut tx, &row.tenant_id).await?;
+            guard::user_maintainer_remains(&mut tx, &row.tenant_id, maintainers).await?;
         } else {
             sqlx::query(
                 "UPDATE users SET admin_locked = 0, failed_count = 0, locked_until = NULL, updated_at = $1 WHERE id = $2",
@@ -492,6 +493,7 @@ impl Kapu {
         }
         let now = self.now();
         let mut tx = self.db().write().await?;
+        let maintainers = guard::user_maintainers(&mut tx, &row.tenant_id).await?;
         sqlx::query("UPDATE users SET deleted_at = $1, updated_at = $1 WHERE id = $2 AND deleted_at IS NULL")
             .bind(now)
             .bind(&row.id)
@@ -499,7 +501,7 @@ impl Kapu {
             .await?;
         super::revocation::revoke_all_of(&mut tx, &row.id, now).await?;
         links::revoke_all(&mut tx, &row.id, now).await?;
-        guard::user_maintainer_remains(&mut tx, &row.tenant_id).await?;
+        guard::user_maintainer_remains(&mut tx, &row.tenant_id, maintainers).await?;
         audit::record(
             &mut tx,
             now,

@@ -58,10 +58,18 @@ pub fn file_name(s: &str) -> Result<String, &'static str> {
     if base.is_empty() || base == "." || base == ".." {
         return Err("document.name_required");
     }
-    if base.len() > 255 || !no_control(base) || base.contains('"') {
+    if base.len() > 255 || !no_control(base) || base.contains('"') || base.chars().any(bidi_control)
+    {
         return Err("document.name_format");
     }
     Ok(base.to_string())
+}
+
+/// Characters that reorder the text around them: `szamla\u{202e}fdp.exe` would show as
+/// `szamlaexe.pdf`. A document's name is shown to its recipient, so none may hide its
+/// real ending.
+fn bidi_control(c: char) -> bool {
+    matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' | '\u{061c}')
 }
 
 /// A media type `type/subtype` of token characters; anything else is stored as
@@ -128,6 +136,9 @@ mod tests {
         assert_eq!(file_name("../../etc/passwd"), Ok("passwd".into()));
         assert_eq!(file_name(".."), Err("document.name_required"));
         assert_eq!(file_name("a\nb"), Err("document.name_format"));
+        for hidden in ["szamla\u{202e}fdp.exe", "a\u{2066}b.pdf", "a\u{2069}.pdf"] {
+            assert_eq!(file_name(hidden), Err("document.name_format"), "{hidden:?}");
+        }
     }
 
     #[test]

@@ -213,6 +213,11 @@ async fn a_citizen_sends_to_an_office_and_the_office_downloads_it_with_receipts(
     // Downloading delivers once and sends the delivery receipt.
     let r = download(&app, &t.clerk, "VAROS-HIV", id, 1).await;
     assert_eq!(r.status(), StatusCode::OK);
+    // Opened in a browser anyway, a document runs in a sandbox of its own.
+    assert_eq!(
+        r.headers()["content-security-policy"],
+        "sandbox; default-src 'none'"
+    );
     assert!(
         r.headers()["content-disposition"]
             .to_str()

@@ -119,7 +119,39 @@ async fn bad_registrations_are_refused_field_by_field_and_throttled_per_address(
     assert_eq!(s, StatusCode::ACCEPTED);
 }
 
+/// The citizens' tenant has no user maintainer of its own by design: central administrators
+/// lock, unlock, delete and give rights to its users, and change its contract, without the
+/// last-maintainer rule standing in the way.
+async fn central_administrators_manage_citizens(app: App) {
+    let admin = app.admin().await;
+    let (s, b) = app
+        .send(
+            "POST",
+            "",
+            "/api/v1/registrations",
+            body("kovacs.bela", "kovacs.bela@example.hu"),
+        )
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{b}");
+    let base = "/api/v1/tenants/ugyfelkapu/users/kovacs.bela";
+    for (method, path, body) in [
+        ("POST", format!("{base}/lock"), serde_json::Value::Null),
+        ("POST", format!("{base}/unlock"), serde_json::Value::Null),
+        ("PUT", format!("{base}/rights"), json!({"roles": []})),
+        (
+            "PUT",
+            "/api/v1/tenants/ugyfelkapu/services".to_string(),
+            json!({"services": []}),
+        ),
+        ("DELETE", base.to_string(), serde_json::Value::Null),
+    ] {
+        let (s, b) = app.send(method, &admin, &path, body).await;
+        assert!(s.is_success(), "{method} {path}: {s} {b}");
+    }
+}
+
 both!(
+    central_administrators_manage_citizens,
     a_citizen_registers_confirms_the_address_and_then_logs_in,
     bad_registrations_are_refused_field_by_field_and_throttled_per_address,
 );
