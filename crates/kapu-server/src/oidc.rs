@@ -89,6 +89,25 @@ pub struct TokenForm {
     client_assertion: Option<String>,
 }
 
+/// The endpoint's form; anything else (a JSON body, a broken form) is answered as OAuth
+/// answers a bad request (RFC 6749 5.2), in JSON, never as a bare 415.
+pub struct OAuthForm(TokenForm);
+
+impl<S: Send + Sync> axum::extract::FromRequest<S> for OAuthForm {
+    type Rejection = Response;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Form::<TokenForm>::from_request(req, state).await {
+            Ok(axum::Form(form)) => Ok(OAuthForm(form)),
+            Err(_) => Err(oauth_error(OAuthError {
+                error: "invalid_request",
+                description: "the request must be an application/x-www-form-urlencoded form",
+                status: 400,
+            })),
+        }
+    }
+}
+
 /// `client_secret_basic`: the client id and secret, form-encoded, in Basic credentials.
 fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
@@ -130,7 +149,7 @@ fn client_request(headers: &HeaderMap, form: TokenForm) -> TokenRequest {
 pub async fn token(
     State(kapu): State<Kapu>,
     headers: HeaderMap,
-    axum::Form(form): axum::Form<TokenForm>,
+    OAuthForm(form): OAuthForm,
 ) -> Response {
     let req = client_request(&headers, form);
     match kapu.token(&req).await {
@@ -163,7 +182,7 @@ pub async fn userinfo(State(kapu): State<Kapu>, headers: HeaderMap) -> Response 
 pub async fn revoke(
     State(kapu): State<Kapu>,
     headers: HeaderMap,
-    axum::Form(mut form): axum::Form<TokenForm>,
+    OAuthForm(mut form): OAuthForm,
 ) -> Response {
     let token = form.token.take().unwrap_or_default();
     let req = client_request(&headers, form);
@@ -177,7 +196,7 @@ pub async fn revoke(
 pub async fn introspect(
     State(kapu): State<Kapu>,
     headers: HeaderMap,
-    axum::Form(mut form): axum::Form<TokenForm>,
+    OAuthForm(mut form): OAuthForm,
 ) -> Response {
     let token = form.token.take().unwrap_or_default();
     let req = client_request(&headers, form);

@@ -390,6 +390,11 @@ impl Kapu {
         let needs_secret = input.client_type == "confidential"
             && existing.as_ref().is_none_or(|e| e.secret_digest.is_none());
         let secret = needs_secret.then(random_token).transpose()?;
+        // Discovery lists RS256: the key is in the JWKS before a client that asks for it
+        // exists, so that the client's first look at the JWKS finds it.
+        if input.id_token_signed_response_alg == "RS256" {
+            self.keys().prepare_rs256(now).await?;
+        }
         let mut tx = self.db().write().await?;
         if existing.is_some() {
             sqlx::query(

@@ -8,7 +8,7 @@ use serde_json::json;
 
 use crate::Kapu;
 use crate::actor::Actor;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::platform::crypto::sha256_hex;
 
 const BACKCHANNEL_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
@@ -167,20 +167,32 @@ impl Kapu {
             Some(h) => self.keys().verify(h).await?,
             None => None,
         };
-        let client_id = req.client_id.clone().or_else(|| {
-            hint.as_ref()
-                .and_then(|c| c["aud"].as_str().map(str::to_string))
-        });
+        let audience = hint
+            .as_ref()
+            .and_then(|c| c["aud"].as_str().map(str::to_string));
+        // RP-Initiated Logout 1.0, 2: a client named beside a hint must be the hint's audience.
+        if let (Some(named), Some(aud)) = (req.client_id.as_deref(), audience.as_deref())
+            && named != aud
+        {
+            return Err(Error::Conflict("sso.logout_client_mismatch"));
+        }
+        let client_id = req.client_id.clone().or(audience);
         let mut plan = LogoutPlan {
             hinted_session: hint
                 .as_ref()
                 .and_then(|c| c["sid"].as_str().map(str::to_string)),
             target: None,
         };
-        if let (Some(client_id), Some(uri)) = (client_id, req.post_logout_redirect_uri.as_deref())
-            && let Some(client) = self.client_record(&client_id).await?
-            && client.post_logout_redirect_uris.iter().any(|u| u == uri)
-        {
+        if let (Some(client_id), Some(uri)) = (client_id, req.post_logout_redirect_uri.as_deref()) {
+            // A client that does not serve is unknown here: no redirect to its addresses.
+            let client = self
+                .client_record(&client_id)
+                .await?
+                .filter(|c| c.state.serves())
+                .ok_or(Error::Conflict("sso.client_unknown"))?;
+            if !client.post_logout_redirect_uris.iter().any(|u| u == uri) {
+                return Ok(plan);
+            }
             let mut params = Vec::new();
             if let Some(s) = req.state.as_deref() {
                 params.push(("state", s));

@@ -38,6 +38,9 @@ impl Kapu {
             .then(random_token)
             .transpose()?;
         let now = self.now();
+        if client.id_token_signed_response_alg == "RS256" {
+            self.keys().prepare_rs256(now).await?;
+        }
         let mut tx = self.db().write().await?;
         let (service_id, code) = self
             .insert_service(&mut tx, actor, &req.service, &req.roles, now)

@@ -143,6 +143,18 @@ async fn logging_out_ends_the_services_sessions(app: App) {
     assert_eq!(s, StatusCode::OK, "{c}");
     let (b, t) = signed_in(&app, &secret, "f").await;
     let id = verify_id_token(&app, t["id_token"].as_str().unwrap()).await;
+    // A client named beside the hint must be the hint's audience.
+    let r = b
+        .get(app.url(&format!(
+            "/oauth2/logout?id_token_hint={}&client_id=masik&post_logout_redirect_uri={}",
+            t["id_token"].as_str().unwrap(),
+            urlencode("https://gazd.example.hu/bye")
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(r.headers().get("location").is_none());
     // With the ID token of this very session: out at once, and back to a registered address.
     let url = format!(
         "/oauth2/logout?id_token_hint={}&post_logout_redirect_uri={}&state=viszlat",
@@ -346,6 +358,34 @@ async fn a_client_that_knows_only_rs256_gets_rs256_id_tokens(app: App) {
         .await;
     assert_eq!(s, StatusCode::OK, "{c}");
     assert_eq!(c["client"]["id_token_signed_response_alg"], "RS256");
+    // Its key is published before its first token: a client that reads the JWKS first
+    // finds it.
+    let r = app
+        .http
+        .get(app.url("/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap();
+    let jwks: serde_json::Value = r.json().await.unwrap();
+    assert!(
+        jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|k| k["kty"] == "RSA"),
+        "{jwks}"
+    );
+    // A JSON body at the token endpoint is answered in OAuth's own terms.
+    let r = app
+        .http
+        .post(app.url("/oauth2/token"))
+        .json(&json!({"grant_type": "refresh_token", "refresh_token": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let e: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(e["error"], "invalid_request");
     let rs256 = |app: &App| {
         let mut v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
         v.set_audience(&["gazd"]);
