@@ -5,6 +5,7 @@ pub mod api;
 mod context;
 mod error;
 mod exports;
+pub mod listener;
 mod mailbox_exports;
 pub mod metrics;
 mod oidc;
@@ -13,8 +14,6 @@ pub mod tls;
 mod transfer;
 mod vault_forms;
 mod web;
-
-use std::net::SocketAddr;
 
 use axum::Router;
 use axum::routing::get;
@@ -70,9 +69,16 @@ pub async fn serve_router(
     listener: tokio::net::TcpListener,
 ) -> std::io::Result<()> {
     start_workers(&kapu);
-    axum::serve(
+    let config = kapu.config();
+    let header_timeout = config.header_timeout;
+    listener::accept_loop(
         listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
+        config.connections_per_address,
+        config.idle_timeout,
+        move |stream, addr| {
+            listener::serve_connection(stream, addr, router.clone(), |_| {}, header_timeout)
+        },
     )
-    .await
+    .await;
+    Ok(())
 }

@@ -2,16 +2,11 @@
 //! optionally. The certificate a connection presents travels with each of its requests;
 //! whether it means anything is the binding's business (a certificate bound to a user).
 
-use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::ConnectInfo;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto::Builder;
-use hyper_util::service::TowerToHyperService;
 use kapu_core::Kapu;
 use kapu_core::actor::ClientCert;
 use kapu_core::signon::certificates;
@@ -23,7 +18,6 @@ use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::server::{ServerConfig, WebPkiClientVerifier};
 use rustls::{DigitallySignedStruct, DistinguishedName, RootCertStore, SignatureScheme};
 use tokio_rustls::TlsAcceptor;
-use tower::ServiceExt as _;
 
 /// The certificate the connection presented, on each of its requests.
 #[derive(Clone)]
@@ -151,50 +145,46 @@ pub async fn serve_tls(
 ) -> std::io::Result<()> {
     crate::start_workers(&kapu);
     let acceptor = TlsAcceptor::from(tls);
-    loop {
-        let (tcp, addr) = match listener.accept().await {
-            Ok(c) => c,
-            Err(e) => {
-                // Out of descriptors and the like: wait a moment rather than spin.
-                tracing::warn!(error = %e, "accept failed");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                continue;
-            }
-        };
-        let acceptor = acceptor.clone();
-        let router = router.clone();
-        tokio::spawn(async move {
-            let stream = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
-                Ok(Ok(s)) => s,
-                Ok(Err(e)) => {
-                    tracing::debug!(error = %e, %addr, "TLS handshake failed");
-                    return;
-                }
-                Err(_) => return,
-            };
-            let presented = stream
-                .get_ref()
-                .1
-                .peer_certificates()
-                .and_then(|c| c.first())
-                .and_then(|der| certificates::parse_der(der).ok())
-                .map(PresentedCert);
-            let service = router.map_request(move |mut req: axum::extract::Request<_>| {
-                req.extensions_mut().insert(ConnectInfo::<SocketAddr>(addr));
-                if let Some(cert) = &presented {
-                    req.extensions_mut().insert(cert.clone());
-                }
-                req
-            });
-            let served = Builder::new(TokioExecutor::new())
-                .serve_connection_with_upgrades(
-                    TokioIo::new(stream),
-                    TowerToHyperService::new(service),
+    let config = kapu.config();
+    let header_timeout = config.header_timeout;
+    crate::listener::accept_loop(
+        listener,
+        config.connections_per_address,
+        config.idle_timeout,
+        move |tcp, addr| {
+            let (acceptor, router) = (acceptor.clone(), router.clone());
+            async move {
+                let stream =
+                    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+                        Ok(Ok(s)) => s,
+                        Ok(Err(e)) => {
+                            tracing::debug!(error = %e, %addr, "TLS handshake failed");
+                            return;
+                        }
+                        Err(_) => return,
+                    };
+                let presented = stream
+                    .get_ref()
+                    .1
+                    .peer_certificates()
+                    .and_then(|c| c.first())
+                    .and_then(|der| certificates::parse_der(der).ok())
+                    .map(PresentedCert);
+                crate::listener::serve_connection(
+                    stream,
+                    addr,
+                    router,
+                    move |extensions| {
+                        if let Some(cert) = &presented {
+                            extensions.insert(cert.clone());
+                        }
+                    },
+                    header_timeout,
                 )
                 .await;
-            if let Err(e) = served {
-                tracing::debug!(error = %e, %addr, "connection ended with an error");
             }
-        });
-    }
+        },
+    )
+    .await;
+    Ok(())
 }

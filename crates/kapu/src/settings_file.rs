@@ -72,6 +72,12 @@ struct FileConfig {
     tls_client_ca: Option<PathBuf>,
     /// Behind a reverse proxy: the header carrying the verified client certificate.
     trust_client_cert_header: Option<String>,
+    /// Connections one client address may hold at once [default: 128].
+    connections_per_address: Option<usize>,
+    /// Seconds a client has to send a request's headers [default: 10].
+    header_timeout_secs: Option<u64>,
+    /// Seconds a connection may stay without a byte moving [default: 60].
+    idle_timeout_secs: Option<u64>,
 }
 
 #[derive(Deserialize, Default)]
@@ -137,6 +143,15 @@ impl Common {
             config.mail_from = from;
         }
         config.trust_forwarded_for = file.trust_forwarded_for.unwrap_or(false);
+        if let Some(n) = file.connections_per_address {
+            config.connections_per_address = n.max(1);
+        }
+        if let Some(s) = file.header_timeout_secs {
+            config.header_timeout = std::time::Duration::from_secs(s.max(1));
+        }
+        if let Some(s) = file.idle_timeout_secs {
+            config.idle_timeout = std::time::Duration::from_secs(s.max(1));
+        }
         if let Some(n) = file.hash_workers {
             config.hash_workers = n.max(1);
         }

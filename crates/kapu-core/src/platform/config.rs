@@ -46,6 +46,14 @@ pub struct Config {
     /// Behind a reverse proxy: the header carrying the client certificate the proxy
     /// verified (URL-encoded PEM or base64 DER). Off when none: the header is then ignored.
     pub trust_client_cert_header: Option<String>,
+    /// Connections one client address may hold open at once (behind a proxy, the proxy's
+    /// own address: raise it there).
+    pub connections_per_address: usize,
+    /// Time a client has to send a request's headers.
+    pub header_timeout: std::time::Duration,
+    /// A connection on which nothing moves (no byte read or written) for this long is
+    /// closed: a half-sent request, a stalled upload, an idle keep-alive.
+    pub idle_timeout: std::time::Duration,
 }
 
 impl Config {
@@ -70,6 +78,9 @@ impl Config {
             tls_key: None,
             tls_client_ca: None,
             trust_client_cert_header: None,
+            connections_per_address: 128,
+            header_timeout: std::time::Duration::from_secs(10),
+            idle_timeout: std::time::Duration::from_secs(60),
         }
     }
 

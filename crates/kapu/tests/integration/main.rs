@@ -14,6 +14,7 @@ mod certs;
 mod cli;
 mod client_certs;
 mod cluster;
+mod connections;
 mod counters;
 mod crash;
 mod end_to_end;
