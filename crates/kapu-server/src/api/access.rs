@@ -549,7 +549,7 @@ pub struct IdentityBody {
 
 /// A deputy's choice right after a browser-style login.
 #[utoipa::path(post, path = "/session/identity", tag = "session", request_body = IdentityBody,
-    responses((status = 204, description = "Chosen"), Unauthorized, Forbidden, NotFound, Unprocessable, Internal))]
+    responses((status = 204, description = "Chosen"), Unauthorized, Forbidden, NotFound, Conflict, Unprocessable, Internal))]
 pub async fn choose_identity(
     State(kapu): State<Kapu>,
     ApiActor(actor): ApiActor,

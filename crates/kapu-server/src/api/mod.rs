@@ -150,12 +150,57 @@ fn parts() -> (Router<Kapu>, utoipa::openapi::OpenApi) {
 
 /// The JSON API with the small body limit.
 pub fn router() -> Router<Kapu> {
-    parts().0
+    parts()
+        .0
+        .layer(axum::middleware::from_fn(extraction_errors))
 }
 
 /// The upload routes, without the small body limit.
 pub fn upload_router() -> Router<Kapu> {
-    upload_parts().0
+    upload_parts()
+        .0
+        .layer(axum::middleware::from_fn(extraction_errors))
+}
+
+/// What the framework's extractors refuse (a path value that does not parse, a broken
+/// multipart body, a wrong content type) it answers in plain text; the API answers every
+/// refusal in its own JSON body, with a status the operation documents.
+async fn extraction_errors(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    let response = next.run(req).await;
+    let status = response.status();
+    let plain = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/plain"));
+    if !status.is_client_error() || !plain {
+        return response;
+    }
+    let text = axum::body::to_bytes(response.into_body(), 4096)
+        .await
+        .unwrap_or_default();
+    let text = String::from_utf8_lossy(&text);
+    let e = extraction_error(status.as_u16(), &text);
+    tracing::debug!(rejection = %text, "request refused while it was read");
+    crate::error::ApiError::from(e).into_response()
+}
+
+/// The service error a framework rejection stands for.
+fn extraction_error(status: u16, text: &str) -> kapu_core::Error {
+    use kapu_core::Error;
+    match status {
+        // A path whose value does not parse names nothing that exists.
+        400 if text.starts_with("Invalid URL") => Error::NotFound,
+        400 if text.contains("multipart") || text.contains("boundary") => {
+            Error::field("body", "request.multipart")
+        }
+        413 => Error::TooLarge,
+        415 => Error::field("body", "request.content_type"),
+        _ => Error::field("body", "request.malformed"),
+    }
 }
 
 /// The whole document: both route lists.

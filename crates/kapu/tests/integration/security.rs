@@ -17,7 +17,42 @@ both!(
     a_launch_address_must_be_absolute_https,
     a_sent_mail_keeps_no_body_in_the_queue,
     administrative_forms_show_only_to_those_who_may_use_them,
+    requests_the_framework_cannot_read_get_the_json_error,
 );
+
+/// A path value that does not parse, an upload without its boundary and a wrong content
+/// type are refused in the API's JSON body, with statuses the operations document.
+async fn requests_the_framework_cannot_read_get_the_json_error(app: App) {
+    let admin = app.admin().await;
+    let (s, b) = app
+        .get(&admin, "/api/v1/mailboxes/me/messages/nincs/documents/abc")
+        .await;
+    assert_eq!((s, code(&b)), (StatusCode::NOT_FOUND, "not_found"), "{b}");
+    let r = app
+        .http
+        .post(app.url("/api/v1/mailboxes/me/messages"))
+        .bearer_auth(&admin)
+        .header("content-type", "multipart/form-data")
+        .body("--x\r\n")
+        .send()
+        .await
+        .unwrap();
+    let (s, b) = crate::harness::split(r).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+    assert_eq!(b["error"]["fields"][0]["code"], "request.multipart", "{b}");
+    let r = app
+        .http
+        .put(app.url("/api/v1/me/password"))
+        .bearer_auth(&admin)
+        .header("content-type", "text/plain")
+        .body("x")
+        .send()
+        .await
+        .unwrap();
+    let (s, b) = crate::harness::split(r).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+    assert!(b["error"]["request_id"].is_string(), "{b}");
+}
 
 async fn the_language_switch_returns_only_to_a_local_path(app: App) {
     for (back, expected) in [
