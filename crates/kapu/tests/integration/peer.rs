@@ -69,6 +69,23 @@ impl App {
         }
     }
 
+    /// The resident memory of the server this handle talks to, in bytes: a peer's own
+    /// process. Measured on a peer, what the other tests of this binary allocate at the
+    /// same time does not count.
+    pub fn resident_bytes(&self) -> u64 {
+        let pid = self
+            .process
+            .as_ref()
+            .map_or_else(|| "self".to_string(), |c| c.id().to_string());
+        let statm = std::fs::read_to_string(format!("/proc/{pid}/statm")).unwrap_or_default();
+        statm
+            .split_whitespace()
+            .nth(1)
+            .and_then(|p| p.parse::<u64>().ok())
+            .unwrap_or(0)
+            * 4096
+    }
+
     /// Ends a peer's process at once (SIGKILL), as a crash would.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.process.take() {

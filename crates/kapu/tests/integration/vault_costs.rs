@@ -28,17 +28,6 @@ fn aegis_with_slots(slots: usize, n: u64) -> Vec<u8> {
     .unwrap()
 }
 
-/// This process's resident memory (the server runs in it), in bytes.
-fn resident() -> u64 {
-    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-    let pages: u64 = statm
-        .split_whitespace()
-        .nth(1)
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(0);
-    pages * 4096
-}
-
 async fn key_derivations_are_checked_and_budgeted_per_file(app: App) {
     let o = office(&app, "iroda").await;
     // Iterations × memory chosen to wrap a 64-bit product to 2: refused, never run.
@@ -87,19 +76,21 @@ async fn key_derivations_are_checked_and_budgeted_per_file(app: App) {
 async fn the_dearest_files_read_at_once_share_one_memory_cap(app: App) {
     let o = office(&app, "iroda").await;
     let file = aegis_with_slots(1, 1 << 18);
-    let before = resident();
+    // A server process of its own: what other tests allocate meanwhile does not count.
+    let server = Arc::new(app.peer().await);
+    let before = server.resident_bytes();
     let peak = Arc::new(AtomicU64::new(before));
     let watching = Arc::new(std::sync::atomic::AtomicBool::new(true));
     let watcher = {
-        let (peak, watching) = (peak.clone(), watching.clone());
+        let (peak, watching, server) = (peak.clone(), watching.clone(), server.clone());
         tokio::spawn(async move {
             while watching.load(Ordering::Relaxed) {
-                peak.fetch_max(resident(), Ordering::Relaxed);
+                peak.fetch_max(server.resident_bytes(), Ordering::Relaxed);
                 tokio::time::sleep(Duration::from_millis(5)).await;
             }
         })
     };
-    let answers = join_all((0..4).map(|_| preview(&app, &o.admin, &file, Some("jelszo")))).await;
+    let answers = join_all((0..4).map(|_| preview(&server, &o.admin, &file, Some("jelszo")))).await;
     watching.store(false, Ordering::Relaxed);
     watcher.await.unwrap();
     for (s, e) in &answers {
