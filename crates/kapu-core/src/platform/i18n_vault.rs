@@ -101,6 +101,7 @@ pub static VAULT: &[Entry] = &[
     ("vault.level_code", "csak kód", "code only"),
     ("vault.level_manage", "kezelés", "manage"),
     ("vault.level_view", "megtekintés", "view"),
+    ("vault.secure_for_more", "A kulcs megtekintéséhez és a bejegyzés módosításához biztonsági bejelentkezés kell; a kód így is megjeleníthető.", "Seeing the key and changing the entry need a secure-mode login; the code can be shown as it is."),
     ("vault.lock", "Kódtár zárolása", "Lock the vault"),
     ("vault.locked_intro", "A kódtár zárolva van. Oldja fel PIN-kódjával vagy jelszavával.", "The vault is locked. Unlock it with your PIN or password."),
     ("vault.log", "Napló", "Log"),

@@ -332,6 +332,7 @@ impl Kapu {
         needed: Level,
     ) -> Result<(EntryRow, Level)> {
         self.vault_gate(actor).await?;
+        levels::secure_for(actor, needed)?;
         let entry = self.entry_row(&actor.tenant_id, id).await?;
         let held = self
             .vault_level(actor, &entry.id, entry.folder_id.as_deref())
@@ -448,6 +449,7 @@ impl Kapu {
         input: &EntryInput,
     ) -> Result<VaultEntry> {
         self.vault_gate(actor).await?;
+        levels::secure_for(actor, Level::Manage)?;
         let folder = self
             .folder_for_new_entry(actor, input.folder_id.as_deref())
             .await?;

@@ -114,6 +114,7 @@ impl Kapu {
     /// A new folder. Vault administrators only.
     pub async fn create_vault_folder(&self, actor: &Actor, name: &str) -> Result<VaultFolder> {
         self.vault_gate(actor).await?;
+        levels::secure_for(actor, Level::Manage)?;
         if !levels::is_vault_admin(actor) {
             return Err(Error::Forbidden);
         }
@@ -168,6 +169,7 @@ impl Kapu {
     /// Deletes a folder; its entries stay, outside any folder. Vault administrators only.
     pub async fn delete_vault_folder(&self, actor: &Actor, id: &str) -> Result<()> {
         self.vault_gate(actor).await?;
+        levels::secure_for(actor, Level::Manage)?;
         if !levels::is_vault_admin(actor) {
             return Err(Error::NotFound);
         }
@@ -200,6 +202,7 @@ impl Kapu {
             GrantOn::Entry(id) => Ok(self.entry_for(actor, id, Level::Manage).await?.0.label()),
             GrantOn::Folder(id) => {
                 self.vault_gate(actor).await?;
+                levels::secure_for(actor, Level::Manage)?;
                 let name = self.folder_name(&actor.tenant_id, id).await?;
                 levels::require(self.folder_level(actor, id).await?, Level::Manage)?;
                 Ok(name)

@@ -104,6 +104,7 @@ fn dedup_key(issuer: &str, account: &str, secret: &[u8]) -> (String, String, Vec
 impl Kapu {
     async fn may_import(&self, actor: &Actor, folder_id: Option<&str>) -> Result<()> {
         self.vault_gate(actor).await?;
+        levels::secure_for(actor, Level::Manage)?;
         match folder_id {
             _ if levels::is_vault_admin(actor) => Ok(()),
             None => Err(Error::Forbidden),
@@ -143,7 +144,7 @@ impl Kapu {
         if items.len() > MAX_ITEMS {
             return Err(Error::field("file", "vault.import_too_many"));
         }
-        let mut known = self.known_keys(&actor.tenant_id).await?;
+        let mut known = self.known_keys(actor).await?;
         let mut preview = Vec::with_capacity(items.len());
         let mut fresh = Vec::new();
         let (mut duplicates, mut invalid) = (0, 0);
@@ -232,15 +233,32 @@ impl Kapu {
     }
 
     /// Issuer, account and secret of every entry of the tenant, for finding duplicates.
-    async fn known_keys(&self, tenant_id: &str) -> Result<HashSet<(String, String, Vec<u8>)>> {
-        let rows: Vec<(String, String, String, String)> = sqlx::query_as(
-            "SELECT id, issuer, account, secret_sealed FROM vault_entries WHERE tenant_id = $1",
+    /// The entries a preview compares with: those the importer can see. Compared with every
+    /// entry of the tenant, "duplicate" would confirm a guessed key of a folder they may not
+    /// open.
+    async fn known_keys(&self, actor: &Actor) -> Result<HashSet<(String, String, Vec<u8>)>> {
+        let rows: Vec<(String, Option<String>, String, String, String)> = sqlx::query_as(
+            "SELECT id, folder_id, issuer, account, secret_sealed FROM vault_entries WHERE tenant_id = $1",
         )
-        .bind(tenant_id)
+        .bind(&actor.tenant_id)
         .fetch_all(self.db().pool())
         .await?;
+        let grants = if levels::is_vault_admin(actor) {
+            None
+        } else {
+            Some(self.my_grants(actor).await?)
+        };
         let mut out = HashSet::with_capacity(rows.len());
-        for (id, issuer, account, sealed) in rows {
+        for (id, folder_id, issuer, account, sealed) in rows {
+            let visible = grants.as_ref().is_none_or(|g| {
+                g.iter().any(|r| {
+                    r.entry_id.as_deref() == Some(id.as_str())
+                        || (r.folder_id.is_some() && r.folder_id == folder_id)
+                })
+            });
+            if !visible {
+                continue;
+            }
             let secret = self.master_key().open(&sealed, &secret_context(&id))?;
             out.insert(dedup_key(&issuer, &account, &secret));
         }

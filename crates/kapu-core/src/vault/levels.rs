@@ -98,6 +98,19 @@ pub(crate) fn held(grants: &[Reach], entry_id: &str, folder_id: Option<&str>) ->
         .max()
 }
 
+/// Seeing a key and every change (writes, delegations, imports) need a secure-mode login,
+/// as an export does; the current code does not, so that staff get codes in normal mode.
+pub(crate) fn needs_secure(level: Level) -> bool {
+    level >= Level::View
+}
+
+pub(crate) fn secure_for(actor: &Actor, level: Level) -> Result<()> {
+    if needs_secure(level) && actor.mode != crate::actor::Mode::Secure {
+        return Err(crate::error::Error::SecureModeRequired);
+    }
+    Ok(())
+}
+
 /// The strongest level the grants give on a folder's entries through the folder.
 pub(crate) fn held_on_folder(grants: &[Reach], folder_id: &str) -> Option<Level> {
     grants

@@ -287,6 +287,8 @@ pub(super) struct EntryPage {
     pub(super) key_since: String,
     pub(super) notes: String,
     pub(super) can_view: bool,
+    /// The holder could see the key or change the entry after a secure-mode login.
+    pub(super) secure_for_more: bool,
     pub(super) can_manage: bool,
     pub(super) codes: Option<Codes>,
     pub(super) secret: Option<EntrySecret>,
@@ -314,7 +316,9 @@ pub(super) async fn entry_page(
     };
     let mut f = frame(ctx, actor);
     let status = error.map(|e| f.fail(e)).unwrap_or(StatusCode::OK);
-    let can_manage = e.level == Level::Manage;
+    // Keys and changes need a secure-mode login; in normal mode the page is the code view.
+    let secure = actor.mode == kapu_core::actor::Mode::Secure;
+    let can_manage = e.level == Level::Manage && secure;
     let (mut grants, mut log, mut folders) = (Vec::new(), Vec::new(), Vec::new());
     if can_manage {
         let loaded = (
@@ -370,7 +374,8 @@ pub(super) async fn entry_page(
             level: level_label(&f, e.level),
             key_since: local_time(&e.key_since),
             notes: e.notes.clone().unwrap_or_default(),
-            can_view: e.level >= Level::View,
+            can_view: e.level >= Level::View && secure,
+            secure_for_more: e.level >= Level::View && !secure,
             can_manage,
             folder: e.folder.as_ref().map(|x| x.id.clone()).unwrap_or_default(),
             f,

@@ -344,7 +344,73 @@ async fn pictures_of_qr_codes_are_read_on_the_server(app: App) {
     );
 }
 
+/// A preview compares with the entries the importer can see: a key of a folder they may
+/// not open is "new" to them, never confirmed as "duplicate".
+async fn a_preview_confirms_no_entry_the_importer_cannot_see(app: App) {
+    let o = office(&app, "iroda").await;
+    let folder = |name: &'static str| {
+        let app = &app;
+        let admin = o.admin.clone();
+        async move {
+            let (s, f) = app
+                .send(
+                    "POST",
+                    &admin,
+                    "/api/v1/vault/folders",
+                    json!({"name": name}),
+                )
+                .await;
+            assert_eq!(s, StatusCode::CREATED, "{f}");
+            f["id"].as_str().unwrap().to_string()
+        }
+    };
+    let (hidden, own) = (folder("Titkos").await, folder("Saját").await);
+    crate::vault::entry(
+        &app,
+        &o.admin,
+        json!({"client_name": "Kiss Anna", "issuer": "NAV", "account": "kiss.anna",
+               "secret": SECRET, "folder_id": hidden}),
+    )
+    .await;
+    crate::vault::delegate(
+        &app,
+        &o.admin,
+        &format!("/api/v1/vault/folders/{own}/grants"),
+        json!({"user": "munkatars@iroda", "level": "manage"}),
+    )
+    .await;
+    let guess = format!("otpauth://totp/NAV:kiss.anna?secret={SECRET}&issuer=NAV\n");
+    let form = Form::new()
+        .part(
+            "file",
+            Part::bytes(guess.into_bytes()).file_name("kulcsok.txt"),
+        )
+        .text("folder_id", own.clone());
+    let r = app
+        .http
+        .post(app.url("/api/v1/vault/imports"))
+        .bearer_auth(&o.staff)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let (s, p) = split(r).await;
+    assert_eq!(s, StatusCode::CREATED, "{p}");
+    assert_eq!(p["items"][0]["status"], "new", "{p}");
+    // The vault administrator, who sees it, is told it is there.
+    let (s, p) = preview(
+        &app,
+        &o.admin,
+        format!("otpauth://totp/NAV:kiss.anna?secret={SECRET}&issuer=NAV\n").as_bytes(),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{p}");
+    assert_eq!(p["items"][0]["status"], "duplicate", "{p}");
+}
+
 both!(
+    a_preview_confirms_no_entry_the_importer_cannot_see,
     pictures_of_qr_codes_are_read_on_the_server,
     files_of_every_format_preview_then_import,
 );

@@ -329,3 +329,60 @@ both!(
     a_pin_opens_the_vault_until_five_wrong_tries,
     a_new_browser_also_gives_a_code_sent_by_e_mail,
 );
+
+/// Keys, writes, delegations and imports need a secure-mode login, as an export does; the
+/// code stays available in normal mode.
+async fn keys_and_changes_need_secure_mode_and_codes_do_not(app: App) {
+    let o = crate::vault::office(&app, "iroda").await;
+    let e = crate::vault::entry(
+        &app,
+        &o.admin,
+        json!({"client_name": "Kiss Anna", "issuer": "NAV", "secret": crate::vault::SECRET}),
+    )
+    .await;
+    let id = e["id"].as_str().unwrap();
+    let normal = app.login("fokonyvelo@iroda", PW, "normal").await;
+    let (s, b) = unlock(&app, &normal, json!({"password": PW})).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let (s, b) = app
+        .send(
+            "POST",
+            &normal,
+            &format!("/api/v1/vault/entries/{id}/code"),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    for (method, path, body) in [
+        (
+            "POST",
+            format!("/api/v1/vault/entries/{id}/secret"),
+            Value::Null,
+        ),
+        (
+            "POST",
+            "/api/v1/vault/entries".to_string(),
+            json!({"client_name": "Új", "issuer": "NAV", "secret": crate::vault::SECRET}),
+        ),
+        (
+            "POST",
+            "/api/v1/vault/folders".to_string(),
+            json!({"name": "Új mappa"}),
+        ),
+        (
+            "POST",
+            format!("/api/v1/vault/entries/{id}/grants"),
+            json!({"user": "munkatars@iroda", "level": "code"}),
+        ),
+        ("DELETE", format!("/api/v1/vault/entries/{id}"), Value::Null),
+    ] {
+        let (s, b) = app.send(method, &normal, &path, body).await;
+        assert_eq!(
+            (s, code(&b)),
+            (StatusCode::FORBIDDEN, "secure_mode_required"),
+            "{method} {path}: {b}"
+        );
+    }
+}
+
+both!(keys_and_changes_need_secure_mode_and_codes_do_not);
