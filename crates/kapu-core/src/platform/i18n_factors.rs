@@ -99,6 +99,7 @@ pub static FACTORS: &[Entry] = &[
     ("user_factors.certificate_pem", "A felhasználó tanúsítványa (PEM)", "The user's certificate (PEM)"),
     ("user_factors.bind", "Hozzárendelés", "Bind"),
     ("sso.consent_title", "Hozzájárulás", "Consent"),
+    ("sso.backchannel_internal", "A kijelentkeztető cím nem mutathat helyi vagy belső hálózati címre.", "The back-channel logout address may not point at a local or internal address."),
     ("sso.logout_client_mismatch", "A kijelentkezési kérés szolgáltatása nem az, amelyiknek az azonosító tokent kiadták.", "The logout request names another service than the one its ID token was issued to."),
     ("sso.consent_intro", "Az alábbi adatait ez a szolgáltatás kapja meg:", "This service will receive the data below:"),
     ("sso.scope_openid", "azonosítója (a szolgáltatásnál)", "your identifier (at the service)"),

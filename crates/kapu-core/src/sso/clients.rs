@@ -121,7 +121,8 @@ pub fn parse_redirect_uri(s: &str) -> std::result::Result<String, &'static str> 
 }
 
 /// Checks a registration's fields; every problem is reported at once.
-pub fn check_input(input: &ClientInput) -> Result<ClientInput> {
+/// Checks a registration; `internal_logout` lets the back-channel address be internal.
+pub fn check_input(input: &ClientInput, internal_logout: bool) -> Result<ClientInput> {
     let mut errors = Vec::new();
     if !matches!(input.client_type.as_str(), "confidential" | "public") {
         errors.push(FieldError::new("client_type", "sso.client_type_invalid"));
@@ -167,6 +168,13 @@ pub fn check_input(input: &ClientInput) -> Result<ClientInput> {
         .as_deref()
         .filter(|u| !u.trim().is_empty())
         .and_then(|u| match parse_redirect_uri(u) {
+            Ok(u) if !internal_logout && internal_address(&u) => {
+                errors.push(FieldError::new(
+                    "backchannel_logout_uri",
+                    "sso.backchannel_internal",
+                ));
+                None
+            }
             Ok(u) => Some(u),
             Err(k) => {
                 errors.push(FieldError::new("backchannel_logout_uri", k));
@@ -304,12 +312,64 @@ fn view(r: ClientRecord, contact: String, updated: i64) -> SsoClient {
     }
 }
 
+/// Whether an address's host is this machine or its network (loopback, private, link-local,
+/// unspecified), by its name or its literal address. Kapu posts to back-channel addresses:
+/// one of these would let a service's registration reach the machines behind Kapu.
+pub fn internal_address(uri: &str) -> bool {
+    let Some(origin) = super::authorize::origin_of(uri) else {
+        return true;
+    };
+    let host = origin.split_once("://").map_or("", |(_, h)| h);
+    let host = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => host.rsplit_once(':').map_or(host, |(h, _)| h),
+    };
+    if host == "localhost" || host.ends_with(".localhost") || host.ends_with(".local") {
+        return true;
+    }
+    match host.parse::<std::net::IpAddr>() {
+        Ok(ip) => internal_ip(ip),
+        Err(_) => false,
+    }
+}
+
+/// Loopback, private, link-local, unspecified or unique-local.
+pub fn internal_ip(ip: std::net::IpAddr) -> bool {
+    match ip {
+        std::net::IpAddr::V4(v4) => {
+            v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.octets()[0] == 0
+                || (v4.octets()[0] == 100 && (v4.octets()[1] & 0xc0) == 64)
+        }
+        std::net::IpAddr::V6(v6) => {
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || (v6.segments()[0] & 0xfe00) == 0xfc00
+                || (v6.segments()[0] & 0xffc0) == 0xfe80
+                || v6.to_ipv4_mapped().is_some_and(|v4| internal_ip(v4.into()))
+        }
+    }
+}
+
 /// Central framework administrators, in secure mode, keep the clients.
 fn manage_clients(actor: &Actor) -> Result<()> {
     policy::manage_catalog(actor)
 }
 
 impl Kapu {
+    /// Whether back-channel logout may go to internal addresses (development only).
+    pub(crate) async fn internal_logout_allowed(&self) -> Result<bool> {
+        Ok(self
+            .settings()
+            .snapshot("")
+            .await?
+            .flag("sso_backchannel_private_networks"))
+    }
+
     pub(crate) async fn client_record(&self, client_id: &str) -> Result<Option<ClientRecord>> {
         // Unknown ids are kept too: a flood of them must not reach the database.
         self.inner
@@ -379,7 +439,7 @@ impl Kapu {
         input: &ClientInput,
     ) -> Result<RegisteredClient> {
         manage_clients(actor)?;
-        let input = check_input(input)?;
+        let input = check_input(input, self.internal_logout_allowed().await?)?;
         let service_id: String = sqlx::query_scalar("SELECT id FROM services WHERE code = $1")
             .bind(service_code)
             .fetch_optional(self.db().pool())
@@ -552,6 +612,30 @@ impl Kapu {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn internal_addresses_are_known_by_name_and_by_number() {
+        for internal in [
+            "http://127.0.0.1:8080/bc",
+            "http://localhost/bc",
+            "https://10.1.2.3/bc",
+            "https://192.168.0.5/bc",
+            "https://169.254.169.254/latest",
+            "https://[::1]:9000/bc",
+            "https://[fe80::1]/bc",
+            "https://[::ffff:127.0.0.1]/bc",
+            "https://0.0.0.0/bc",
+        ] {
+            assert!(internal_address(internal), "{internal}");
+        }
+        for outside in [
+            "https://portal.example.hu/bc",
+            "https://8.8.8.8/bc",
+            "https://[2001:db8::1]/bc",
+        ] {
+            assert!(!internal_address(outside), "{outside}");
+        }
+    }
 
     #[test]
     fn the_lifecycle_goes_through_test() {

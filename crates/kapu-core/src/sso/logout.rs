@@ -74,6 +74,7 @@ impl Kapu {
         notices.dedup();
         let now = self.now();
         let sent = notices.len();
+        let internal_allowed = self.internal_logout_allowed().await?;
         for (client_id, user_id, session, uri) in notices {
             let pairwise = self
                 .client_record(&client_id)
@@ -97,7 +98,7 @@ impl Kapu {
                     now,
                 )
                 .await?;
-            tokio::spawn(deliver(uri, token));
+            tokio::spawn(deliver(uri, token, internal_allowed));
         }
         Ok(sent)
     }
@@ -112,12 +113,21 @@ impl Kapu {
 
 /// Posts a logout token; a service that does not answer 2xx is tried again, then given up
 /// on (its own sessions time out).
-async fn deliver(uri: String, token: String) {
-    let client = match reqwest::Client::builder()
+async fn deliver(uri: String, token: String, internal_allowed: bool) {
+    // The name is resolved here and the request pinned to what was checked: a name that
+    // points inside (or is re-pointed there between the check and the request) reaches
+    // nothing behind Kapu.
+    let mut builder = reqwest::Client::builder()
         .timeout(Duration::from_secs(5))
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-    {
+        .redirect(reqwest::redirect::Policy::none());
+    if !internal_allowed {
+        let Some((host, addr)) = outside_address(&uri).await else {
+            tracing::warn!(%uri, "back-channel logout not sent: the address is internal or unknown");
+            return;
+        };
+        builder = builder.resolve(&host, addr);
+    }
+    let client = match builder.build() {
         Ok(c) => c,
         Err(e) => {
             tracing::warn!(error = %e, "no HTTP client for back-channel logout");
@@ -139,6 +149,32 @@ async fn deliver(uri: String, token: String) {
         }
         tokio::time::sleep(Duration::from_millis(500 * u64::from(attempt))).await;
     }
+}
+
+/// The host of `uri` and one address of it, when every address it has is outside.
+async fn outside_address(uri: &str) -> Option<(String, std::net::SocketAddr)> {
+    let origin = super::authorize::origin_of(uri)?;
+    let (scheme, authority) = origin.split_once("://")?;
+    let default_port = if scheme == "https" { 443 } else { 80 };
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((h, p)) if !h.ends_with(']') || authority.starts_with('[') => match p.parse::<u16>() {
+            Ok(port) => (h.to_string(), port),
+            Err(_) => (authority.to_string(), default_port),
+        },
+        _ => (authority.to_string(), default_port),
+    };
+    let bare = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string();
+    let addrs: Vec<std::net::SocketAddr> = tokio::net::lookup_host((bare.as_str(), port))
+        .await
+        .ok()?
+        .collect();
+    if addrs.is_empty() || addrs.iter().any(|a| super::clients::internal_ip(a.ip())) {
+        return None;
+    }
+    Some((bare, addrs[0]))
 }
 
 /// An RP-initiated logout's parameters (query or form).

@@ -33,7 +33,7 @@ impl Kapu {
         req: &ServiceRequest,
     ) -> Result<RegisteredClient> {
         policy::write_users(actor, &actor.tenant_id)?;
-        let client = check_input(&req.client)?;
+        let client = check_input(&req.client, self.internal_logout_allowed().await?)?;
         let secret = (client.client_type == "confidential")
             .then(random_token)
             .transpose()?;

@@ -57,15 +57,27 @@ fn payload(jwt: &str) -> Value {
 async fn security_events_end_every_grant_and_tell_the_service(app: App) {
     let (admin, secret) = setup(&app, "production").await;
     let (backchannel, seen) = logout_listener().await;
-    let (s, c) = app
-        .send(
+    let register = || {
+        app.send(
             "PUT",
             &admin,
             "/api/v1/services/gazd/client",
             json!({"client_type": "confidential", "redirect_uris": [REDIRECT], "contact": "it@gazd.example.hu",
                    "backchannel_logout_uri": backchannel}),
         )
-        .await;
+    };
+    // The listener is on this machine: an internal address, refused outside development.
+    let (s, e) = register().await;
+    assert_eq!(
+        (s, e["error"]["fields"][0]["code"].as_str()),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("sso.backchannel_internal")
+        ),
+        "{e}"
+    );
+    crate::harness::set_global(&app.kapu, "sso_backchannel_private_networks", "true").await;
+    let (s, c) = register().await;
     assert_eq!(s, StatusCode::OK, "{c}");
     let login = "ugyfel@kozpont";
 

@@ -130,6 +130,8 @@ pub(crate) async fn logout_listener() -> (String, std::sync::Arc<std::sync::Mute
 
 async fn logging_out_ends_the_services_sessions(app: App) {
     let (admin, secret) = setup(&app, "production").await;
+    // The test's listener is on this machine, an internal address.
+    crate::harness::set_global(&app.kapu, "sso_backchannel_private_networks", "true").await;
     let (backchannel, seen) = logout_listener().await;
     let (s, c) = app
         .send(

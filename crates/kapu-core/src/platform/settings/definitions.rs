@@ -195,6 +195,17 @@ pub const DEFINITIONS: &[Definition] = &[
         "A lock after wrong passwords lifts by itself after this time."
     ),
     var!(
+        "sso_backchannel_private_networks",
+        Bool,
+        "false",
+        false,
+        (0, 0),
+        "Kijelentkeztetés belső hálózati címre (fejlesztéshez)",
+        "Back-channel logout to internal addresses (development)",
+        "Engedi, hogy a szolgáltatások kijelentkeztető címe helyi, belső vagy link-local címre mutasson. Éles rendszerben kikapcsolva hagyandó: így a Kapu nem küldhető a saját hálózatának gépeire.",
+        "Lets a service's back-channel logout address point at loopback, private or link-local addresses. Leave it off in production: Kapu cannot then be sent to the machines of its own network."
+    ),
+    var!(
         "second_factor_secure_mode",
         Bool,
         "true",
