@@ -27,9 +27,10 @@ pub enum Error {
     AccountLocked,
     #[error("password expired")]
     PasswordExpired,
-    /// The second step of a login: the code was wrong (the challenge goes on).
+    /// The second step of a login: the answer was wrong (the challenge goes on); what was
+    /// answered says what to try next.
     #[error("second factor invalid")]
-    SecondFactorInvalid,
+    SecondFactorInvalid(WrongAnswer),
     /// The second step's challenge is unknown, used, expired, or ended by wrong codes.
     #[error("login challenge invalid")]
     ChallengeInvalid,
@@ -42,6 +43,9 @@ pub enum Error {
     /// The user must have a second factor and has none.
     #[error("second factor enrolment required")]
     SecondFactorEnrolmentRequired,
+    /// A session that may only add a second factor asked for something else.
+    #[error("second factor enrolment first")]
+    EnrolFirst,
     #[error("validation failed")]
     Validation(Vec<FieldError>),
     #[error("secure mode required")]
@@ -93,10 +97,12 @@ impl Error {
             Error::InvalidCredentials => "invalid_credentials",
             Error::AccountLocked => "account_locked",
             Error::PasswordExpired => "password_expired",
-            Error::SecondFactorInvalid => "second_factor_invalid",
+            Error::SecondFactorInvalid(_) => "second_factor_invalid",
             Error::ChallengeInvalid => "challenge_invalid",
             Error::SecondFactorLocked { .. } => "second_factor_locked",
-            Error::SecondFactorEnrolmentRequired => "second_factor_enrolment_required",
+            Error::SecondFactorEnrolmentRequired | Error::EnrolFirst => {
+                "second_factor_enrolment_required"
+            }
             Error::ClientCertificateRequired => "client_certificate_required",
             Error::Validation(_) => "validation_failed",
             Error::SecureModeRequired => "secure_mode_required",
@@ -122,10 +128,14 @@ impl Error {
             Error::InvalidCredentials => "error.invalid_credentials",
             Error::AccountLocked => "error.account_locked",
             Error::PasswordExpired => "error.password_expired",
-            Error::SecondFactorInvalid => "error.second_factor_invalid",
+            Error::SecondFactorInvalid(WrongAnswer::Code) => "error.second_factor_invalid",
+            Error::SecondFactorInvalid(WrongAnswer::RecoveryCode) => "error.recovery_code_invalid",
+            Error::SecondFactorInvalid(WrongAnswer::SecurityKey) => "error.security_key_failed",
+            Error::SecondFactorInvalid(WrongAnswer::Other) => "error.second_step_failed",
             Error::ChallengeInvalid => "error.challenge_invalid",
             Error::SecondFactorLocked { .. } => "error.second_factor_locked",
             Error::SecondFactorEnrolmentRequired => "error.second_factor_enrolment_required",
+            Error::EnrolFirst => "error.enrol_first",
             Error::ClientCertificateRequired => "error.client_certificate_required",
             Error::Validation(_) => "error.validation_failed",
             Error::SecureModeRequired => "error.secure_mode_required",
@@ -215,4 +225,13 @@ mod tests {
         assert!(!e.is_unavailable() && e.is_unexpected());
         assert_eq!(e.code(), "internal");
     }
+}
+
+/// What a wrong second-step answer was, for the message that says what to try next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WrongAnswer {
+    Code,
+    RecoveryCode,
+    SecurityKey,
+    Other,
 }

@@ -14,7 +14,7 @@ pub fn status_of(e: &Error) -> StatusCode {
     match e {
         Error::InvalidCredentials
         | Error::Unauthenticated
-        | Error::SecondFactorInvalid
+        | Error::SecondFactorInvalid(_)
         | Error::ChallengeInvalid => StatusCode::UNAUTHORIZED,
         Error::AccountLocked | Error::SecondFactorLocked { .. } | Error::VaultPinLocked => {
             StatusCode::LOCKED
@@ -23,6 +23,7 @@ pub fn status_of(e: &Error) -> StatusCode {
         | Error::SecureModeRequired
         | Error::Forbidden
         | Error::SecondFactorEnrolmentRequired
+        | Error::EnrolFirst
         | Error::ClientCertificateRequired
         | Error::VaultLocked => StatusCode::FORBIDDEN,
         Error::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,

@@ -12,7 +12,7 @@ use super::{certificates, permits, recovery_codes, totp};
 use crate::Kapu;
 use crate::access::grants::effective_role_ids;
 use crate::actor::{Mode, RequestCtx};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, WrongAnswer};
 use crate::identity::attempts::{self, Attempt, Counter};
 use crate::identity::lockout::lock_remaining_secs;
 use crate::identity::users::UserRow;
@@ -410,7 +410,12 @@ impl Kapu {
                     retry_after_secs: lock_remaining_secs(Some(now + lock_ms), now).unwrap_or(1),
                 }
             } else {
-                Error::SecondFactorInvalid
+                Error::SecondFactorInvalid(match kind {
+                    FactorKind::Totp => WrongAnswer::Code,
+                    FactorKind::RecoveryCode => WrongAnswer::RecoveryCode,
+                    FactorKind::Webauthn => WrongAnswer::SecurityKey,
+                    _ => WrongAnswer::Other,
+                })
             });
         }
         // One answer per challenge: a second, racing one finds it ended.

@@ -47,7 +47,7 @@ impl FromRequestParts<Kapu> for ApiActor {
             return Err(Error::PasswordExpired.into());
         }
         if actor.enrol_only {
-            return Err(Error::SecondFactorEnrolmentRequired.into());
+            return Err(Error::EnrolFirst.into());
         }
         Ok(ApiActor(actor))
     }

@@ -119,7 +119,7 @@ pub async fn second_step_submit(
                 options,
             );
             page.f.fail(&e);
-            if matches!(e, Error::SecondFactorInvalid)
+            if matches!(e, Error::SecondFactorInvalid(_))
                 && form.method != "webauthn"
                 && let Some(first) = page.f.errors.items.first_mut()
             {

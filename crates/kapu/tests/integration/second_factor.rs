@@ -252,6 +252,12 @@ async fn a_recovery_code_works_once(app: App) {
         (s, code(&e)),
         (StatusCode::UNAUTHORIZED, "second_factor_invalid")
     );
+    // A wrong recovery code is told as one, not as an authenticator app's code.
+    let message = e["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("visszaállító kód") && !message.contains("hitelesítő alkalmazás"),
+        "{message}"
+    );
     let (_, mine) = app
         .get(ok["token"].as_str().unwrap(), "/api/v1/me/factors")
         .await;
