@@ -131,6 +131,14 @@ impl Kapu {
         Ok(())
     }
 
+    /// Locks the counter at once, in a transaction of its own (an attempt past the threshold:
+    /// parallel ones locked it while it came).
+    pub(crate) async fn lock_now(&self, counter: Counter, user_id: &str, until: i64) -> Result<()> {
+        let mut tx = self.db().write_unaudited().await?;
+        lock(&mut tx, counter, user_id, until).await?;
+        tx.commit().await
+    }
+
     /// A logged-in person's password asked again (a password change, factor changes,
     /// recovery codes, an export, the vault): counted against the account like a login's,
     /// before it is checked, so a stolen session cannot guess its way through. `Ok(false)`
@@ -143,9 +151,7 @@ impl Kapu {
         let n = match self.count_attempt(Counter::Password, &user.id, now).await? {
             Attempt::Numbered(n) if within(n, threshold) => n,
             Attempt::Numbered(_) => {
-                let mut tx = self.db().write_unaudited().await?;
-                lock(&mut tx, Counter::Password, &user.id, until).await?;
-                tx.commit().await?;
+                self.lock_now(Counter::Password, &user.id, until).await?;
                 return Err(Error::AccountLocked);
             }
             Attempt::Locked => return Err(Error::AccountLocked),

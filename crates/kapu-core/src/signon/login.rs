@@ -132,15 +132,12 @@ impl Kapu {
             attempt => {
                 if let Attempt::Numbered(_) = attempt {
                     // Past the threshold: parallel attempts locked it while this one came.
-                    let mut tx = self.db().write_unaudited().await?;
-                    attempts::lock(
-                        &mut tx,
+                    self.lock_now(
                         Counter::Password,
                         &user.id,
                         now + snapshot.duration_ms("lockout_duration"),
                     )
                     .await?;
-                    tx.commit().await?;
                 }
                 self.record_login_failure(ctx, Some(&user), "locked", mode, json!({}), now)
                     .await?;

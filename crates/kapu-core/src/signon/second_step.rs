@@ -327,9 +327,8 @@ impl Kapu {
             attempt => {
                 let mut until = now + lock_ms;
                 if let Attempt::Numbered(_) = attempt {
-                    let mut tx = self.db().write_unaudited().await?;
-                    attempts::lock(&mut tx, Counter::SecondFactor, &user.id, until).await?;
-                    tx.commit().await?;
+                    self.lock_now(Counter::SecondFactor, &user.id, until)
+                        .await?;
                 } else {
                     until = sqlx::query_scalar::<_, Option<i64>>(
                         "SELECT factor_locked_until FROM users WHERE id = $1",

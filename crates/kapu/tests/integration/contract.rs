@@ -124,6 +124,14 @@ fn validator(key: &str, schema: &Value) -> Result<Arc<jsonschema::Validator>, St
     Ok(v)
 }
 
+/// What in `instance` does not fit `schema` (cached under `key`).
+fn problems(key: &str, schema: &Value, instance: &Value) -> Result<Vec<String>, String> {
+    let v = validator(key, schema)?;
+    Ok(v.iter_errors(instance)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect())
+}
+
 /// Checks one answer; `Err` says what does not fit.
 pub fn check(
     method: &Method,
@@ -181,11 +189,7 @@ pub fn check(
     let instance: Value =
         serde_json::from_slice(body).map_err(|e| format!("{what}: not JSON: {e}"))?;
     let key = format!("{method} {template} {status} {media}");
-    let v = validator(&key, &schema)?;
-    let problems: Vec<String> = v
-        .iter_errors(&instance)
-        .map(|e| format!("{} at {}", e, e.instance_path()))
-        .collect();
+    let problems = problems(&key, &schema, &instance)?;
     if problems.is_empty() {
         Ok(())
     } else {
@@ -257,11 +261,7 @@ pub fn check_request(
     let instance: Value =
         serde_json::from_slice(body).map_err(|e| format!("{what}: not JSON: {e}"))?;
     let key = format!("{method} {template} request");
-    let v = validator(&key, &schema)?;
-    let problems: Vec<String> = v
-        .iter_errors(&instance)
-        .map(|e| format!("{} at {}", e, e.instance_path()))
-        .collect();
+    let problems = problems(&key, &schema, &instance)?;
     if problems.is_empty() {
         Ok(())
     } else {

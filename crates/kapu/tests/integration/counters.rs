@@ -122,6 +122,28 @@ both!(
     parallel_wrong_codes_lock_the_second_step,
 );
 
+/// Thirty POSTs of `body(i)` at once; each answer with its field's code (or the error's)
+/// as the code.
+async fn at_once(
+    app: &App,
+    token: &str,
+    path: &str,
+    body: impl Fn(usize) -> Value,
+) -> Vec<(StatusCode, Value)> {
+    join_all((0..30).map(|i| {
+        let body = body(i);
+        async move {
+            let (s, b) = app.send("POST", token, path, body).await;
+            let key = b["error"]["fields"][0]["code"]
+                .as_str()
+                .unwrap_or(code(&b))
+                .to_string();
+            (s, json!({"error": {"code": key}}))
+        }
+    }))
+    .await
+}
+
 async fn parallel_wrong_pins_and_password_rechecks_are_counted_first(app: App) {
     set_global(&app.kapu, "login_throttle_per_minute", "1000").await;
     let tenant_admin = app.tenant_with_admin("iroda").await;
@@ -136,24 +158,12 @@ async fn parallel_wrong_pins_and_password_rechecks_are_counted_first(app: App) {
         )
         .await;
     assert_eq!(s, StatusCode::OK, "{b}");
-    let answers = join_all((0..30).map(|i| {
-        let (app, token) = (&app, &token);
-        async move {
-            let (s, b) = app
-                .send(
-                    "POST",
-                    token,
-                    "/api/v1/vault/unlock",
-                    json!({"pin": format!("{:06}", 700_000 + i)}),
-                )
-                .await;
-            let key = b["error"]["fields"][0]["code"]
-                .as_str()
-                .unwrap_or(code(&b))
-                .to_string();
-            (s, json!({"error": {"code": key}}))
-        }
-    }))
+    let answers = at_once(
+        &app,
+        &token,
+        "/api/v1/vault/unlock",
+        |i| json!({"pin": format!("{:06}", 700_000 + i)}),
+    )
     .await;
     let (checked, _) = judged(&answers, "vault.pin_wrong");
     assert_eq!(
@@ -175,24 +185,12 @@ async fn parallel_wrong_pins_and_password_rechecks_are_counted_first(app: App) {
     );
 
     // The password asked again (a new factor): as many wrong ones as a login allows.
-    let answers = join_all((0..30).map(|i| {
-        let (app, token) = (&app, &token);
-        async move {
-            let (s, b) = app
-                .send(
-                    "POST",
-                    token,
-                    "/api/v1/me/factors/totp",
-                    json!({"password": format!("Rossz-{i}")}),
-                )
-                .await;
-            let key = b["error"]["fields"][0]["code"]
-                .as_str()
-                .unwrap_or(code(&b))
-                .to_string();
-            (s, json!({"error": {"code": key}}))
-        }
-    }))
+    let answers = at_once(
+        &app,
+        &token,
+        "/api/v1/me/factors/totp",
+        |i| json!({"password": format!("Rossz-{i}")}),
+    )
     .await;
     let (checked, _) = judged(&answers, "password.current_wrong");
     assert_eq!(checked, 4, "{answers:?}");

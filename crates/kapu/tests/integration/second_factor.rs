@@ -47,13 +47,21 @@ pub async fn enrolled_user(app: &App, login: &str) -> (String, String, Vec<Strin
     let admin = app.admin().await;
     app.user(&admin, "kozpont", login, PW).await;
     let full = format!("{login}@kozpont");
-    let token = app.login(&full, PW, "normal").await;
+    let (secret, codes) = enrol_totp(app, &full, PW).await;
+    app.clock.advance(30_000);
+    (full, secret, codes)
+}
+
+/// Binds an authenticator app to `login` through the API (the first code confirmed);
+/// returns its key and the recovery codes.
+pub async fn enrol_totp(app: &App, login: &str, password: &str) -> (String, Vec<String>) {
+    let token = app.login(login, password, "normal").await;
     let (s, e) = app
         .send(
             "POST",
             &token,
             "/api/v1/me/factors/totp",
-            json!({"password": PW}),
+            json!({"password": password}),
         )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{e}");
@@ -74,8 +82,7 @@ pub async fn enrolled_user(app: &App, login: &str) -> (String, String, Vec<Strin
         .iter()
         .map(|c| c.as_str().unwrap().to_string())
         .collect();
-    app.clock.advance(30_000);
-    (full, secret, codes)
+    (secret, codes)
 }
 
 pub(crate) async fn challenge(app: &App, login: &str, mode: &str) -> String {

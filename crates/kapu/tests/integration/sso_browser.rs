@@ -3,7 +3,6 @@
 //! separate application with a stock client, listening locally): a first login with
 //! consent, a returning user, and both again with a second step.
 
-use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::browser::Browser;
@@ -74,27 +73,7 @@ async fn a_real_browser_takes_the_second_step_on_the_way_to_a_service() {
     };
     let app = App::spawn(Backend::Sqlite).await;
     let portal = start_portal(&app).await;
-    let token = app.login(LOGIN, PW, "normal").await;
-    let (s, e) = app
-        .send(
-            "POST",
-            &token,
-            "/api/v1/me/factors/totp",
-            json!({"password": PW}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{e}");
-    let secret = e["secret"].as_str().unwrap().to_string();
-    let id = e["id"].as_str().unwrap();
-    let (s, c) = app
-        .send(
-            "POST",
-            &token,
-            &format!("/api/v1/me/factors/totp/{id}/confirm"),
-            json!({"code": totp(&app, &secret, 0)}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{c}");
+    let (secret, _) = crate::second_factor::enrol_totp(&app, LOGIN, PW).await;
     first_and_returning_login(&browser, &app, &portal, Some(&secret)).await;
 }
 
