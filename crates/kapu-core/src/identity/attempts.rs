@@ -33,12 +33,16 @@ impl Counter {
 pub(crate) enum Attempt {
     /// The account is locked (by an administrator, or for a while): nothing is checked.
     Locked,
-    /// The attempt's number among the consecutive ones, this one included.
+    /// The attempt's number among the consecutive ones, this one included: judge it.
     Numbered(i64),
+    /// As many attempts as the threshold are being judged already: this one is given back
+    /// and not judged (the caller answers "try again in a moment"). Parallel guesses stop
+    /// here; parallel right answers of one account are only delayed, never locked out.
+    Crowded,
 }
 
 /// Whether the attempt numbered `n` may be judged at all: one past the threshold would be a
-/// guess that a lock should already have stopped.
+/// guess beyond what a lock allows.
 pub(crate) fn within(n: i64, threshold: i64) -> bool {
     n <= threshold.max(1)
 }
@@ -48,12 +52,20 @@ pub(crate) fn locks(n: i64, threshold: i64) -> bool {
     n >= threshold.max(1)
 }
 
+/// The answer to a crowded attempt.
+pub(crate) fn crowded() -> Error {
+    Error::Throttled {
+        retry_after_secs: 1,
+    }
+}
+
 impl Kapu {
     /// Counts an attempt at `user_id`'s counter, committed before any judging.
     pub(crate) async fn count_attempt(
         &self,
         counter: Counter,
         user_id: &str,
+        threshold: i64,
         now: i64,
     ) -> Result<Attempt> {
         let (count, until) = counter.columns();
@@ -71,13 +83,30 @@ impl Kapu {
             .bind(now)
             .fetch_optional(tx.conn())
             .await?;
+        let attempt = match n {
+            None => Attempt::Locked,
+            Some(n) if within(n, threshold) => Attempt::Numbered(n),
+            Some(_) => {
+                let back = format!("UPDATE users SET {count} = {count} - 1 WHERE id = $1");
+                sqlx::query(sqlx::AssertSqlSafe(back))
+                    .bind(user_id)
+                    .execute(tx.conn())
+                    .await?;
+                Attempt::Crowded
+            }
+        };
         tx.commit().await?;
-        Ok(n.map_or(Attempt::Locked, Attempt::Numbered))
+        Ok(attempt)
     }
 
     /// Counts an attempt under a name that has no account, exactly as an account's would
     /// be, so that no answer tells which accounts exist.
-    pub(crate) async fn count_name_attempt(&self, name: &str, now: i64) -> Result<Attempt> {
+    pub(crate) async fn count_name_attempt(
+        &self,
+        name: &str,
+        threshold: i64,
+        now: i64,
+    ) -> Result<Attempt> {
         let mut tx = self.db().write_unaudited().await?;
         let n: Option<i64> = sqlx::query_scalar(
             "INSERT INTO login_name_failures (login, failed_count, locked_until) VALUES ($1, 1, NULL) \
@@ -89,13 +118,26 @@ impl Kapu {
         .bind(now)
         .fetch_optional(tx.conn())
         .await?;
+        let attempt = match n {
+            None => Attempt::Locked,
+            Some(n) if within(n, threshold) => Attempt::Numbered(n),
+            Some(_) => {
+                sqlx::query(
+                    "UPDATE login_name_failures SET failed_count = failed_count - 1 WHERE login = $1",
+                )
+                .bind(name)
+                .execute(tx.conn())
+                .await?;
+                Attempt::Crowded
+            }
+        };
         // Names whose lock has lifted and that have not failed since are forgotten.
         sqlx::query("DELETE FROM login_name_failures WHERE locked_until < $1 AND failed_count = 0")
             .bind(now)
             .execute(tx.conn())
             .await?;
         tx.commit().await?;
-        Ok(n.map_or(Attempt::Locked, Attempt::Numbered))
+        Ok(attempt)
     }
 
     /// Counts an attempt from this address in the current minute; refuses one past the
@@ -118,6 +160,17 @@ impl Kapu {
         .bind(window)
         .fetch_one(tx.conn())
         .await?;
+        if n > limit {
+            // Refused unjudged, so it is not one of the address's attempts: a burst past the
+            // limit does not keep the address out for the rest of the minute.
+            sqlx::query(
+                "UPDATE login_throttle SET failures = failures - 1 WHERE addr = $1 AND window_start = $2",
+            )
+            .bind(addr)
+            .bind(window)
+            .execute(tx.conn())
+            .await?;
+        }
         sqlx::query("DELETE FROM login_throttle WHERE window_start < $1")
             .bind(window)
             .execute(tx.conn())
@@ -131,14 +184,6 @@ impl Kapu {
         Ok(())
     }
 
-    /// Locks the counter at once, in a transaction of its own (an attempt past the threshold:
-    /// parallel ones locked it while it came).
-    pub(crate) async fn lock_now(&self, counter: Counter, user_id: &str, until: i64) -> Result<()> {
-        let mut tx = self.db().write_unaudited().await?;
-        lock(&mut tx, counter, user_id, until).await?;
-        tx.commit().await
-    }
-
     /// A logged-in person's password asked again (a password change, factor changes,
     /// recovery codes, an export, the vault): counted against the account like a login's,
     /// before it is checked, so a stolen session cannot guess its way through. `Ok(false)`
@@ -148,12 +193,12 @@ impl Kapu {
         let snapshot = self.settings().snapshot(&user.tenant_id).await?;
         let threshold = snapshot.number("lockout_threshold");
         let until = now + snapshot.duration_ms("lockout_duration");
-        let n = match self.count_attempt(Counter::Password, &user.id, now).await? {
-            Attempt::Numbered(n) if within(n, threshold) => n,
-            Attempt::Numbered(_) => {
-                self.lock_now(Counter::Password, &user.id, until).await?;
-                return Err(Error::AccountLocked);
-            }
+        let n = match self
+            .count_attempt(Counter::Password, &user.id, threshold, now)
+            .await?
+        {
+            Attempt::Numbered(n) => n,
+            Attempt::Crowded => return Err(crowded()),
             Attempt::Locked => return Err(Error::AccountLocked),
         };
         let right = self.password_matches(user, password).await?;

@@ -127,18 +127,13 @@ impl Kapu {
         // whatever the password, and does not check it.
         let snapshot = self.settings().snapshot(&user.tenant_id).await?;
         let threshold = snapshot.number("lockout_threshold");
-        let n = match self.count_attempt(Counter::Password, &user.id, now).await? {
-            Attempt::Numbered(n) if attempts::within(n, threshold) => n,
-            attempt => {
-                if let Attempt::Numbered(_) = attempt {
-                    // Past the threshold: parallel attempts locked it while this one came.
-                    self.lock_now(
-                        Counter::Password,
-                        &user.id,
-                        now + snapshot.duration_ms("lockout_duration"),
-                    )
-                    .await?;
-                }
+        let n = match self
+            .count_attempt(Counter::Password, &user.id, threshold, now)
+            .await?
+        {
+            Attempt::Numbered(n) => n,
+            Attempt::Crowded => return Err(attempts::crowded()),
+            Attempt::Locked => {
                 self.record_login_failure(ctx, Some(&user), "locked", mode, json!({}), now)
                     .await?;
                 return Err(Error::AccountLocked);
@@ -496,19 +491,10 @@ impl Kapu {
     ) -> Result<Error> {
         let name = full.to_string();
         let threshold = global.number("lockout_threshold");
-        let n = match self.count_name_attempt(&name, now).await? {
-            Attempt::Numbered(n) if attempts::within(n, threshold) => n,
-            attempt => {
-                if let Attempt::Numbered(_) = attempt {
-                    let mut tx = self.db().write_unaudited().await?;
-                    attempts::lock_name(
-                        &mut tx,
-                        &name,
-                        now + global.duration_ms("lockout_duration"),
-                    )
-                    .await?;
-                    tx.commit().await?;
-                }
+        let n = match self.count_name_attempt(&name, threshold, now).await? {
+            Attempt::Numbered(n) => n,
+            Attempt::Crowded => return Ok(attempts::crowded()),
+            Attempt::Locked => {
                 self.record_login_failure(
                     ctx,
                     None,

@@ -320,26 +320,19 @@ impl Kapu {
         let threshold = global.number("second_factor_lockout_threshold");
         let lock_ms = global.duration_ms("second_factor_lockout_duration");
         let n = match self
-            .count_attempt(Counter::SecondFactor, &user.id, now)
+            .count_attempt(Counter::SecondFactor, &user.id, threshold, now)
             .await?
         {
-            Attempt::Numbered(n) if attempts::within(n, threshold) => n,
-            attempt => {
-                let mut until = now + lock_ms;
-                if let Attempt::Numbered(_) = attempt {
-                    self.lock_now(Counter::SecondFactor, &user.id, until)
+            Attempt::Numbered(n) => n,
+            Attempt::Crowded => return Err(attempts::crowded()),
+            Attempt::Locked => {
+                let until: Option<i64> =
+                    sqlx::query_scalar("SELECT factor_locked_until FROM users WHERE id = $1")
+                        .bind(&user.id)
+                        .fetch_one(self.db().pool())
                         .await?;
-                } else {
-                    until = sqlx::query_scalar::<_, Option<i64>>(
-                        "SELECT factor_locked_until FROM users WHERE id = $1",
-                    )
-                    .bind(&user.id)
-                    .fetch_one(self.db().pool())
-                    .await?
-                    .unwrap_or(until);
-                }
                 return Err(Error::SecondFactorLocked {
-                    retry_after_secs: lock_remaining_secs(Some(until), now).unwrap_or(1),
+                    retry_after_secs: lock_remaining_secs(until, now).unwrap_or(1),
                 });
             }
         };

@@ -186,8 +186,17 @@ impl Kapu {
                 Some(_) => Err(Error::VaultPinLocked),
             };
         };
-        let judged = n <= MAX_PIN_FAILURES;
-        if judged && pin.len() <= 12 && self.hasher().verify(pin, &hash).await? {
+        if n > MAX_PIN_FAILURES {
+            // As many PINs as may be tried are being judged: this one is given back unjudged.
+            sqlx::query("UPDATE vault_pins SET failures = failures - 1 WHERE user_id = $1")
+                .bind(user_id)
+                .execute(self.db().pool())
+                .await?;
+            return Err(Error::Throttled {
+                retry_after_secs: 1,
+            });
+        }
+        if pin.len() <= 12 && self.hasher().verify(pin, &hash).await? {
             sqlx::query("UPDATE vault_pins SET failures = 0 WHERE user_id = $1")
                 .bind(user_id)
                 .execute(self.db().pool())
@@ -235,6 +244,16 @@ impl Kapu {
             now,
         )
         .await?;
+        if n > MAX_UNLOCK_FAILURES {
+            // Refused unjudged: not one of the window's attempts.
+            rate_limit::give_back(
+                &mut tx,
+                &format!("vault-unlock:{user_id}"),
+                FAILURE_WINDOW,
+                now,
+            )
+            .await?;
+        }
         tx.commit().await?;
         if n > MAX_UNLOCK_FAILURES {
             return Err(Error::Throttled {

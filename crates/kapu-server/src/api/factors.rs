@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::contract::{
-    Conflict, Forbidden, Gone, Internal, Locked, NotFound, Unauthorized, Unprocessable,
+    Conflict, Forbidden, Gone, Internal, Locked, NotFound, TooManyRequests, Unauthorized,
+    Unprocessable,
 };
 use super::{ApiJson, FactorActor};
 use crate::error::ApiError;
@@ -37,7 +38,7 @@ pub struct PasswordCheck {
 /// address and a QR code. It counts once a first code confirms it.
 #[utoipa::path(post, path = "/me/factors/totp", tag = "factors",
     request_body = PasswordCheck,
-    responses((status = 201, body = TotpEnrolment), Unauthorized, Forbidden, Conflict, Unprocessable, Locked, Internal))]
+    responses((status = 201, body = TotpEnrolment), Unauthorized, Forbidden, Conflict, Unprocessable, Locked, TooManyRequests, Internal))]
 pub async fn begin_totp(
     State(kapu): State<Kapu>,
     FactorActor(actor): FactorActor,
@@ -91,7 +92,7 @@ pub struct RecoveryCodes {
 /// Replace the caller's recovery codes with ten new ones.
 #[utoipa::path(post, path = "/me/factors/recovery-codes", tag = "factors",
     request_body = PasswordCheck,
-    responses((status = 201, body = RecoveryCodes), Unauthorized, Forbidden, Conflict, Unprocessable, Locked, Internal))]
+    responses((status = 201, body = RecoveryCodes), Unauthorized, Forbidden, Conflict, Unprocessable, Locked, TooManyRequests, Internal))]
 pub async fn recovery_codes(
     State(kapu): State<Kapu>,
     FactorActor(actor): FactorActor,
@@ -117,7 +118,7 @@ pub struct KeyBody {
 /// `navigator.credentials.create()` and send its answer to `.../finish` within 5 minutes.
 #[utoipa::path(post, path = "/me/factors/webauthn", tag = "factors",
     request_body = KeyBody,
-    responses((status = 201, body = WebauthnEnrolment), Unauthorized, Forbidden, Conflict, Unprocessable, Locked, Internal))]
+    responses((status = 201, body = WebauthnEnrolment), Unauthorized, Forbidden, Conflict, Unprocessable, Locked, TooManyRequests, Internal))]
 pub async fn begin_webauthn(
     State(kapu): State<Kapu>,
     FactorActor(actor): FactorActor,
@@ -169,7 +170,7 @@ pub struct CertificateBody {
 /// with `device_bound`, naming that user.
 #[utoipa::path(post, path = "/me/factors/certificate", tag = "factors",
     request_body = CertificateBody,
-    responses((status = 201, body = Confirmed), Unauthorized, Forbidden, Conflict, Unprocessable, Locked, Internal))]
+    responses((status = 201, body = Confirmed), Unauthorized, Forbidden, Conflict, Unprocessable, Locked, TooManyRequests, Internal))]
 pub async fn bind_certificate(
     State(kapu): State<Kapu>,
     FactorActor(actor): FactorActor,

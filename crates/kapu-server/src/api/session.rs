@@ -307,7 +307,7 @@ pub struct ChangePasswordBody {
 
 /// Change one's own password; every outstanding one-time link of the user stops working.
 #[utoipa::path(put, path = "/me/password", tag = "session", request_body = ChangePasswordBody,
-    responses((status = 204, description = "Changed"), Unauthorized, Forbidden, Unprocessable, Locked, Internal))]
+    responses((status = 204, description = "Changed"), Unauthorized, Forbidden, Unprocessable, Locked, TooManyRequests, Internal))]
 pub async fn change_password(
     State(kapu): State<Kapu>,
     AnyApiActor(actor): AnyApiActor,

@@ -88,7 +88,7 @@ pub struct PinBody {
 
 /// Set or replace the vault PIN.
 #[utoipa::path(put, path = "/vault/pin", tag = "vault", request_body = PinBody,
-    responses((status = 200, body = VaultState), Unauthorized, Unprocessable, Locked, Internal))]
+    responses((status = 200, body = VaultState), Unauthorized, Unprocessable, Locked, TooManyRequests, Internal))]
 pub async fn set_pin(
     State(kapu): State<Kapu>,
     ApiActor(actor): ApiActor,

@@ -16,8 +16,8 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use super::contract::{
-    Conflict, Forbidden, Gone, Internal, Items, Locked, NotFound, TooLarge, Unauthorized,
-    Unprocessable,
+    Conflict, Forbidden, Gone, Internal, Items, Locked, NotFound, TooLarge, TooManyRequests,
+    Unauthorized, Unprocessable,
 };
 use super::{ApiActor, ApiJson, ApiQuery};
 use crate::context::Ctx;
@@ -215,7 +215,7 @@ pub async fn confirm_import(
 #[utoipa::path(post, path = "/vault/export", tag = "vault", request_body = ExportInput,
     responses((status = 200, description = "The file", content(
         (serde_json::Value = "application/json"), (String = "text/plain"))),
-        Unauthorized, Forbidden, NotFound, Unprocessable, Locked, Internal))]
+        Unauthorized, Forbidden, NotFound, Unprocessable, Locked, TooManyRequests, Internal))]
 pub async fn export(
     State(kapu): State<Kapu>,
     ApiActor(actor): ApiActor,

@@ -33,13 +33,16 @@ async fn parallel_wrong_passwords_lock_after_the_threshold(app: App) {
     }))
     .await;
     let (checked, refused) = judged(&answers, "invalid_credentials");
-    // Five wrong passwords lock: four are told they are wrong, the fifth and every other
-    // one meet the lock.
+    // Five wrong passwords lock: four are told they are wrong, the fifth meets the lock it
+    // makes, and every other one meets the lock or, while five are being judged, is told to
+    // try again in a moment without being judged.
     assert_eq!((checked, refused), (4, 36), "{answers:?}");
     assert!(
-        answers
-            .iter()
-            .all(|(_, b)| matches!(code(b), "invalid_credentials" | "account_locked"))
+        answers.iter().all(|(_, b)| matches!(
+            code(b),
+            "invalid_credentials" | "account_locked" | "too_many_requests"
+        )),
+        "{answers:?}"
     );
     let r = app.login_raw("celpont@kozpont", PW, "normal").await;
     assert_eq!(
@@ -116,7 +119,34 @@ async fn parallel_wrong_codes_lock_the_second_step(app: App) {
     assert!(log["total"].as_i64().unwrap() <= 4, "{log}");
 }
 
+/// Right answers sent at once for one account are never a lock: past the threshold they
+/// wait a moment, and the account stays open.
+async fn parallel_right_passwords_never_lock_an_account(app: App) {
+    let admin = app.admin().await;
+    set_global(&app.kapu, "login_throttle_per_minute", "1000").await;
+    app.user(&admin, "kozpont", "sokszor", PW).await;
+    let answers = join_all((0..40).map(|_| {
+        let app = &app;
+        async move {
+            app.login_raw("sokszor@kozpont", PW, "normal")
+                .await
+                .status()
+        }
+    }))
+    .await;
+    assert!(
+        answers
+            .iter()
+            .all(|s| *s == StatusCode::CREATED || *s == StatusCode::TOO_MANY_REQUESTS),
+        "{answers:?}"
+    );
+    assert!(answers.contains(&StatusCode::CREATED));
+    let r = app.login_raw("sokszor@kozpont", PW, "normal").await;
+    assert_eq!(r.status(), StatusCode::CREATED, "the account stays open");
+}
+
 both!(
+    parallel_right_passwords_never_lock_an_account,
     parallel_wrong_passwords_lock_after_the_threshold,
     parallel_attempts_from_one_address_meet_its_limit,
     parallel_wrong_codes_lock_the_second_step,
@@ -195,9 +225,10 @@ async fn parallel_wrong_pins_and_password_rechecks_are_counted_first(app: App) {
     let (checked, _) = judged(&answers, "password.current_wrong");
     assert_eq!(checked, 4, "{answers:?}");
     assert!(
-        answers
-            .iter()
-            .all(|(_, b)| matches!(code(b), "password.current_wrong" | "account_locked")),
+        answers.iter().all(|(_, b)| matches!(
+            code(b),
+            "password.current_wrong" | "account_locked" | "too_many_requests"
+        )),
         "{answers:?}"
     );
 }
