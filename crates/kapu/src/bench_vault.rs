@@ -16,7 +16,8 @@ use crate::bench::{BenchArgs, call, hammer, report};
 const ENTRIES: usize = 10_000;
 const PASSWORD: &str = "Bench-Vault-123";
 
-/// Makes a user of the benchmark's tenant with `roles`, logs in and unlocks the vault.
+/// Makes a user of the benchmark's tenant with `roles`, logs in (in `mode`: the vault's
+/// changes need secure mode, its codes do not) and unlocks the vault.
 async fn vault_user(
     client: &reqwest::Client,
     base: &str,
@@ -24,6 +25,7 @@ async fn vault_user(
     tenant: &str,
     name: &str,
     roles: &[&str],
+    mode: &str,
 ) -> anyhow::Result<String> {
     let users = format!("{base}/api/v1/tenants/{tenant}/users");
     call(
@@ -50,14 +52,16 @@ async fn vault_user(
         json!({"roles": roles}),
     )
     .await?;
-    let r: Value = client
-        .post(format!("{base}/api/v1/session"))
-        .json(&json!({"login": format!("{name}@{tenant}"), "password": PASSWORD, "mode": "normal"}))
-        .send()
-        .await?
-        .json()
-        .await?;
-    let token = r["token"].as_str().context("login refused")?.to_string();
+    // A fresh user in secure mode gets an authenticator app enrolled on the way.
+    let token = crate::bench_two_step::session(
+        client,
+        base,
+        &format!("{name}@{tenant}"),
+        PASSWORD,
+        mode,
+        None,
+    )
+    .await?;
     call(
         client,
         Method::POST,
@@ -118,6 +122,7 @@ pub async fn run(
         &tenant,
         &format!("bench.vault.{tag}"),
         &["kapu.vault_admin"],
+        "secure",
     )
     .await?;
     let staff = vault_user(
@@ -127,6 +132,7 @@ pub async fn run(
         &tenant,
         &format!("bench.staff.{tag}"),
         &[],
+        "normal",
     )
     .await?;
     let folder = call(
