@@ -59,10 +59,13 @@ impl Connections {
     }
 }
 
-/// A stream that fails once nothing has moved on it for `idle`.
+/// A stream that fails once nothing has moved on it for `idle`. Activity only notes the
+/// time (a clock read); the timer is moved when it fires early, so a busy connection does
+/// not re-arm a timer on every read and write.
 pub struct Idle<S> {
     inner: S,
     idle: Duration,
+    last: Instant,
     timer: Pin<Box<Sleep>>,
 }
 
@@ -71,6 +74,7 @@ impl<S> Idle<S> {
         Idle {
             inner,
             idle,
+            last: Instant::now(),
             timer: Box::pin(tokio::time::sleep(idle)),
         }
     }
@@ -80,13 +84,22 @@ impl<S> Idle<S> {
     }
 
     fn moved(&mut self) {
-        let at = Instant::now() + self.idle;
-        self.timer.as_mut().reset(at);
+        self.last = Instant::now();
     }
 
-    /// While the stream waits, whether its time is up.
+    /// While the stream waits, whether its time is up (and if not, the timer is set to the
+    /// moment it would be, with this task to wake).
     fn expired(&mut self, cx: &mut Context<'_>) -> bool {
-        self.timer.as_mut().poll(cx).is_ready()
+        loop {
+            if self.timer.as_mut().poll(cx).is_pending() {
+                return false;
+            }
+            let due = self.last + self.idle;
+            if Instant::now() >= due {
+                return true;
+            }
+            self.timer.as_mut().reset(due);
+        }
     }
 }
 
