@@ -234,3 +234,53 @@ async fn parallel_wrong_pins_and_password_rechecks_are_counted_first(app: App) {
 }
 
 both!(parallel_wrong_pins_and_password_rechecks_are_counted_first);
+
+/// The e-mailed code of a vault unlock on a new browser: thirty guesses at once, and no more
+/// than five are compared before the unlock is given up.
+async fn parallel_wrong_vault_email_codes_end_the_unlock(app: App) {
+    let tenant_admin = app.tenant_with_admin("iroda").await;
+    app.user(&tenant_admin, "iroda", "levelezo", PW).await;
+    let (s, b) = app
+        .send(
+            "PUT",
+            &tenant_admin,
+            "/api/v1/tenants/iroda/settings/vault_email_verification",
+            json!({"value": "true"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    app.kapu.settings().invalidate();
+    let token = app.login("levelezo@iroda", PW, "secure").await;
+    let (s, state) = app
+        .send(
+            "POST",
+            &token,
+            "/api/v1/vault/unlock",
+            json!({"password": PW}),
+        )
+        .await;
+    assert_eq!(
+        (s, state["email_code_pending"].as_bool()),
+        (StatusCode::OK, Some(true)),
+        "{state}"
+    );
+    let answers = at_once(
+        &app,
+        &token,
+        "/api/v1/vault/unlock/email",
+        |i| json!({"code": format!("{:06}", 900_000 + i)}),
+    )
+    .await;
+    let (checked, _) = judged(&answers, "vault.email_code_wrong");
+    assert!(checked <= 5, "at most five codes compared: {answers:?}");
+    assert!(
+        answers
+            .iter()
+            .all(|(_, b)| matches!(code(b), "vault.email_code_wrong" | "vault_locked")),
+        "{answers:?}"
+    );
+    let (_, state) = app.get(&token, "/api/v1/vault").await;
+    assert_eq!(state["unlocked"], false, "{state}");
+}
+
+both!(parallel_wrong_vault_email_codes_end_the_unlock);
