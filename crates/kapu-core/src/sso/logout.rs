@@ -171,7 +171,7 @@ async fn outside_address(uri: &str) -> Option<(String, std::net::SocketAddr)> {
         .await
         .ok()?
         .collect();
-    if addrs.is_empty() || addrs.iter().any(|a| super::clients::internal_ip(a.ip())) {
+    if addrs.is_empty() || addrs.iter().any(|a| super::addresses::internal_ip(a.ip())) {
         return None;
     }
     Some((bare, addrs[0]))

@@ -3,6 +3,7 @@
 //! back end exchanges for tokens carrying the user, the service's roles and, for a deputy,
 //! whom they act for. It stands above signing on, identity and access.
 
+pub mod addresses;
 pub mod assertions;
 pub mod authorize;
 pub mod clients;

@@ -15,7 +15,7 @@ use super::frame::{Frame, MessagePage, render};
 use super::session::{
     SESSION_COOKIE, WebActor, anon_csrf, check_anon_csrf, check_csrf, set_cookie, with_cookie,
 };
-use crate::context::{Ctx, cookie};
+use crate::context::{Ctx, FormTarget, cookie};
 use crate::error::retry_after;
 
 pub(super) fn frame_for(ctx: &Ctx, actor: Option<&Actor>, csrf: String) -> Frame {
@@ -69,8 +69,10 @@ pub(super) async fn toward_service(
         .headers()
         .get(axum::http::header::CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
+    let decided = resp.extensions().get::<FormTarget>().is_some();
     if let Some(next) = carried
         && page
+        && !decided
         && let Some(target) = super::authorize_pages::flow_target(&kapu, &next).await
     {
         resp.extensions_mut().insert(target);
@@ -119,16 +121,14 @@ pub async fn login_page(
     let mut resp = with_cookie(set, render(StatusCode::OK, &page));
     // Only a request that checks out is carried: a forged one is not kept for after login.
     let next = match q.next.as_deref().filter(|n| safe_next(n)) {
-        Some(n)
-            if super::authorize_pages::flow_target(&kapu, n)
-                .await
-                .is_some() =>
-        {
-            Some(n)
-        }
-        _ => None,
+        Some(n) => super::authorize_pages::flow_target(&kapu, n)
+            .await
+            .map(|t| (n, t)),
+        None => None,
     };
-    if let Some(next) = next {
+    if let Some((next, target)) = next {
+        // The page's form target too: `toward_service` need not check the request again.
+        resp.extensions_mut().insert(target);
         let (name, value) = set_cookie(&kapu, NEXT_COOKIE, next, Some(600));
         resp.headers_mut().append(name, value);
     }

@@ -41,6 +41,7 @@ mod sso;
 mod sso_browser;
 mod sso_grants;
 mod sso_onboarding;
+mod sso_requests;
 mod sso_tokens;
 mod substitutions;
 mod tenants;
