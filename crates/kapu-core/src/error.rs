@@ -46,6 +46,9 @@ pub enum Error {
     /// A session that may only add a second factor asked for something else.
     #[error("second factor enrolment first")]
     EnrolFirst,
+    /// A login on a temporary permit asked for more than binding one replacement device.
+    #[error("not on a temporary permit")]
+    PermitSession,
     #[error("validation failed")]
     Validation(Vec<FieldError>),
     #[error("secure mode required")]
@@ -104,6 +107,7 @@ impl Error {
                 "second_factor_enrolment_required"
             }
             Error::ClientCertificateRequired => "client_certificate_required",
+            Error::PermitSession => "permit_session",
             Error::Validation(_) => "validation_failed",
             Error::SecureModeRequired => "secure_mode_required",
             Error::Forbidden => "forbidden",
@@ -136,6 +140,7 @@ impl Error {
             Error::SecondFactorLocked { .. } => "error.second_factor_locked",
             Error::SecondFactorEnrolmentRequired => "error.second_factor_enrolment_required",
             Error::EnrolFirst => "error.enrol_first",
+            Error::PermitSession => "error.permit_session",
             Error::ClientCertificateRequired => "error.client_certificate_required",
             Error::Validation(_) => "error.validation_failed",
             Error::SecureModeRequired => "error.secure_mode_required",

@@ -24,6 +24,7 @@ pub fn status_of(e: &Error) -> StatusCode {
         | Error::Forbidden
         | Error::SecondFactorEnrolmentRequired
         | Error::EnrolFirst
+        | Error::PermitSession
         | Error::ClientCertificateRequired
         | Error::VaultLocked => StatusCode::FORBIDDEN,
         Error::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,

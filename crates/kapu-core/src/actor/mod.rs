@@ -102,6 +102,11 @@ impl Actor {
     }
 
     /// Who really holds the session: the deputy when acting for someone, else the user.
+    /// The session was opened on a temporary permit instead of a device.
+    pub fn on_permit(&self) -> bool {
+        self.amr.iter().any(|a| a == "permit")
+    }
+
     pub fn session_user_id(&self) -> &str {
         match &self.deputy {
             Some(d) => &d.user_id,

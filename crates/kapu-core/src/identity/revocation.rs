@@ -8,6 +8,27 @@
 use crate::error::Result;
 use crate::platform::db::WriteTx;
 
+/// Ends the logins a user made on a temporary permit, and the grants given in them, when
+/// the permit ends early (revoked, or made needless by a device login).
+pub(crate) async fn revoke_permit_logins(tx: &mut WriteTx, user_id: &str, now: i64) -> Result<()> {
+    sqlx::query(
+        "UPDATE sso_grants SET revoked_at = $1, logout_pending = 1 \
+         WHERE user_id = $2 AND ends_at IS NOT NULL AND revoked_at IS NULL",
+    )
+    .bind(now)
+    .bind(user_id)
+    .execute(tx.conn())
+    .await?;
+    sqlx::query(
+        "UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND ends_at IS NOT NULL AND revoked_at IS NULL",
+    )
+    .bind(now)
+    .bind(user_id)
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
 pub(crate) async fn revoke_all_of(tx: &mut WriteTx, user_id: &str, now: i64) -> Result<u64> {
     revoke_all_but(tx, user_id, None, now).await
 }

@@ -57,6 +57,8 @@ pub static VAULT: &[Entry] = &[
     ("vault.copy", "Másolás", "Copy"),
     ("vault.delegate", "Delegálás", "Delegate"),
     ("vault.delete", "Bejegyzés törlése", "Delete entry"),
+    ("vault.delete_confirm", "A bejegyzés a kulcsával együtt törlődik, és a meghatalmazottak sem érik el többé. A törlés nem vonható vissza.", "The entry and its key are deleted, and its delegates lose it too. This cannot be undone."),
+    ("vault.code_expired", "A kód lejárt. Kérjen új kódot.", "The code has run out. Ask for a new code."),
     ("vault.digits", "Számjegyek", "Digits"),
     ("vault.edit", "Módosítás", "Change"),
     ("vault.email_code", "E-mailben kapott kód", "Code from the e-mail"),

@@ -90,8 +90,10 @@ pub(crate) async fn bind_device(
     .await
     .map_err(|e| Error::on_unique(e, "conflict.device_bound"))?;
     let own = user.id == actor.session_user_id();
-    // Recovery codes are the user's own to see: a maintainer's binding issues none.
-    let codes = if own {
+    super::permits::claim_replacement(&mut tx, actor, now).await?;
+    // Recovery codes are the user's own to see: a maintainer's binding issues none, nor
+    // does a login on a temporary permit.
+    let codes = if own && !actor.on_permit() {
         issue_recovery_codes_if_none(&mut tx, &user.id, now).await?
     } else {
         None

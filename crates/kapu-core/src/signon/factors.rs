@@ -101,8 +101,12 @@ impl Kapu {
         Ok(FactorPolicy::from_settings(&snapshot))
     }
 
-    /// Self-enrolment must be allowed, except for a session that may do nothing else.
+    /// Self-enrolment must be allowed, except for a session that may do nothing else; a
+    /// login on a temporary permit binds one replacement device at most.
     pub(crate) async fn may_enrol(&self, actor: &Actor) -> Result<()> {
+        if actor.on_permit() && super::permits::replacement_bound(self.db(), actor).await? {
+            return Err(Error::PermitSession);
+        }
         if actor.enrol_only || self.factor_policy(actor).await?.self_enrolment {
             Ok(())
         } else {
@@ -135,7 +139,8 @@ impl Kapu {
         .bind(user_id)
         .fetch_one(self.db().pool())
         .await?;
-        if existing > 0 {
+        // On a permit, the new app replaces the lost one when its first code confirms it.
+        if existing > 0 && !actor.on_permit() {
             return Err(Error::Conflict("conflict.totp_enrolled"));
         }
         let secret = crate::platform::master_key::random_bytes::<{ totp::SECRET_BYTES }>()?;
@@ -209,7 +214,20 @@ impl Kapu {
         if done.rows_affected() != 1 {
             return Err(Error::NotFound);
         }
-        let codes = issue_recovery_codes_if_none(&mut tx, user_id, now).await?;
+        super::permits::claim_replacement(&mut tx, actor, now).await?;
+        let replaced = sqlx::query(
+            "DELETE FROM second_factors WHERE user_id = $1 AND kind = 'totp' AND confirmed_at IS NOT NULL AND id <> $2",
+        )
+        .bind(user_id)
+        .bind(id)
+        .execute(tx.conn())
+        .await?
+        .rows_affected();
+        let codes = if actor.on_permit() {
+            None
+        } else {
+            issue_recovery_codes_if_none(&mut tx, user_id, now).await?
+        };
         super::devices::lift_enrol_only(&mut tx, actor, AMR_OTP).await?;
         audit::record(
             &mut tx,
@@ -219,7 +237,7 @@ impl Kapu {
             AuditEvent::new("factor.enrol", "success")
                 .tenant(&actor.tenant_id)
                 .target("factor", id, "totp")
-                .details(json!({"kind": "totp", "user": user_id, "recovery_codes_issued": codes.is_some()})),
+                .details(json!({"kind": "totp", "user": user_id, "recovery_codes_issued": codes.is_some(), "replaced": replaced})),
         )
         .await?;
         tx.commit().await?;
@@ -300,6 +318,9 @@ impl Kapu {
         actor: &Actor,
         password: &str,
     ) -> Result<Vec<String>> {
+        if actor.on_permit() {
+            return Err(Error::PermitSession);
+        }
         self.may_enrol(actor).await?;
         self.recheck_password(actor, password).await?;
         let user_id = actor.session_user_id();

@@ -69,6 +69,8 @@ pub(crate) struct Opening<'a> {
     pub own_roles: Vec<String>,
     pub amr: &'static str,
     pub enrol_only: bool,
+    /// A login on a temporary permit ends with the permit.
+    pub ends_at: Option<i64>,
 }
 
 pub(crate) fn user_actor(u: &UserRow) -> AuditActor {
@@ -205,6 +207,7 @@ impl Kapu {
                         own_roles,
                         amr: AMR_CERT,
                         enrol_only: false,
+                        ends_at: None,
                     },
                     now,
                 )
@@ -242,6 +245,7 @@ impl Kapu {
                 own_roles,
                 amr: AMR_PASSWORD,
                 enrol_only,
+                ends_at: None,
             },
             now,
         )
@@ -313,6 +317,7 @@ impl Kapu {
             own_roles,
             amr,
             enrol_only,
+            ends_at,
         } = opening;
         let policy = PasswordPolicy::from_settings(snapshot);
         let changed_at = user.password_changed_at.unwrap_or(user.created_at);
@@ -357,6 +362,7 @@ impl Kapu {
             identity_pending,
             amr,
             enrol_only,
+            ends_at,
         };
         let session = sessions::create(&mut tx, &start, &ctx.client_addr, now).await?;
         let mut actor = user_actor(user);

@@ -1,6 +1,8 @@
 //! Temporary permits (ideiglenes engedély): a user who lost the device passes the second
 //! step without one, for 1 to 5 days, on a central administrator's word. The first login
-//! with a device ends the permit; so can the administrator, earlier.
+//! with a device ends the permit; so can the administrator, earlier. A login on a permit
+//! ends with it, and may bind one replacement device and nothing else: no recovery codes,
+//! no second device (whoever holds a permit is not yet known to hold the account's devices).
 
 use serde::Serialize;
 use serde_json::json;
@@ -10,10 +12,11 @@ use crate::Kapu;
 use crate::actor::{Actor, RequestCtx, policy};
 use crate::error::{Error, Result};
 use crate::identity::mail_text;
+use crate::identity::revocation::revoke_permit_logins;
 use crate::identity::users::UserRow;
 use crate::platform::audit::{self, AuditEvent};
 use crate::platform::clock::DAY;
-use crate::platform::db::WriteTx;
+use crate::platform::db::{Db, WriteTx};
 use crate::platform::{mail, time_fmt};
 
 const MAX_REASON_CHARS: usize = 500;
@@ -211,6 +214,7 @@ impl Kapu {
             self.permit(&user.id, id).await?;
             return Err(Error::Conflict("conflict.permit_not_in_force"));
         }
+        revoke_permit_logins(&mut tx, &user.id, now).await?;
         audit::record(
             &mut tx,
             now,
@@ -227,23 +231,24 @@ impl Kapu {
     }
 }
 
-/// Passes the second step on a permit in force, recording its use.
+/// Passes the second step on a permit in force, recording its use; the permit's end,
+/// which is the end of the login it opens.
 pub(crate) async fn use_permit(
     tx: &mut WriteTx,
     ctx: &RequestCtx,
     user: &UserRow,
     now: i64,
-) -> Result<bool> {
-    let id: Option<String> = sqlx::query_scalar(
+) -> Result<Option<i64>> {
+    let row: Option<(String, i64)> = sqlx::query_as(
         "UPDATE temporary_permits SET last_used_at = $1 \
-         WHERE user_id = $2 AND revoked_at IS NULL AND valid_until > $1 RETURNING id",
+         WHERE user_id = $2 AND revoked_at IS NULL AND valid_until > $1 RETURNING id, valid_until",
     )
     .bind(now)
     .bind(&user.id)
     .fetch_optional(tx.conn())
     .await?;
-    let Some(id) = id else {
-        return Ok(false);
+    let Some((id, valid_until)) = row else {
+        return Ok(None);
     };
     audit::record(
         tx,
@@ -256,7 +261,41 @@ pub(crate) async fn use_permit(
             .details(json!({"permit": id})),
     )
     .await?;
-    Ok(true)
+    Ok(Some(valid_until))
+}
+
+/// Whether the permit this login stands on has had its replacement device bound.
+pub(crate) async fn replacement_bound(db: &Db, actor: &Actor) -> Result<bool> {
+    let bound: Option<i64> = sqlx::query_scalar(
+        "SELECT replacement_bound_at FROM temporary_permits \
+         WHERE user_id = $1 AND revoked_at IS NULL ORDER BY issued_at DESC LIMIT 1",
+    )
+    .bind(actor.session_user_id())
+    .fetch_optional(db.pool())
+    .await?
+    .flatten();
+    Ok(bound.is_some())
+}
+
+/// In a login on a permit, takes the permit's one replacement device (atomically, so two
+/// binds at once cannot both pass); any other session binds freely.
+pub(crate) async fn claim_replacement(tx: &mut WriteTx, actor: &Actor, now: i64) -> Result<()> {
+    if !actor.on_permit() {
+        return Ok(());
+    }
+    let claimed = sqlx::query(
+        "UPDATE temporary_permits SET replacement_bound_at = $1 \
+         WHERE user_id = $2 AND revoked_at IS NULL AND valid_until > $1 AND replacement_bound_at IS NULL",
+    )
+    .bind(now)
+    .bind(actor.session_user_id())
+    .execute(tx.conn())
+    .await?;
+    if claimed.rows_affected() == 1 {
+        Ok(())
+    } else {
+        Err(Error::PermitSession)
+    }
 }
 
 /// The first login with a device ends the user's permit: it was only a bridge to one.
@@ -275,6 +314,7 @@ pub(crate) async fn end_permit_on_device_login(
     .fetch_optional(tx.conn())
     .await?;
     if let Some(id) = ended {
+        revoke_permit_logins(tx, &user.id, now).await?;
         audit::record(
             tx,
             now,

@@ -338,6 +338,7 @@ impl Kapu {
         };
         let snapshot = self.settings().snapshot(&user.tenant_id).await?;
         let mut tx = self.db().write().await?;
+        let mut ends_at = None;
         let accepted = match answer {
             FactorAnswer::Totp(code) => self.accept_totp(&mut tx, &user.id, code, now).await?,
             FactorAnswer::RecoveryCode(code) => {
@@ -356,7 +357,10 @@ impl Kapu {
             FactorAnswer::Certificate => {
                 certificates::accept_certificate(&mut tx, ctx, &user.id, now).await?
             }
-            FactorAnswer::TemporaryPermit => permits::use_permit(&mut tx, ctx, &user, now).await?,
+            FactorAnswer::TemporaryPermit => {
+                ends_at = permits::use_permit(&mut tx, ctx, &user, now).await?;
+                ends_at.is_some()
+            }
         };
         if !accepted {
             let locked = attempts::locks(n, threshold);
@@ -443,6 +447,7 @@ impl Kapu {
                     own_roles,
                     amr: kind.amr(),
                     enrol_only: false,
+                    ends_at,
                 },
                 now,
             )

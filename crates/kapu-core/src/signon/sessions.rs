@@ -32,6 +32,8 @@ pub(crate) struct SessionStart<'a> {
     /// RFC 8176 values, space-separated.
     pub amr: &'a str,
     pub enrol_only: bool,
+    /// The session ends then whatever the timeouts say (a temporary permit's end).
+    pub ends_at: Option<i64>,
 }
 
 pub(crate) async fn create(
@@ -45,8 +47,8 @@ pub(crate) async fn create(
     let csrf = random_token()?;
     sqlx::query(
         "INSERT INTO sessions (id, token_hash, user_id, mode, restricted, csrf, client_addr, roles_at_login, \
-         acting_for, identity_pending, amr, enrol_only, created_at, last_seen_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)",
+         acting_for, identity_pending, amr, enrol_only, created_at, last_seen_at, ends_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14)",
     )
     .bind(&id)
     .bind(token_digest(&token))
@@ -61,6 +63,7 @@ pub(crate) async fn create(
     .bind(start.amr)
     .bind(flag(start.enrol_only))
     .bind(now)
+    .bind(start.ends_at)
     .execute(tx.conn())
     .await?;
     Ok(NewSession { id, token, csrf })
@@ -144,7 +147,7 @@ impl Kapu {
     ) -> Result<StoredSession> {
         let row = sqlx::query(
             "SELECT s.id, s.user_id, s.mode, s.restricted, s.csrf, s.created_at, s.last_seen_at, s.roles_at_login, \
-             s.acting_for, s.identity_pending, s.amr, s.enrol_only, u.login, u.full_name, u.admin_locked, u.deleted_at, \
+             s.acting_for, s.identity_pending, s.amr, s.enrol_only, s.ends_at, u.login, u.full_name, u.admin_locked, u.deleted_at, \
              t.id AS tenant_id, t.code, t.name, t.is_central \
              FROM sessions s JOIN users u ON u.id = s.user_id JOIN tenants t ON t.id = u.tenant_id \
              WHERE s.token_hash = $1 AND s.revoked_at IS NULL",
@@ -161,6 +164,10 @@ impl Kapu {
         let tenant_id: String = row.try_get("tenant_id")?;
         let created_at: i64 = row.try_get("created_at")?;
         let last_seen_at: i64 = row.try_get("last_seen_at")?;
+        let ends_at: Option<i64> = row.try_get("ends_at")?;
+        if ends_at.is_some_and(|end| now >= end) {
+            return Err(Error::Unauthenticated);
+        }
         let snapshot = self.settings().snapshot(&tenant_id).await?;
         if now - last_seen_at > snapshot.duration_ms("session_idle_timeout")
             || now - created_at > snapshot.duration_ms("session_absolute_timeout")
@@ -179,7 +186,7 @@ impl Kapu {
         let login: String = row.try_get("login")?;
         let full_name: String = row.try_get("full_name")?;
         let tenant_code: String = row.try_get("code")?;
-        let mut until = i64::MAX;
+        let mut until = ends_at.unwrap_or(i64::MAX);
         let (user_id, login, full_name, deputy, current) = match acting_for {
             None => {
                 let current = effective_role_ids(self.db(), &user_id, &tenant_id).await?;
@@ -196,9 +203,10 @@ impl Kapu {
                 let current = self
                     .acting_roles(&user_id, &principal_id, &tenant_id)
                     .await?;
-                until = self
-                    .substitution_boundary(&user_id, &principal_id, now)
-                    .await?;
+                until = until.min(
+                    self.substitution_boundary(&user_id, &principal_id, now)
+                        .await?,
+                );
                 if current.is_empty() {
                     // The substitution ended, was deleted, or the principal lost its roles.
                     return Err(Error::Unauthenticated);

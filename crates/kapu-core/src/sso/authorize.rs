@@ -209,7 +209,7 @@ impl Kapu {
             req.code_challenge_method.as_deref(),
         ) {
             (Some(c), Some("S256")) if pkce::valid_challenge(c) => Some(c.to_string()),
-            (None, None) if client.confidential => None,
+            (None, None) if client.confidential && !client.pkce_required => None,
             (None, None) => return Err(fail("invalid_request", "PKCE is required")),
             _ => return Err(fail("invalid_request", "PKCE with S256 only")),
         };
@@ -378,8 +378,8 @@ impl Kapu {
         let acr = acr_of(&actor.amr);
         let mut tx = self.db().write().await?;
         sqlx::query(
-            "INSERT INTO sso_grants (id, client_id, user_id, deputy_id, session_id, scope, roles, auth_time, amr, acr, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            "INSERT INTO sso_grants (id, client_id, user_id, deputy_id, session_id, scope, roles, auth_time, amr, acr, created_at, ends_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, (SELECT ends_at FROM sessions WHERE id = $5))",
         )
         .bind(&grant_id)
         .bind(&req.client.client_id)

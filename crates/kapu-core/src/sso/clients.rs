@@ -7,12 +7,13 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::Kapu;
-use crate::access::catalog::parse_launch_url;
 use crate::actor::{Actor, Role, policy};
-use crate::error::{Error, FieldError, Result};
+use crate::error::{Error, Result};
 use crate::platform::audit::{self, AuditEvent};
 use crate::platform::crypto::{random_token, token_digest};
 use crate::platform::time_fmt;
+
+pub use super::client_input::{ClientInput, check_input, parse_redirect_uri};
 
 /// Where a service stands in its onboarding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
@@ -87,6 +88,8 @@ pub struct SsoClient {
     pub state: ClientState,
     pub contact: String,
     pub updated_at: String,
+    /// Whether a confidential client must send PKCE too (a public one always must).
+    pub require_pkce: bool,
 }
 
 /// A registration with its secret, shown only in this answer.
@@ -94,120 +97,6 @@ pub struct SsoClient {
 pub struct RegisteredClient {
     pub client: SsoClient,
     pub client_secret: Option<String>,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct ClientInput {
-    pub client_type: String,
-    pub redirect_uris: Vec<String>,
-    pub post_logout_redirect_uris: Vec<String>,
-    pub backchannel_logout_uri: Option<String>,
-    /// Public keys (a JWKS) the client signs its `private_key_jwt` assertions with.
-    pub jwks: Option<serde_json::Value>,
-    /// `EdDSA` (the default) or `RS256`.
-    pub id_token_signed_response_alg: String,
-    pub subject_type: String,
-    pub contact: String,
-}
-
-/// A redirect address: exact, absolute, `https://` (or `http://` on the local machine, for
-/// development clients), without a fragment.
-pub fn parse_redirect_uri(s: &str) -> std::result::Result<String, &'static str> {
-    let s = s.trim();
-    if s.contains('#') {
-        return Err("sso.redirect_uri_invalid");
-    }
-    parse_launch_url(s).map_err(|_| "sso.redirect_uri_invalid")
-}
-
-/// Checks a registration's fields; every problem is reported at once.
-/// Checks a registration; `internal_logout` lets the back-channel address be internal.
-pub fn check_input(input: &ClientInput, internal_logout: bool) -> Result<ClientInput> {
-    let mut errors = Vec::new();
-    if !matches!(input.client_type.as_str(), "confidential" | "public") {
-        errors.push(FieldError::new("client_type", "sso.client_type_invalid"));
-    }
-    let alg = match input.id_token_signed_response_alg.as_str() {
-        "" | "EdDSA" => "EdDSA",
-        "RS256" => "RS256",
-        _ => {
-            errors.push(FieldError::new(
-                "id_token_signed_response_alg",
-                "sso.alg_invalid",
-            ));
-            "EdDSA"
-        }
-    };
-    if !matches!(input.subject_type.as_str(), "public" | "pairwise") {
-        errors.push(FieldError::new("subject_type", "sso.subject_type_invalid"));
-    }
-    let mut parse_all = |list: &[String], field: &'static str, required: bool| {
-        let parsed: Vec<String> = list
-            .iter()
-            .filter_map(|u| match parse_redirect_uri(u) {
-                Ok(u) => Some(u),
-                Err(k) => {
-                    errors.push(FieldError::new(field, k));
-                    None
-                }
-            })
-            .collect();
-        if (required && list.is_empty()) || list.len() > 20 {
-            errors.push(FieldError::new(field, "sso.redirect_uris_count"));
-        }
-        parsed
-    };
-    let redirect_uris = parse_all(&input.redirect_uris, "redirect_uris", true);
-    let post_logout = parse_all(
-        &input.post_logout_redirect_uris,
-        "post_logout_redirect_uris",
-        false,
-    );
-    let backchannel = input
-        .backchannel_logout_uri
-        .as_deref()
-        .filter(|u| !u.trim().is_empty())
-        .and_then(|u| match parse_redirect_uri(u) {
-            Ok(u) if !internal_logout && super::addresses::internal_address(&u) => {
-                errors.push(FieldError::new(
-                    "backchannel_logout_uri",
-                    "sso.backchannel_internal",
-                ));
-                None
-            }
-            Ok(u) => Some(u),
-            Err(k) => {
-                errors.push(FieldError::new("backchannel_logout_uri", k));
-                None
-            }
-        });
-    let jwks = match &input.jwks {
-        None | Some(serde_json::Value::Null) => None,
-        Some(v) => match serde_json::from_value::<jsonwebtoken::jwk::JwkSet>(v.clone()) {
-            Ok(set) if !set.keys.is_empty() && set.keys.len() <= 10 => Some(v.clone()),
-            _ => {
-                errors.push(FieldError::new("jwks", "sso.jwks_invalid"));
-                None
-            }
-        },
-    };
-    let contact = input.contact.trim();
-    if contact.is_empty() || contact.chars().count() > 200 {
-        errors.push(FieldError::new("contact", "sso.contact_required"));
-    }
-    if !errors.is_empty() {
-        return Err(Error::Validation(errors));
-    }
-    Ok(ClientInput {
-        client_type: input.client_type.clone(),
-        redirect_uris,
-        post_logout_redirect_uris: post_logout,
-        backchannel_logout_uri: backchannel,
-        jwks,
-        id_token_signed_response_alg: alg.to_string(),
-        subject_type: input.subject_type.clone(),
-        contact: contact.to_string(),
-    })
 }
 
 /// What the token and authorization endpoints need of a client.
@@ -226,6 +115,8 @@ pub(crate) struct ClientRecord {
     pub rs256: bool,
     pub pairwise: bool,
     pub state: ClientState,
+    /// A confidential client must send PKCE too.
+    pub pkce_required: bool,
 }
 
 type ClientRow = (
@@ -242,10 +133,11 @@ type ClientRow = (
     i64,
     Option<String>,
     String,
+    i64,
 );
 
 const CLIENT_COLUMNS: &str = "c.client_id, s.name, c.client_type, c.secret_digest, c.redirect_uris, \
-     c.post_logout_redirect_uris, c.backchannel_logout_uri, c.subject_type, c.state, c.contact, c.updated_at, c.jwks, c.token_alg \
+     c.post_logout_redirect_uris, c.backchannel_logout_uri, c.subject_type, c.state, c.contact, c.updated_at, c.jwks, c.token_alg, c.pkce_required \
      FROM sso_clients c JOIN services s ON s.id = c.service_id";
 
 fn lines(s: &str) -> Vec<String> {
@@ -270,6 +162,7 @@ fn record(row: ClientRow) -> (ClientRecord, String, i64) {
         updated,
         jwks,
         token_alg,
+        pkce_required,
     ) = row;
     (
         ClientRecord {
@@ -284,6 +177,7 @@ fn record(row: ClientRow) -> (ClientRecord, String, i64) {
             rs256: token_alg == "RS256",
             pairwise: subject == "pairwise",
             state: ClientState::parse(&state).unwrap_or(ClientState::Suspended),
+            pkce_required: pkce_required != 0,
         },
         contact,
         updated,
@@ -309,6 +203,7 @@ fn view(r: ClientRecord, contact: String, updated: i64) -> SsoClient {
         state: r.state,
         contact,
         updated_at: time_fmt::rfc3339(updated),
+        require_pkce: r.pkce_required,
     }
 }
 
@@ -325,6 +220,15 @@ impl Kapu {
             .snapshot("")
             .await?
             .flag("sso_backchannel_private_networks"))
+    }
+
+    /// Whether a new registration must send PKCE even when confidential.
+    pub(crate) async fn pkce_required_for_new(&self) -> Result<bool> {
+        Ok(self
+            .settings()
+            .snapshot("")
+            .await?
+            .flag("sso_pkce_required"))
     }
 
     pub(crate) async fn client_record(&self, client_id: &str) -> Result<Option<ClientRecord>> {
@@ -407,6 +311,11 @@ impl Kapu {
         let needs_secret = input.client_type == "confidential"
             && existing.as_ref().is_none_or(|e| e.secret_digest.is_none());
         let secret = needs_secret.then(random_token).transpose()?;
+        let require_pkce = match (input.require_pkce, &existing) {
+            (Some(chosen), _) => chosen,
+            (None, Some(e)) => e.pkce_required,
+            (None, None) => self.pkce_required_for_new().await?,
+        };
         // Discovery lists RS256: the key is in the JWKS before a client that asks for it
         // exists, so that the client's first look at the JWKS finds it.
         if input.id_token_signed_response_alg == "RS256" {
@@ -418,7 +327,7 @@ impl Kapu {
                 "UPDATE sso_clients SET client_type = $1, redirect_uris = $2, post_logout_redirect_uris = $3, \
                  subject_type = $4, contact = $5, updated_at = $6, \
                  secret_digest = CASE WHEN $1 = 'public' THEN NULL ELSE COALESCE($7, secret_digest) END, \
-                 backchannel_logout_uri = $9, jwks = $10, token_alg = $11 WHERE service_id = $8",
+                 backchannel_logout_uri = $9, jwks = $10, token_alg = $11, pkce_required = $12 WHERE service_id = $8",
             )
             .bind(&input.client_type)
             .bind(input.redirect_uris.join("\n"))
@@ -431,13 +340,14 @@ impl Kapu {
             .bind(input.backchannel_logout_uri.as_deref())
             .bind(input.jwks.as_ref().map(|j| j.to_string()))
             .bind(&input.id_token_signed_response_alg)
+            .bind(i64::from(require_pkce))
             .execute(tx.conn())
             .await?;
         } else {
             sqlx::query(
                 "INSERT INTO sso_clients (service_id, client_id, client_type, secret_digest, redirect_uris, \
-                 post_logout_redirect_uris, subject_type, state, contact, created_at, updated_at, backchannel_logout_uri, jwks, token_alg) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, 'test', $8, $9, $9, $10, $11, $12)",
+                 post_logout_redirect_uris, subject_type, state, contact, created_at, updated_at, backchannel_logout_uri, jwks, token_alg, \
+                 pkce_required) VALUES ($1, $2, $3, $4, $5, $6, $7, 'test', $8, $9, $9, $10, $11, $12, $13)",
             )
             .bind(&service_id)
             .bind(service_code)
@@ -451,6 +361,7 @@ impl Kapu {
             .bind(input.backchannel_logout_uri.as_deref())
             .bind(input.jwks.as_ref().map(|j| j.to_string()))
             .bind(&input.id_token_signed_response_alg)
+            .bind(i64::from(require_pkce))
             .execute(tx.conn())
             .await?;
         }
@@ -463,7 +374,7 @@ impl Kapu {
                 .target("service", &service_id, service_code)
                 .details(
                     json!({"client_type": input.client_type, "redirect_uris": input.redirect_uris,
-                    "subject_type": input.subject_type, "new": existing.is_none()}),
+                    "subject_type": input.subject_type, "require_pkce": require_pkce, "new": existing.is_none()}),
                 ),
         )
         .await?;
@@ -580,14 +491,5 @@ mod tests {
         assert!(!Rejected.may_become(Test));
         assert!(Suspended.may_become(Production));
         assert!(Test.serves() && Production.serves() && !Suspended.serves());
-    }
-
-    #[test]
-    fn redirect_addresses_are_exact_and_safe() {
-        assert!(parse_redirect_uri("https://portal.example.hu/callback").is_ok());
-        assert!(parse_redirect_uri("http://127.0.0.1:8081/cb").is_ok());
-        assert!(parse_redirect_uri("http://portal.example.hu/cb").is_err());
-        assert!(parse_redirect_uri("https://portal.example.hu/cb#x").is_err());
-        assert!(parse_redirect_uri("/relative").is_err());
     }
 }

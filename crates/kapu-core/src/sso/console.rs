@@ -81,6 +81,7 @@ impl Kapu {
                 id_token_signed_response_alg: "EdDSA".into(),
                 subject_type: "public".into(),
                 contact: "console".into(),
+                require_pkce: None,
             },
         )
         .await?;

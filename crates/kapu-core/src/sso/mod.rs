@@ -6,6 +6,7 @@
 pub mod addresses;
 pub mod assertions;
 pub mod authorize;
+mod client_input;
 pub mod clients;
 pub mod connections;
 mod console;

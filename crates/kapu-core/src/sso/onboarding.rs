@@ -41,6 +41,10 @@ impl Kapu {
         if client.id_token_signed_response_alg == "RS256" {
             self.keys().prepare_rs256(now).await?;
         }
+        let require_pkce = match client.require_pkce {
+            Some(chosen) => chosen,
+            None => self.pkce_required_for_new().await?,
+        };
         let mut tx = self.db().write().await?;
         let (service_id, code) = self
             .insert_service(&mut tx, actor, &req.service, &req.roles, now)
@@ -48,8 +52,8 @@ impl Kapu {
         sqlx::query(
             "INSERT INTO sso_clients (service_id, client_id, client_type, secret_digest, redirect_uris, \
              post_logout_redirect_uris, backchannel_logout_uri, subject_type, state, contact, requested_by, \
-             requested_tenant, created_at, updated_at, jwks, token_alg) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'requested', $9, $10, $11, $12, $12, $13, $14)",
+             requested_tenant, created_at, updated_at, jwks, token_alg, pkce_required) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'requested', $9, $10, $11, $12, $12, $13, $14, $15)",
         )
         .bind(&service_id)
         .bind(&code)
@@ -65,6 +69,7 @@ impl Kapu {
         .bind(now)
         .bind(client.jwks.as_ref().map(|j| j.to_string()))
         .bind(&client.id_token_signed_response_alg)
+        .bind(i64::from(require_pkce))
         .execute(tx.conn())
         .await?;
         audit::record(

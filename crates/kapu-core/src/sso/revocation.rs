@@ -93,7 +93,7 @@ impl Kapu {
         let Ok(grant) = self.load_grant(&refresh.grant_id).await else {
             return Ok(inactive);
         };
-        if !refresh.live || grant.revoked_at.is_some() || grant.client_id != client.client_id {
+        if !refresh.live || grant.ended(self.now()) || grant.client_id != client.client_id {
             return Ok(inactive);
         }
         Ok(json!({

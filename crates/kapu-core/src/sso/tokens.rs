@@ -108,6 +108,8 @@ pub(super) struct Grant {
     pub(super) amr: String,
     pub(super) acr: String,
     pub(super) revoked_at: Option<i64>,
+    /// A grant given in a temporary permit's login ends with the permit.
+    ends_at: Option<i64>,
     /// The subject as the claims show it, read with the grant in one query.
     tenant_id: String,
     login: String,
@@ -124,13 +126,18 @@ impl Grant {
     pub(super) fn deleted_at_or_locked(&self) -> bool {
         self.deleted_at.is_some() || self.admin_locked != 0
     }
+
+    /// Revoked, or past the end of the permit it was given on.
+    pub(super) fn ended(&self, now: i64) -> bool {
+        self.revoked_at.is_some() || self.ends_at.is_some_and(|end| now >= end)
+    }
 }
 
 /// A grant's columns with its subject's, from `sso_grants g`.
 macro_rules! grant_select {
     () => {
         "g.id, g.client_id, g.user_id, g.deputy_id, g.session_id, g.scope, \
-         g.auth_time, g.amr, g.acr, g.revoked_at, u.tenant_id, u.login, t.code AS tenant_code, u.full_name, \
+         g.auth_time, g.amr, g.acr, g.revoked_at, g.ends_at, u.tenant_id, u.login, t.code AS tenant_code, u.full_name, \
          u.email, u.admin_locked, u.deleted_at, d.full_name AS deputy_name \
          FROM sso_grants g JOIN users u ON u.id = g.user_id JOIN tenants t ON t.id = u.tenant_id \
          LEFT JOIN users d ON d.id = g.deputy_id"
@@ -266,7 +273,7 @@ impl Kapu {
             }
             (None, None) => {}
         }
-        if grant.revoked_at.is_some() {
+        if grant.ended(now) {
             return Err(OAuthError::grant("the grant was revoked"));
         }
         let nonce = code.nonce;
@@ -306,7 +313,7 @@ impl Kapu {
         if grant.client_id != client.client_id {
             return Err(OAuthError::grant("the token was issued to another client"));
         }
-        if grant.revoked_at.is_some() {
+        if grant.ended(now) {
             return Err(OAuthError::grant("the grant was revoked"));
         }
         if used_at.is_some() {
@@ -529,7 +536,7 @@ impl Kapu {
         let Ok(grant) = self.load_grant(gid).await else {
             return Ok(None);
         };
-        if grant.revoked_at.is_some() || grant.client_id != client.client_id {
+        if grant.ended(self.now()) || grant.client_id != client.client_id {
             return Ok(None);
         }
         Ok(Some((claims, client, grant)))

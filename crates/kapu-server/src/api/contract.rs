@@ -50,6 +50,8 @@ pub enum ErrorCode {
     SecondFactorLocked,
     SecondFactorEnrolmentRequired,
     ClientCertificateRequired,
+    /// A login on a temporary permit binds one replacement device and nothing else.
+    PermitSession,
     ValidationFailed,
     SecureModeRequired,
     Forbidden,

@@ -52,6 +52,9 @@ pub struct ClientBody {
     /// Who to reach at the service.
     #[schema(min_length = 1, max_length = 200)]
     contact: String,
+    /// Whether a confidential client must send PKCE too. Left out, a registration keeps
+    /// its choice and a new one takes the `sso_pkce_required` system variable's value.
+    require_pkce: Option<bool>,
 }
 
 fn public() -> String {
@@ -69,6 +72,7 @@ impl ClientBody {
             id_token_signed_response_alg: self.id_token_signed_response_alg,
             subject_type: self.subject_type,
             contact: self.contact,
+            require_pkce: self.require_pkce,
         }
     }
 }

@@ -94,6 +94,11 @@ struct FactorsPage {
     enrolment: Option<Enrolment>,
     key_enrolment: Option<KeyEnrolment>,
     new_codes: Vec<String>,
+    /// The new codes as a text file to keep, and its name.
+    codes_file: String,
+    codes_file_name: String,
+    /// A login on a temporary permit: one replacement device, no recovery codes.
+    on_permit: bool,
     permit_until: Option<String>,
     /// The subject of the certificate this connection presents, which could be bound.
     presented: Option<String>,
@@ -135,12 +140,25 @@ async fn factors_page(
             secret: kapu_core::signon::totp::grouped(&e.secret),
         }),
         key_enrolment: shown.key.map(KeyEnrolment::from),
+        codes_file: codes_file(t, &actor.full_login(), &shown.codes),
+        codes_file_name: format!("{}-{}.txt", t.t("factors.codes_file"), actor.full_login()),
         new_codes: shown.codes,
+        on_permit: actor.on_permit(),
         permit_until: mine.temporary_permit.map(|p| local_time(&p.valid_until)),
         presented: actor.ctx.client_cert.as_ref().map(|c| c.subject.clone()),
         f,
     };
     render(status, &page)
+}
+
+/// The recovery codes as a file to download or print: whose they are, one per line.
+fn codes_file(t: Tr, login: &str, codes: &[String]) -> String {
+    let mut file = format!("{} – {login}\r\n\r\n", t.t("factors.new_codes"));
+    for c in codes {
+        file.push_str(c);
+        file.push_str("\r\n");
+    }
+    file
 }
 
 pub async fn factors(State(kapu): State<Kapu>, ctx: Ctx, WebActor(actor): WebActor) -> Response {

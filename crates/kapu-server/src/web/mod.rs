@@ -41,6 +41,8 @@ const CSS: &str = include_str!("../../static/kapu.css");
 const WEBAUTHN_JS: &str = include_str!("../../static/webauthn.js");
 /// The vault pages' lock on hidden tabs and sleep, the code's countdown and copy button.
 const VAULT_JS: &str = include_str!("../../static/vault.js");
+/// Print buttons (the recovery codes).
+const PRINT_JS: &str = include_str!("../../static/print.js");
 
 /// The site's icon; browsers ask for it on every site, and a 404 would be a console error.
 const ICON: &str = include_str!("../../static/favicon.svg");
@@ -83,6 +85,10 @@ async fn vault_script() -> impl IntoResponse {
     script(VAULT_JS)
 }
 
+async fn print_script() -> impl IntoResponse {
+    script(PRINT_JS)
+}
+
 pub fn router(kapu: &Kapu) -> Router<Kapu> {
     Router::new()
         .route("/static/kapu.css", get(stylesheet))
@@ -90,6 +96,7 @@ pub fn router(kapu: &Kapu) -> Router<Kapu> {
         .route("/favicon.ico", get(icon))
         .route("/static/webauthn.js", get(webauthn_script))
         .route("/static/vault.js", get(vault_script))
+        .route("/static/print.js", get(print_script))
         .route("/vault", get(vault_pages::home))
         .route("/vault/unlock", post(vault_pages::unlock))
         .route("/vault/unlock/email", post(vault_pages::unlock_email))
@@ -99,8 +106,14 @@ pub fn router(kapu: &Kapu) -> Router<Kapu> {
             get(vault_pages::pin_page).post(vault_pages::pin_submit),
         )
         .route("/vault/entries/{id}", get(vault_pages::entry))
-        .route("/vault/entries/{id}/code", post(vault_pages::code))
-        .route("/vault/entries/{id}/secret", post(vault_pages::secret))
+        .route(
+            "/vault/entries/{id}/code",
+            get(vault_pages::back_to_entry).post(vault_pages::code),
+        )
+        .route(
+            "/vault/entries/{id}/secret",
+            get(vault_pages::back_to_entry).post(vault_pages::secret),
+        )
         .route(
             "/vault/new",
             get(vault_manage_pages::new_page).post(vault_manage_pages::new_submit),
@@ -117,7 +130,7 @@ pub fn router(kapu: &Kapu) -> Router<Kapu> {
         )
         .route(
             "/vault/entries/{id}/delete",
-            post(vault_manage_pages::delete),
+            get(vault_manage_pages::delete_page).post(vault_manage_pages::delete),
         )
         .route(
             "/vault/folders",

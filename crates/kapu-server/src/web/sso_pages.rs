@@ -218,6 +218,7 @@ pub async fn request_submit(
             id_token_signed_response_alg: "EdDSA".into(),
             subject_type: "public".into(),
             contact: form.contact.clone(),
+            require_pkce: None,
         },
     };
     match kapu.request_service(&actor, &req).await {

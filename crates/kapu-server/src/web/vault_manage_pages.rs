@@ -12,7 +12,7 @@ use kapu_core::vault::levels::Level;
 use kapu_core::{Actor, Error, Kapu};
 use serde::Deserialize;
 
-use super::frame::{Choices, Field, FormPage, Frame, render};
+use super::frame::{Choices, ConfirmPage, Field, FormPage, Frame, render};
 use super::session::{WebActor, check_csrf};
 use super::table::frame;
 use super::vault_pages::{CsrfForm, entry_page, level_label, vault_error};
@@ -364,6 +364,33 @@ async fn end_grant(
         Ok(()) => Redirect::to(back).into_response(),
         Err(e) => vault_error(kapu, ctx, actor, e).await,
     }
+}
+
+/// "Delete this entry?": the entry named, nothing deleted until confirmed.
+pub async fn delete_page(
+    State(kapu): State<Kapu>,
+    ctx: Ctx,
+    WebActor(actor): WebActor,
+    Path(id): Path<String>,
+) -> Response {
+    let e = match kapu.vault_entry(&actor, &id).await {
+        Ok(e) => e,
+        Err(e) => return vault_error(&kapu, &ctx, &actor, e).await,
+    };
+    let f = frame(&ctx, &actor);
+    let t = f.t;
+    let base = format!("/vault/entries/{}", e.id);
+    render(
+        StatusCode::OK,
+        &ConfirmPage {
+            title: format!("{}: {} ({})", t.t("vault.delete"), e.client_name, e.issuer),
+            body: t.t("vault.delete_confirm").into(),
+            action: format!("{base}/delete"),
+            confirm: t.t("vault.delete").into(),
+            back: base,
+            f,
+        },
+    )
 }
 
 pub async fn delete(

@@ -399,6 +399,12 @@ pub async fn entry(
     entry_page(&kapu, &ctx, &actor, &id, None, None, None).await
 }
 
+/// A reveal's address opened again (a reload after the browser forgot the form, a
+/// bookmark): the entry's page, where the reveal is one button away and logged as ever.
+pub async fn back_to_entry(Path(id): Path<String>) -> Response {
+    Redirect::to(&format!("/vault/entries/{}", enc(&id))).into_response()
+}
+
 pub async fn code(
     State(kapu): State<Kapu>,
     ctx: Ctx,

@@ -28,6 +28,7 @@ mod mailbox_receipts;
 mod metrics;
 mod passwords;
 mod peer;
+mod permit_logins;
 mod permits;
 mod portal;
 mod registration;

@@ -12,13 +12,24 @@ use crate::second_factor::{PW, enrolled_user, totp};
 
 const PERMITS: &str = "/api/v1/tenants/kozpont/users/elveszett/temporary-permits";
 
-async fn second_step(app: &App, login: &str) -> Value {
+pub(crate) async fn second_step(app: &App, login: &str) -> Value {
     let r = app.login_raw(login, PW, "secure").await;
     assert_eq!(r.status(), StatusCode::OK);
     r.json().await.unwrap()
 }
 
-async fn with_permit(app: &App, challenge: &Value) -> (StatusCode, Value) {
+/// Answers a login's second step with a code of the app whose key is `secret`.
+pub(crate) async fn with_code(app: &App, challenge: &Value, secret: &str) -> (StatusCode, Value) {
+    app.send(
+        "POST",
+        "",
+        "/api/v1/session/second-factor",
+        json!({"challenge": challenge["challenge"], "method": "totp", "code": totp(app, secret, 0)}),
+    )
+    .await
+}
+
+pub(crate) async fn with_permit(app: &App, challenge: &Value) -> (StatusCode, Value) {
     app.send(
         "POST",
         "",
@@ -121,14 +132,7 @@ async fn a_permit_stands_in_for_a_lost_device_until_the_device_is_back(app: App)
 
     // The first login with the device ends it.
     let step = second_step(&app, &login).await;
-    let (s, ok) = app
-        .send(
-            "POST",
-            "",
-            "/api/v1/session/second-factor",
-            json!({"challenge": step["challenge"], "method": "totp", "code": totp(&app, &secret, 0)}),
-        )
-        .await;
+    let (s, ok) = with_code(&app, &step, &secret).await;
     assert_eq!(s, StatusCode::CREATED, "{ok}");
     let (_, factors) = app
         .get(&admin, "/api/v1/tenants/kozpont/users/elveszett/factors")
@@ -196,14 +200,7 @@ async fn the_statistics_count_factors_logins_and_permits(app: App) {
     let admin = app.admin().await;
     let (login, secret, _) = enrolled_user(&app, "statisztika").await;
     let step = second_step(&app, &login).await;
-    let (s, _) = app
-        .send(
-            "POST",
-            "",
-            "/api/v1/session/second-factor",
-            json!({"challenge": step["challenge"], "method": "totp", "code": totp(&app, &secret, 0)}),
-        )
-        .await;
+    let (s, _) = with_code(&app, &step, &secret).await;
     assert_eq!(s, StatusCode::CREATED);
     let (s, _) = app
         .send(

@@ -56,10 +56,22 @@ pub async fn enrolled_user(app: &App, login: &str) -> (String, String, Vec<Strin
 /// returns its key and the recovery codes.
 pub async fn enrol_totp(app: &App, login: &str, password: &str) -> (String, Vec<String>) {
     let token = app.login(login, password, "normal").await;
+    let (secret, c) = enrol_totp_in(app, &token, password).await;
+    let codes = c["recovery_codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_string())
+        .collect();
+    (secret, codes)
+}
+
+/// Binds an authenticator app in the session `token`; its key and the confirmation.
+pub async fn enrol_totp_in(app: &App, token: &str, password: &str) -> (String, Value) {
     let (s, e) = app
         .send(
             "POST",
-            &token,
+            token,
             "/api/v1/me/factors/totp",
             json!({"password": password}),
         )
@@ -70,19 +82,13 @@ pub async fn enrol_totp(app: &App, login: &str, password: &str) -> (String, Vec<
     let (s, c) = app
         .send(
             "POST",
-            &token,
+            token,
             &format!("/api/v1/me/factors/totp/{id}/confirm"),
             json!({"code": totp(app, &secret, 0)}),
         )
         .await;
     assert_eq!(s, StatusCode::OK, "{c}");
-    let codes = c["recovery_codes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c.as_str().unwrap().to_string())
-        .collect();
-    (secret, codes)
+    (secret, c)
 }
 
 pub(crate) async fn challenge(app: &App, login: &str, mode: &str) -> String {

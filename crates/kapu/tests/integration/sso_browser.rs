@@ -77,7 +77,8 @@ async fn a_real_browser_takes_the_second_step_on_the_way_to_a_service() {
     first_and_returning_login(&browser, &app, &portal, Some(&secret)).await;
 }
 
-/// The enrolment page in a real browser: the QR code shows under the page's policy.
+/// The enrolment page in a real browser: the QR code shows under the page's policy, and the
+/// recovery codes after it can be kept.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_real_browser_shows_the_enrolment_qr_code() {
     let Some(browser) = Browser::start().await else {
@@ -104,4 +105,57 @@ async fn a_real_browser_shows_the_enrolment_qr_code() {
         .execute("const r = document.querySelector('.qr svg').getBoundingClientRect(); return [r.width, r.height];")
         .await;
     assert_eq!(size, json!([200, 200]));
+    // Confirmed with a first code, the recovery codes are shown once: whole on every line,
+    // to download or print, and the page goes on only once the user says they kept them.
+    let key = browser
+        .execute("return document.querySelector('code.key').textContent.replace(/ /g, '');")
+        .await;
+    browser
+        .type_into("#code", &totp(&app, key.as_str().unwrap(), 0))
+        .await;
+    browser
+        .click("form[action='/profile/factors/totp/confirm'] button")
+        .await;
+    browser.wait_for("codes-saved").await;
+    let codes = browser
+        .execute(
+            "return Array.from(document.querySelectorAll('.codes code')).map(c => c.textContent);",
+        )
+        .await;
+    let codes: Vec<String> = serde_json::from_value(codes).unwrap();
+    assert_eq!(codes.len(), 10);
+    let wraps = browser
+        .execute("return getComputedStyle(document.querySelector('.codes code')).whiteSpace;")
+        .await;
+    assert_eq!(wraps, json!("nowrap"));
+    let print_shown = browser
+        .execute("return document.querySelector('[data-print]').hidden;")
+        .await;
+    assert_eq!(print_shown, json!(false));
+    let file = browser
+        .execute("const a = document.getElementById('codes-download'); return [a.getAttribute('download'), decodeURIComponent(a.href.split(',')[1])];")
+        .await;
+    assert!(
+        file[0].as_str().unwrap().ends_with(".txt")
+            && codes
+                .iter()
+                .all(|c| file[1].as_str().unwrap().contains(c.as_str())),
+        "{file}"
+    );
+    let asked = browser.url().await;
+    browser
+        .click("form[action='/profile/factors'] button")
+        .await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(
+        browser.url().await,
+        asked,
+        "went on before the codes were kept"
+    );
+    browser.click("#codes-saved").await;
+    browser
+        .click("form[action='/profile/factors'] button")
+        .await;
+    browser.wait_for("Kétlépcsős azonosítás").await;
+    assert!(browser.url().await.contains("/profile/factors?saved=1"));
 }

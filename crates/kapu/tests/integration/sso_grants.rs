@@ -252,11 +252,52 @@ async fn tokens_say_the_roles_the_user_holds_now(app: App) {
     assert_eq!(userinfo(&app, access).await.1["roles"], json!([]));
 }
 
-/// PKCE and introspection as RFC 9700 and RFC 7662 ask.
+/// Registers gazd's client again with `body`'s fields over the usual ones.
+async fn reregister(app: &App, admin: &str, extra: Value) -> Value {
+    let mut body = json!({"client_type": "confidential", "redirect_uris": [REDIRECT], "contact": "it@gazd.example.hu"});
+    for (k, v) in extra.as_object().unwrap() {
+        body[k] = v.clone();
+    }
+    let (s, c) = app
+        .send("PUT", admin, "/api/v1/services/gazd/client", body)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{c}");
+    c["client"].clone()
+}
+
+/// PKCE and introspection as RFC 9700 and RFC 7662 ask: a new confidential client must
+/// send PKCE unless its registration says otherwise; a verifier for a code issued without
+/// a challenge is refused; a public client may not introspect.
 async fn a_verifier_without_a_challenge_and_a_public_introspection_are_refused(app: App) {
     let (admin, secret) = setup(&app, "production").await;
     let b = browser();
     log_in(&b, &app, "ugyfel@kozpont", PW, "normal").await;
+    // The system variable's default: a new confidential client is held to PKCE.
+    let (s, c) = app.get(&admin, "/api/v1/services/gazd/client").await;
+    assert_eq!(
+        (s, &c["require_pkce"]),
+        (StatusCode::OK, &json!(true)),
+        "{c}"
+    );
+    let back = authorize(&app, &b, &authorize_url("gazd", None, "")).await;
+    assert_eq!(
+        param(&back, "error").as_deref(),
+        Some("invalid_request"),
+        "{back}"
+    );
+    assert_eq!(
+        param(&back, "error_description").as_deref(),
+        Some("PKCE is required")
+    );
+    // A maintainer's choice stays through later changes that do not name it.
+    assert_eq!(
+        reregister(&app, &admin, json!({"require_pkce": false})).await["require_pkce"],
+        false
+    );
+    assert_eq!(
+        reregister(&app, &admin, json!({"contact": "ops@gazd.example.hu"})).await["require_pkce"],
+        false
+    );
     let back = authorize(&app, &b, &authorize_url("gazd", None, "")).await;
     let code = param(&back, "code").unwrap();
     let (s, e) = exchange(
@@ -272,15 +313,7 @@ async fn a_verifier_without_a_challenge_and_a_public_introspection_are_refused(a
         "{e}"
     );
     // A public client may not introspect.
-    let (s, c) = app
-        .send(
-            "PUT",
-            &admin,
-            "/api/v1/services/gazd/client",
-            json!({"client_type": "public", "redirect_uris": [REDIRECT], "contact": "it@gazd.example.hu"}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{c}");
+    reregister(&app, &admin, json!({"client_type": "public"})).await;
     let r = app
         .http
         .post(app.url("/oauth2/introspect"))
@@ -293,8 +326,37 @@ async fn a_verifier_without_a_challenge_and_a_public_introspection_are_refused(a
     assert_eq!(e["error"], "invalid_client");
 }
 
+/// With the system variable off, new registrations take no PKCE from confidential clients;
+/// registrations made before keep theirs.
+async fn the_pkce_variable_sets_new_registrations_only(app: App) {
+    let (admin, _) = setup(&app, "production").await;
+    crate::harness::set_global(&app.kapu, "sso_pkce_required", "false").await;
+    assert_eq!(
+        reregister(&app, &admin, json!({})).await["require_pkce"],
+        true
+    );
+    let (s, _) = app
+        .send("POST", &admin, "/api/v1/services", json!({"code": "viz", "name": "Víz", "launch_url": "https://viz.example.hu/", "roles": []}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, c) = app
+        .send(
+            "PUT",
+            &admin,
+            "/api/v1/services/viz/client",
+            json!({"client_type": "confidential", "redirect_uris": [REDIRECT], "contact": "it@viz.example.hu"}),
+        )
+        .await;
+    assert_eq!(
+        (s, &c["client"]["require_pkce"]),
+        (StatusCode::OK, &json!(false)),
+        "{c}"
+    );
+}
+
 both!(
     security_events_end_every_grant_and_tell_the_service,
     tokens_say_the_roles_the_user_holds_now,
     a_verifier_without_a_challenge_and_a_public_introspection_are_refused,
+    the_pkce_variable_sets_new_registrations_only,
 );

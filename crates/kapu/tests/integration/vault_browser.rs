@@ -56,6 +56,46 @@ async fn a_hidden_tab_locks_the_vault_in_a_real_browser() {
         later.as_i64().unwrap() < first.as_i64().unwrap() || first == json!(0),
         "{first} {later}"
     );
+    // The reveal's answer took the entry's address: a reload shows the entry, no form is
+    // sent again. When the code runs out, the next one takes its place.
+    assert_eq!(
+        browser.url().await,
+        app.url(&format!("/vault/entries/{id}"))
+    );
+    let next = browser
+        .execute(
+            "document.getElementById('seconds-left').textContent = '1'; \
+             return document.getElementById('code').getAttribute('data-next');",
+        )
+        .await;
+    assert!(next.as_str().is_some_and(|n| n.len() == 6), "{next}");
+    tokio::time::sleep(std::time::Duration::from_millis(2200)).await;
+    let (code, left, line_hidden) = (
+        browser
+            .execute("return document.getElementById('code').textContent;")
+            .await,
+        browser
+            .execute("return parseInt(document.getElementById('seconds-left').textContent, 10);")
+            .await,
+        browser
+            .execute("return document.getElementById('next-line').hidden;")
+            .await,
+    );
+    assert_eq!(code, next);
+    assert!(left.as_i64().unwrap() >= 28, "{left}");
+    assert_eq!(line_hidden, json!(true));
+    assert_eq!(
+        browser
+            .execute("return document.querySelector('[data-copy]').getAttribute('data-copy');")
+            .await,
+        next
+    );
+    browser.execute("location.reload(); return true;").await;
+    browser.wait_for("Kód megjelenítése").await;
+    assert_eq!(
+        browser.url().await,
+        app.url(&format!("/vault/entries/{id}"))
+    );
     // On a phone's screen the page does not widen past it, and the code stays large.
     browser
         .cmd(

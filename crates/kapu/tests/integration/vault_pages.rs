@@ -135,9 +135,11 @@ async fn a_code_user_finds_no_secret_on_any_page(app: App) {
     let (_, s, html) = find(&format!("POST /vault/entries/{id}/code"));
     assert_eq!(*s, StatusCode::OK);
     let shown: String = html
-        .split("<output id=\"code\">")
+        .split("<output id=\"code\"")
         .nth(1)
+        .and_then(|rest| rest.split_once('>'))
         .unwrap()
+        .1
         .chars()
         .take(6)
         .collect();
@@ -402,6 +404,57 @@ async fn a_manager_works_the_vault_through_forms(app: App) {
     assert!(html.contains("action=\"/vault/unlock\""), "{html}");
 }
 
+/// Deleting an entry asks first, naming it; a reveal's address opened again leads back to
+/// the entry instead of an error.
+async fn deleting_asks_first_and_reveal_addresses_lead_back(app: App) {
+    let o = office(&app, "iroda").await;
+    let e = entry(
+        &app,
+        &o.admin,
+        json!({"client_name": "Törlendő Tamás", "issuer": "NAV", "secret": SECRET}),
+    )
+    .await;
+    let id = e["id"].as_str().unwrap();
+    let (b, csrf) = unlocked(&app, "fokonyvelo@iroda").await;
+    let (_, html) = page(&b, &app, &format!("/vault/entries/{id}")).await;
+    assert!(
+        html.contains(&format!("href=\"/vault/entries/{id}/delete\""))
+            && !html.contains(&format!("action=\"/vault/entries/{id}/delete\"")),
+        "{html}"
+    );
+    let (s, html) = page(&b, &app, &format!("/vault/entries/{id}/delete")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        html.contains("Törlendő Tamás")
+            && html.contains(&format!("action=\"/vault/entries/{id}/delete\"")),
+        "{html}"
+    );
+    let (s, _) = page(&b, &app, &format!("/vault/entries/{id}")).await;
+    assert_eq!(s, StatusCode::OK, "asking deleted nothing");
+    for reveal in ["code", "secret"] {
+        let r = b
+            .get(app.url(&format!("/vault/entries/{id}/{reveal}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "{reveal}");
+        assert_eq!(
+            r.headers()["location"],
+            format!("/vault/entries/{id}").as_str()
+        );
+    }
+    let (s, to, _) = post(
+        &b,
+        &app,
+        &format!("/vault/entries/{id}/delete"),
+        &[("csrf", &csrf)],
+    )
+    .await;
+    assert_eq!((s, to.as_str()), (StatusCode::SEE_OTHER, "/vault"));
+    let (s, _) = page(&b, &app, &format!("/vault/entries/{id}")).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+}
+
 async fn pin_and_e_mail_check_through_pages(app: App) {
     let o = office(&app, "iroda").await;
     let (b, csrf) = unlocked(&app, "munkatars@iroda").await;
@@ -518,4 +571,5 @@ both!(
     a_code_user_finds_no_secret_on_any_page,
     a_manager_works_the_vault_through_forms,
     pin_and_e_mail_check_through_pages,
+    deleting_asks_first_and_reveal_addresses_lead_back,
 );

@@ -12,6 +12,7 @@ use sqlx::Row;
 use super::db::{Db, WriteTx};
 use crate::error::{Error, Result};
 
+mod catalogue;
 mod definitions;
 
 pub use definitions::{DEFINITIONS, Definition, Kind, definition, normalise, parse_duration};
