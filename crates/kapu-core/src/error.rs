@@ -65,6 +65,9 @@ pub enum Error {
     DeviceBound { holder: String },
     #[error("too many attempts")]
     Throttled { retry_after_secs: i64 },
+    /// The account sent as many messages this hour (or as many bytes today) as it may.
+    #[error("send limit reached")]
+    SendLimit { retry_after_secs: i64, volume: bool },
     #[error("link invalid or expired")]
     LinkInvalid,
     #[error("not authenticated")]
@@ -114,7 +117,7 @@ impl Error {
             Error::NotFound => "not_found",
             Error::Conflict(_) => "conflict",
             Error::DeviceBound { .. } => "device_bound",
-            Error::Throttled { .. } => "too_many_requests",
+            Error::Throttled { .. } | Error::SendLimit { .. } => "too_many_requests",
             Error::LinkInvalid => "link_invalid",
             Error::Unauthenticated => "unauthenticated",
             Error::TooLarge => "payload_too_large",
@@ -149,6 +152,8 @@ impl Error {
             Error::Conflict(key) => key,
             Error::DeviceBound { .. } => "error.device_bound",
             Error::Throttled { .. } => "error.throttled",
+            Error::SendLimit { volume: false, .. } => "error.send_rate",
+            Error::SendLimit { volume: true, .. } => "error.send_volume",
             Error::LinkInvalid => "error.link_invalid",
             Error::Unauthenticated => "error.unauthenticated",
             Error::TooLarge => "error.too_large",

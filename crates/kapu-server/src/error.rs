@@ -30,7 +30,7 @@ pub fn status_of(e: &Error) -> StatusCode {
         Error::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
         Error::NotFound => StatusCode::NOT_FOUND,
         Error::Conflict(_) | Error::DeviceBound { .. } => StatusCode::CONFLICT,
-        Error::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
+        Error::Throttled { .. } | Error::SendLimit { .. } => StatusCode::TOO_MANY_REQUESTS,
         Error::LinkInvalid | Error::Gone(_) => StatusCode::GONE,
         Error::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         e if e.is_unavailable() => StatusCode::SERVICE_UNAVAILABLE,
@@ -47,9 +47,11 @@ pub const UNAVAILABLE_RETRY_SECS: i64 = 2;
 /// Seconds to put in `Retry-After`, where the error has them.
 pub fn retry_after(e: &Error) -> Option<i64> {
     match e {
-        Error::Throttled { retry_after_secs } | Error::SecondFactorLocked { retry_after_secs } => {
-            Some(*retry_after_secs)
-        }
+        Error::Throttled { retry_after_secs }
+        | Error::SecondFactorLocked { retry_after_secs }
+        | Error::SendLimit {
+            retry_after_secs, ..
+        } => Some(*retry_after_secs),
         e if e.is_unavailable() => Some(UNAVAILABLE_RETRY_SECS),
         _ => None,
     }

@@ -43,6 +43,7 @@ pub async fn read_form(
 ) -> Result<(), Error> {
     while let Some(mut field) = form.next_field().await.map_err(bad_form)? {
         if let Some(file_name) = field.file_name().map(str::to_string) {
+            upload.before_documents(out).await?;
             let media = field.content_type().map(str::to_string);
             let mut doc = upload.begin(&file_name, media.as_deref())?;
             loop {

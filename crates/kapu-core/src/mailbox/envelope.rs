@@ -210,6 +210,11 @@ pub async fn read<R: AsyncBufRead + Unpin>(upload: &mut Upload, src: R) -> Resul
                         if !seen_header {
                             return Err(Error::field("Boritek/Fejlec", "envelope.element_missing"));
                         }
+                        let named = Outgoing {
+                            recipient: header.cimzett.clone(),
+                            ..Default::default()
+                        };
+                        upload.before_documents(&named).await?;
                         Place::Body
                     }
                     (Place::Header, n) if header.slot(n).is_some() => {

@@ -26,6 +26,7 @@ pub struct Swept {
     pub expired: u64,
     pub purged: u64,
     pub orphans: u64,
+    pub send_counts: u64,
 }
 
 fn system_ctx() -> RequestCtx {
@@ -43,6 +44,7 @@ impl Kapu {
             expired: self.expire_due().await?,
             purged: self.purge_delivered().await?,
             orphans: self.sweep_orphan_blobs().await?,
+            send_counts: super::send_limits::sweep(self.db(), self.now()).await?,
         })
     }
 

@@ -13,6 +13,7 @@ pub mod notifications;
 pub mod offices;
 pub mod receipts;
 pub mod rights;
+mod send_limits;
 mod send_writes;
 pub mod sending;
 pub mod short_name;

@@ -40,6 +40,7 @@ pub(super) struct Filing {
     pub(super) audit: AuditActor,
     pub(super) ctx: RequestCtx,
     pub(super) sender_user_id: String,
+    pub(super) limits: super::send_limits::SendLimits,
     pub(super) sender: MailboxRow,
     pub(super) recipient: MailboxRow,
     pub(super) kind: &'static str,
@@ -81,6 +82,7 @@ async fn file_one(
     f: &Filing,
 ) -> Result<FilingResult> {
     let now = f.now;
+    super::send_limits::count_send(tx, &f.sender_user_id, f.size, f.limits, now).await?;
     let filed = messages::insert(
         kapu,
         tx,

@@ -9,6 +9,7 @@ use sha2::{Digest, Sha256};
 use sqlx::Row;
 
 use super::mailboxes::{MailboxKind, MailboxRow};
+use super::send_limits::{self, SendLimits};
 use super::send_writes;
 use super::validate;
 use crate::Kapu;
@@ -61,9 +62,14 @@ struct Uploaded {
 pub struct Upload {
     kapu: Kapu,
     sender: MailboxRow,
+    /// The account that sends, and what it may send.
+    user_id: String,
+    limits: SendLimits,
     max_document: i64,
     max_message: i64,
     documents: Vec<Uploaded>,
+    /// The recipient and the limits were looked at before the first document.
+    looked: bool,
 }
 
 /// One document being written.
@@ -88,6 +94,21 @@ impl Upload {
     /// The most a message of this sender may carry, in bytes.
     pub fn max_message(&self) -> i64 {
         self.max_message
+    }
+
+    /// Before the first document is stored: refuses an account over its send limits, and a
+    /// recipient already named that cannot receive, so that nothing is streamed in vain.
+    /// Fields that come after the documents are checked when the message is filed.
+    pub async fn before_documents(&mut self, out: &Outgoing) -> Result<()> {
+        if std::mem::replace(&mut self.looked, true) {
+            return Ok(());
+        }
+        send_limits::look(self.kapu.db(), &self.user_id, self.limits, self.kapu.now()).await?;
+        let named = |s: &Option<String>| s.as_deref().is_some_and(|s| !s.trim().is_empty());
+        if named(&out.recipient) || named(&out.in_reply_to) {
+            self.kapu.resolve_recipient(&self.sender, out).await?;
+        }
+        Ok(())
     }
 
     /// Starts a document; `name` and `media_type` are checked and tidied here.
@@ -173,12 +194,16 @@ impl Kapu {
             return Err(Error::field("sender", "mailbox.closed"));
         }
         let settings = self.settings().snapshot(&sender.tenant_id).await?;
+        let citizen = actor.tenant_code == crate::identity::registration::CITIZEN_CODE;
         Ok(Upload {
             kapu: self.clone(),
+            user_id: actor.session_user_id().to_string(),
+            limits: SendLimits::of(&settings, citizen),
             max_document: settings.number("mailbox_max_document_mb") * MIB,
             max_message: settings.number("mailbox_max_message_mb") * MIB,
             sender,
             documents: Vec::new(),
+            looked: false,
         })
     }
 
@@ -289,6 +314,7 @@ impl Kapu {
             audit: actor.audit(),
             ctx: actor.ctx.clone(),
             sender_user_id: actor.session_user_id().to_string(),
+            limits: upload.limits,
             sender: sender.clone(),
             recipient,
             kind,

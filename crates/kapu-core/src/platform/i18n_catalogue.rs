@@ -7,6 +7,8 @@ pub static CATALOGUE: &[Entry] = &[
     ("error.secure_mode_required", "Ehhez a művelethez biztonsági bejelentkezés szükséges.", "This action needs a secure-mode login."),
     ("error.forbidden", "Ehhez nincs jogosultsága.", "You are not allowed to do this."),
     ("error.not_found", "Nem található.", "Not found."),
+    ("error.send_rate", "Ebben az órában már annyi üzenetet küldött, amennyit lehet. Próbálja újra a következő órában.", "You have sent as many messages this hour as you may. Try again in the next hour."),
+    ("error.send_volume", "Az elmúlt egy napban már annyi adatot küldött, amennyit lehet. Próbálja újra később, vagy küldjön kisebb dokumentumot.", "You have sent as much data in the last day as you may. Try again later, or send a smaller document."),
     ("error.throttled", "Túl sok sikertelen próbálkozás erről a címről. Várjon egy kicsit.", "Too many failed attempts from this address. Please wait a little."),
     ("error.link_invalid", "A hivatkozás érvénytelen, lejárt vagy már felhasználták.", "The link is invalid, expired or already used."),
     ("error.unauthenticated", "Kérjük, jelentkezzen be.", "Please log in."),

@@ -17,7 +17,8 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use super::contract::{
-    Conflict, Gone, Internal, Items, ListParams, NotFound, TooLarge, Unauthorized, Unprocessable,
+    Conflict, Gone, Internal, Items, ListParams, NotFound, TooLarge, TooManyRequests, Unauthorized,
+    Unprocessable,
 };
 use super::{ApiActor, ApiJson, ApiQuery};
 use crate::context::Ctx;
@@ -111,14 +112,17 @@ pub struct SendForm {
 /// `mailbox_max_document_mb` and `mailbox_max_message_mb` system variables. The message,
 /// its arrival number and its submission receipt are filed together. With the same
 /// `Idempotency-Key` (or `client_id`) a repeat returns the first result (200) and stores
-/// nothing; the same key with other content is a conflict.
+/// nothing; the same key with other content is a conflict. An account sends at most
+/// `mailbox_sends_per_hour` messages an hour and `mailbox_mb_per_day` MiB a day (citizens:
+/// `mailbox_citizen_…`); past them the answer is 429 with `Retry-After`. Fields sent before
+/// the first document (put `recipient` first) are checked before any document is stored.
 #[utoipa::path(post, path = "/mailboxes/{mailbox}/messages", tag = "mailbox",
     params(("mailbox" = String, Path, description = "`me` or an office's short name"),
         ("Idempotency-Key" = Option<String>, Header, description = "The client's id for this send")),
     request_body(content = SendForm, content_type = "multipart/form-data"),
     responses((status = 201, body = Sent, description = "Accepted"),
         (status = 200, body = Sent, description = "A repeat of an earlier send: its first result"),
-        Unauthorized, NotFound, Conflict, TooLarge, Unprocessable, Internal))]
+        Unauthorized, NotFound, Conflict, TooLarge, Unprocessable, TooManyRequests, Internal))]
 pub async fn send(
     State(kapu): State<Kapu>,
     ApiActor(actor): ApiActor,
@@ -156,14 +160,15 @@ async fn file(
 /// Send a KR-style envelope (`Boritek`, schema at `/schemas/boritek.xsd`): one XML upload
 /// routed by its own header (`Fejlec/Cimzett`), with its documents as base64 in
 /// `Torzs/Dokumentum`. Parsed streaming; DTDs and entities are refused; a malformed
-/// envelope is refused naming the element. `Idempotency-Key` works as for other sends.
+/// envelope is refused naming the element. `Idempotency-Key` and the send limits work as
+/// for other sends; the header's recipient is checked before the first document is stored.
 #[utoipa::path(post, path = "/mailboxes/{mailbox}/envelopes", tag = "mailbox",
     params(("mailbox" = String, Path, description = "`me` or an office's short name"),
         ("Idempotency-Key" = Option<String>, Header, description = "The client's id for this send")),
     request_body(content = String, content_type = "application/xml"),
     responses((status = 201, body = Sent, description = "Accepted"),
         (status = 200, body = Sent, description = "A repeat of an earlier send: its first result"),
-        Unauthorized, NotFound, Conflict, TooLarge, Unprocessable, Internal))]
+        Unauthorized, NotFound, Conflict, TooLarge, Unprocessable, TooManyRequests, Internal))]
 pub async fn envelope(
     State(kapu): State<Kapu>,
     ApiActor(actor): ApiActor,

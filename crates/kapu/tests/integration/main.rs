@@ -23,6 +23,7 @@ mod mailbox;
 mod mailbox_deputies;
 mod mailbox_envelope;
 mod mailbox_life;
+mod mailbox_limits;
 mod mailbox_offices;
 mod mailbox_receipts;
 mod metrics;

@@ -473,6 +473,50 @@ pub const DEFINITIONS: &[Definition] = &[
         "A browser that passed the e-mail check is not asked again for this many days."
     ),
     var!(
+        "mailbox_sends_per_hour",
+        Number,
+        "1000",
+        true,
+        (1, 1_000_000),
+        "Óránként küldhető üzenetek (fiókonként)",
+        "Messages per hour (per account)",
+        "Egy fiók óránként legfeljebb ennyi üzenetet küldhet; a többit a következő óráig elutasítja a Kapu.",
+        "One account may send at most this many messages an hour; Kapu refuses more until the next hour."
+    ),
+    var!(
+        "mailbox_mb_per_day",
+        Number,
+        "51200",
+        true,
+        (1, 10_485_760),
+        "Naponta küldhető adat (MiB, fiókonként)",
+        "Data sent per day (MiB, per account)",
+        "Egy fiók üzenetei egy nap alatt együtt legfeljebb ekkorák lehetnek.",
+        "The messages one account sends in a day may together be at most this large."
+    ),
+    var!(
+        "mailbox_citizen_sends_per_hour",
+        Number,
+        "20",
+        false,
+        (1, 1_000_000),
+        "Óránként küldhető üzenetek (állampolgár)",
+        "Messages per hour (citizen)",
+        "Egy önállóan regisztrált állampolgár óránként legfeljebb ennyi üzenetet küldhet.",
+        "A self-registered citizen may send at most this many messages an hour."
+    ),
+    var!(
+        "mailbox_citizen_mb_per_day",
+        Number,
+        "2048",
+        false,
+        (1, 10_485_760),
+        "Naponta küldhető adat (MiB, állampolgár)",
+        "Data sent per day (MiB, citizen)",
+        "Egy önállóan regisztrált állampolgár üzenetei egy nap alatt együtt legfeljebb ekkorák lehetnek.",
+        "The messages a self-registered citizen sends in a day may together be at most this large."
+    ),
+    var!(
         "mailbox_max_message_mb",
         Number,
         "2048",

@@ -1,0 +1,21 @@
+-- What each account sent per hour: counted in the filing's transaction before a send is
+-- judged, so parallel sends each see the others. Rows older than a day are swept.
+CREATE TABLE send_counts (
+    user_id TEXT NOT NULL,
+    hour BIGINT NOT NULL,
+    sends BIGINT NOT NULL,
+    bytes BIGINT NOT NULL,
+    PRIMARY KEY (user_id, hour)
+);
+CREATE INDEX send_counts_hour ON send_counts (hour);
+
+-- The document types an office accepts (besides the general letter every office takes).
+-- An office without a list takes any type.
+CREATE TABLE office_document_types (
+    mailbox_id TEXT NOT NULL REFERENCES mailboxes (id),
+    code TEXT NOT NULL,
+    version TEXT NOT NULL DEFAULT '',
+    description TEXT NOT NULL,
+    position BIGINT NOT NULL,
+    PRIMARY KEY (mailbox_id, code, version)
+);
