@@ -45,8 +45,8 @@ pub(crate) struct Inner {
     sso: sso::state::State,
     /// Sessions as last read, for requests that need no query.
     sessions: signon::session_cache::SessionCache,
-    /// Mailboxes as the send path last read them, by owner or short name.
-    mailboxes: platform::changes::StampedMap<mailbox::mailboxes::MailboxRow>,
+    /// Mailboxes and offices' document types as the send path last read them.
+    mailbox: mailbox::state::State,
     /// Users' password dates, for the password state every `/me` shows.
     password_facts: platform::changes::StampedMap<identity::passwords::PasswordFacts>,
     /// Each tenant's contracted services, by tenant code, for the launchpad.
@@ -91,7 +91,7 @@ impl Kapu {
                 webauthn,
                 sso: Default::default(),
                 sessions: Default::default(),
-                mailboxes: platform::changes::StampedMap::new(10_000),
+                mailbox: Default::default(),
                 password_facts: platform::changes::StampedMap::new(100_000),
                 contracted: platform::changes::StampedMap::new(10_000),
                 filer: std::sync::OnceLock::new(),

@@ -68,7 +68,14 @@ pub async fn read_form(
         let value = text_field(&mut field).await?;
         match name.as_str() {
             "recipient" => out.recipient = Some(value),
-            "doc_type" => out.doc_type = value,
+            // A type chosen from an office's list comes as `CODE|VERSION`.
+            "doc_type" => match value.split_once('|') {
+                Some((code, version)) => {
+                    out.doc_type = code.to_string();
+                    out.doc_type_version = Some(version.to_string());
+                }
+                None => out.doc_type = value,
+            },
             "doc_type_desc" => out.doc_type_desc = value,
             "doc_type_version" => out.doc_type_version = Some(value),
             "reference" => out.reference = value,

@@ -19,3 +19,7 @@ CREATE TABLE office_document_types (
     position BIGINT NOT NULL,
     PRIMARY KEY (mailbox_id, code, version)
 );
+
+-- The send path keeps each office's list in memory: a change to it moves the change epoch.
+CREATE TRIGGER changes_office_document_types AFTER INSERT OR UPDATE OR DELETE ON office_document_types
+    FOR EACH STATEMENT EXECUTE FUNCTION kapu_changed();

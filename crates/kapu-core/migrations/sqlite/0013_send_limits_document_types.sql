@@ -19,3 +19,14 @@ CREATE TABLE office_document_types (
     position BIGINT NOT NULL,
     PRIMARY KEY (mailbox_id, code, version)
 );
+
+-- The send path keeps each office's list in memory: a change to it moves the change epoch.
+CREATE TRIGGER changes_office_document_types_insert AFTER INSERT ON office_document_types
+BEGIN
+    UPDATE change_epoch SET epoch = epoch + 1 WHERE id = 1;
+END;
+
+CREATE TRIGGER changes_office_document_types_delete AFTER DELETE ON office_document_types
+BEGIN
+    UPDATE change_epoch SET epoch = epoch + 1 WHERE id = 1;
+END;

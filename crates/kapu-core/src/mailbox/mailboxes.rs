@@ -198,6 +198,7 @@ impl Kapu {
         Fut: std::future::Future<Output = Result<MailboxRow>>,
     {
         self.inner
+            .mailbox
             .mailboxes
             .get_or_read(key, self.db().changes(), || async {
                 let mut row = read().await?;

@@ -3,6 +3,7 @@
 //! the blob store; everything else, and every receipt, in the database.
 
 pub mod arrival_number;
+pub mod document_types;
 pub mod documents;
 pub mod envelope;
 pub(crate) mod filing;
@@ -17,6 +18,7 @@ mod send_limits;
 mod send_writes;
 pub mod sending;
 pub mod short_name;
+pub(crate) mod state;
 pub mod validate;
 
 pub use rights::Right;

@@ -8,6 +8,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 
+use super::document_types;
 use super::mailboxes::{MailboxKind, MailboxRow};
 use super::send_limits::{self, SendLimits};
 use super::send_writes;
@@ -16,6 +17,8 @@ use crate::Kapu;
 use crate::actor::Actor;
 use crate::error::{Error, FieldError, Result};
 use crate::platform::blobs::{BlobWriter, StoredBlob};
+use crate::platform::i18n::Lang;
+use crate::platform::time_fmt;
 
 const MIB: i64 = 1024 * 1024;
 /// Most documents one message carries (as many as an envelope may).
@@ -239,12 +242,17 @@ impl Kapu {
         let mut errors = Vec::new();
         let doc_type = validate::doc_type(&out.doc_type)
             .map_err(|k| errors.push(FieldError::new("doc_type", k)));
-        let desc = validate::text(&out.doc_type_desc, 200, "message.doc_type_desc_required")
-            .map_err(|k| errors.push(FieldError::new("doc_type_desc", k)));
+
         let version = validate::text(out.doc_type_version.as_deref().unwrap_or(""), 20, "")
             .map_err(|k| errors.push(FieldError::new("doc_type_version", k)));
-        let reference = validate::text(&out.reference, 100, "message.reference_required")
-            .map_err(|k| errors.push(FieldError::new("reference", k)));
+        // A citizen's reference is Kapu's to give when they leave it out.
+        let citizen = actor.tenant_code == crate::identity::registration::CITIZEN_CODE;
+        let reference = if citizen && out.reference.trim().is_empty() {
+            Ok(format!("ÜK-{}", time_fmt::short(self.now())))
+        } else {
+            validate::text(&out.reference, 100, "message.reference_required")
+                .map_err(|k| errors.push(FieldError::new("reference", k)))
+        };
         let note = validate::note(out.note.as_deref().unwrap_or(""))
             .map_err(|k| errors.push(FieldError::new("note", k)));
         let client = client_id(out.client_id.as_deref())
@@ -260,6 +268,26 @@ impl Kapu {
                 None
             }
             Err(e) => return Err(e),
+        };
+        // The office's list decides the type, and names it for a sender who chose it there.
+        let mut listed_desc = None;
+        if let (Some(r), Ok(code)) = (&recipient, &doc_type)
+            && r.kind == MailboxKind::Office
+        {
+            let list = self.office_document_types(&r.id).await?;
+            let version = out.doc_type_version.as_deref().unwrap_or("").trim();
+            match document_types::accepts(&list, code, version) {
+                Ok(listed) => listed_desc = listed.map(|t| t.description.clone()),
+                Err(k) => errors.push(FieldError::new("doc_type", k)),
+            }
+            if code == document_types::GENERAL_LETTER {
+                listed_desc = Some(document_types::general_letter(Lang::Hu).description);
+            }
+        }
+        let desc = match (out.doc_type_desc.trim().is_empty(), listed_desc) {
+            (true, Some(listed)) => Ok(listed),
+            _ => validate::text(&out.doc_type_desc, 200, "message.doc_type_desc_required")
+                .map_err(|k| errors.push(FieldError::new("doc_type_desc", k))),
         };
         if let Some(r) = &recipient
             && out.end_to_end

@@ -4,6 +4,7 @@
 mod access;
 mod audit;
 pub mod contract;
+mod document_types;
 mod extract;
 mod factors;
 mod messages;
@@ -115,6 +116,7 @@ fn parts() -> (Router<Kapu>, utoipa::openapi::OpenApi) {
         .routes(routes!(offices::directory, offices::create))
         .routes(routes!(offices::office, offices::update))
         .routes(routes!(offices::close))
+        .routes(routes!(document_types::list, document_types::replace))
         .routes(routes!(messages::mine))
         .routes(routes!(messages::notices, messages::set_notices))
         .routes(routes!(messages::message))

@@ -8,13 +8,14 @@ use axum::extract::{Multipart, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use futures_util::TryStreamExt as _;
-use kapu_core::identity::ListQuery;
+use kapu_core::identity::registration::CITIZEN_CODE;
 use kapu_core::mailbox::sending::Outgoing;
 use kapu_core::platform::crypto::random_token;
+use kapu_core::platform::i18n::Lang;
 use kapu_core::{Actor, Error, Kapu};
 use serde::Deserialize;
 
-use super::frame::{Field, Frame, render};
+use super::frame::{Field, Frame, Tr, render};
 use super::session::{CsrfRefused, WebActor, check_csrf};
 use super::table::{enc, error_page, frame};
 use crate::context::Ctx;
@@ -30,8 +31,13 @@ struct ComposePage {
     reply: String,
     reply_to: String,
     recipient: String,
-    /// `(short name, name)` for the recipient list.
-    offices: Vec<(String, String)>,
+    /// The chosen office's name: the recipient is fixed, with a way back to the directory.
+    recipient_name: String,
+    /// A citizen picks the office in the directory and a type from its list.
+    citizen: bool,
+    /// `(value, label, selected)`: the office's accepted types, the general letter first;
+    /// empty where the sender writes the type themselves.
+    types: Vec<(String, String, bool)>,
     fields: Vec<Field>,
     note: String,
     receipt_requested: bool,
@@ -44,32 +50,97 @@ pub struct ComposeParams {
     recipient: Option<String>,
 }
 
+/// The fields a sender writes: the type where no list offers it, and the reference where it
+/// is theirs to give (a citizen's is Kapu's).
+fn written_fields(t: Tr, out: &Outgoing, type_written: bool, citizen: bool) -> Vec<Field> {
+    let mut fields = Vec::new();
+    if type_written {
+        fields.push(
+            Field::new(
+                "doc_type",
+                t.t("mail.doc_type"),
+                &out.doc_type,
+                "text",
+                "off",
+            )
+            .hint(t.t("mail.doc_type_hint")),
+        );
+        fields.push(Field::new(
+            "doc_type_desc",
+            t.t("mail.doc_type_desc"),
+            &out.doc_type_desc,
+            "text",
+            "off",
+        ));
+    }
+    if !citizen {
+        fields.push(
+            Field::new(
+                "reference",
+                t.t("col.reference"),
+                &out.reference,
+                "text",
+                "off",
+            )
+            .hint(t.t("mail.reference_hint")),
+        );
+    }
+    fields
+}
+
 async fn compose_form(
     kapu: &Kapu,
     f: Frame,
+    lang: Lang,
     actor: &Actor,
     address: &str,
     out: &Outgoing,
 ) -> ComposePage {
     let t = f.t;
-    let offices = kapu
-        .list_offices(
-            actor,
-            &ListQuery {
-                per_page: Some(1000),
-                ..Default::default()
-            },
-            None,
-        )
-        .await
-        .map(|p| {
-            p.items
-                .into_iter()
-                .filter(|o| !o.closed)
-                .map(|o| (o.short_name, o.name))
-                .collect()
-        })
-        .unwrap_or_default();
+    let citizen = actor.tenant_code == CITIZEN_CODE;
+    let recipient = out
+        .recipient
+        .as_deref()
+        .map(str::trim)
+        .filter(|r| !r.is_empty());
+    // A recipient named in the address (from the directory) is shown by name, with the
+    // types it accepts; a short name that names no office is left for the form to refuse.
+    let office = match recipient {
+        Some(r) => kapu.get_office(actor, r).await.ok().filter(|o| !o.closed),
+        None => None,
+    };
+    let listed = match &office {
+        Some(o) => kapu
+            .document_types_of(&o.short_name, lang)
+            .await
+            .unwrap_or_default(),
+        None => Vec::new(),
+    };
+    let chosen = match &out.doc_type_version {
+        Some(v) if !v.is_empty() => format!("{}|{v}", out.doc_type),
+        _ => out.doc_type.clone(),
+    };
+    let types: Vec<(String, String, bool)> = if citizen || listed.len() > 1 {
+        listed
+            .iter()
+            .map(|d| {
+                let value = if d.version.is_empty() {
+                    d.code.clone()
+                } else {
+                    format!("{}|{}", d.code, d.version)
+                };
+                let label = if d.version.is_empty() {
+                    d.description.clone()
+                } else {
+                    format!("{} ({})", d.description, d.version)
+                };
+                let selected = value == chosen;
+                (value, label, selected)
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     let reply = out.in_reply_to.clone().unwrap_or_default();
     let reply_to = if reply.is_empty() {
         String::new()
@@ -89,33 +160,15 @@ async fn compose_form(
             .unwrap_or_default(),
         reply,
         reply_to,
-        recipient: out.recipient.clone().unwrap_or_default(),
-        offices,
-        fields: vec![
-            Field::new(
-                "doc_type",
-                t.t("mail.doc_type"),
-                &out.doc_type,
-                "text",
-                "off",
-            )
-            .hint(t.t("mail.doc_type_hint")),
-            Field::new(
-                "doc_type_desc",
-                t.t("mail.doc_type_desc"),
-                &out.doc_type_desc,
-                "text",
-                "off",
-            ),
-            Field::new(
-                "reference",
-                t.t("col.reference"),
-                &out.reference,
-                "text",
-                "off",
-            )
-            .hint(t.t("mail.reference_hint")),
-        ],
+        recipient: office
+            .as_ref()
+            .map(|o| o.short_name.clone())
+            .or_else(|| recipient.map(str::to_string))
+            .unwrap_or_default(),
+        recipient_name: office.map(|o| o.name).unwrap_or_default(),
+        citizen,
+        fields: written_fields(t, out, types.is_empty(), citizen),
+        types,
         note: out.note.clone().unwrap_or_default(),
         receipt_requested: out.receipt_requested,
         end_to_end: out.end_to_end,
@@ -143,7 +196,7 @@ pub async fn compose_page(
     };
     render(
         StatusCode::OK,
-        &compose_form(&kapu, f, &actor, &address, &out).await,
+        &compose_form(&kapu, f, ctx.1, &actor, &address, &out).await,
     )
 }
 
@@ -195,7 +248,7 @@ pub async fn compose_submit(
             let status = f.fail(&e);
             render(
                 status,
-                &compose_form(&kapu, f, &actor, &address, &out).await,
+                &compose_form(&kapu, f, ctx.1, &actor, &address, &out).await,
             )
         }
     }

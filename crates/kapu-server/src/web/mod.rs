@@ -4,6 +4,7 @@ mod authorize_pages;
 mod catalog_pages;
 mod compose_pages;
 mod connection_pages;
+mod document_type_pages;
 mod factor_pages;
 mod form_values;
 mod frame;
@@ -228,6 +229,11 @@ pub fn router(kapu: &Kapu) -> Router<Kapu> {
             get(compose_pages::envelope_page),
         )
         .route("/offices", get(office_pages::directory))
+        .route("/admin/offices", get(office_pages::admin_list))
+        .route(
+            "/offices/{short_name}/document-types",
+            get(document_type_pages::page).post(document_type_pages::submit),
+        )
         .route(
             "/admin/offices/new",
             get(office_pages::new_office_page).post(office_pages::new_office_submit),

@@ -246,6 +246,11 @@ fn office_values(o: &Office) -> Pairs {
     ]
 }
 
+/// `/admin/offices`: the directory, where central administrators find every office's form.
+pub async fn admin_list() -> Response {
+    Redirect::to("/offices").into_response()
+}
+
 pub async fn new_office_page(
     State(kapu): State<Kapu>,
     ctx: Ctx,

@@ -21,6 +21,7 @@ mod end_to_end;
 mod login;
 mod mailbox;
 mod mailbox_deputies;
+mod mailbox_document_types;
 mod mailbox_envelope;
 mod mailbox_life;
 mod mailbox_limits;
