@@ -127,10 +127,16 @@ pub async fn mailbox(
     // The list's own links keep the folder; `tenant` is not used here.
     let path = format!("/mail/{}", enc(&address));
     let with_folder = |href: String| format!("{href}&folder={code}");
+    // Sent items are known by whom they went to.
+    let sent = folder == Folder::Sent;
     let cols = [
         ("arrived_at", t.t("col.arrival_number")),
         ("arrival_time", t.t("col.arrived_at")),
-        ("sender_name", t.t("col.sender_name")),
+        if sent {
+            ("recipient", t.t("mail.recipient"))
+        } else {
+            ("sender_name", t.t("col.sender_name"))
+        },
         ("kind", t.t("col.message_kind")),
         ("doc_type", t.t("col.doc_type")),
         ("reference", t.t("col.reference")),
@@ -167,9 +173,13 @@ pub async fn mailbox(
                 vec![
                     m.arrival_number.clone(),
                     local_time(&m.arrived_at),
-                    m.sender_name.clone(),
+                    if sent {
+                        format!("{} ({})", m.recipient_name, m.recipient)
+                    } else {
+                        m.sender_name.clone()
+                    },
                     kind_text(t, &m.kind).to_string(),
-                    m.doc_type.clone(),
+                    m.doc_type_desc.clone(),
                     m.reference.clone(),
                     size_text(m.size),
                     state_text(t, m.state).to_string(),

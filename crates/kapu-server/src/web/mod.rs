@@ -14,6 +14,7 @@ mod login_pages;
 mod mail_pages;
 mod office_pages;
 mod password_pages;
+mod receipt_pages;
 mod registration_pages;
 mod rights_page;
 mod second_step_pages;
@@ -218,6 +219,10 @@ pub fn router(kapu: &Kapu) -> Router<Kapu> {
         .route(
             "/mail/{mailbox}/messages/{id}/receipt",
             get(mail_pages::receipt),
+        )
+        .route(
+            "/mail/{mailbox}/messages/{id}/receipt/page",
+            get(receipt_pages::page),
         )
         .route(
             "/mail/{mailbox}/messages/{id}/long-term",

@@ -6,6 +6,7 @@
 use reqwest::StatusCode;
 use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
+use sha2::Digest as _;
 
 use crate::both;
 use crate::forms::{browser, csrf_of, log_in, page, post};
@@ -88,10 +89,7 @@ async fn an_office_accepts_its_listed_types_and_a_general_letter(app: App) {
     );
     let (s, sent) = send(&app, &citizen, letter("ALTALANOS_LEVEL", None)).await;
     assert_eq!(s, StatusCode::CREATED, "{sent}");
-    assert_eq!(
-        sent["message"]["doc_type_desc"],
-        "Általános levél"
-    );
+    assert_eq!(sent["message"]["doc_type_desc"], "Általános levél");
     // An office with no list takes any type, as before.
     let (s, _) = app.send("PUT", &t.admin, TYPES, json!({"types": []})).await;
     assert_eq!(s, StatusCode::OK);
@@ -163,6 +161,29 @@ async fn a_citizen_writes_from_the_directory_choosing_a_listed_type(app: App) {
     let location = r.headers()["location"].to_str().unwrap().to_string();
     let (_, msg) = page(&b, &app, &location).await;
     assert!(msg.contains("Bevallás") && msg.contains("2026"), "{msg}");
+    // Sent items name their recipient; the receipt reads as a page with its signature checked.
+    let (_, sent) = page(&b, &app, "/mail/me?folder=sent").await;
+    assert!(
+        sent.contains("Város Polgármesteri Hivatala (VAROS-HIV)"),
+        "{sent}"
+    );
+    let receipt = msg
+        .split("href=\"")
+        .map(|h| h.split('"').next().unwrap())
+        .find(|h| h.ends_with("/receipt/page"))
+        .unwrap_or_else(|| panic!("{msg}"))
+        .to_string();
+    let (s, r) = page(&b, &app, &receipt).await;
+    assert_eq!(s, StatusCode::OK);
+    let digest = hex::encode(sha2::Sha256::digest(b"%PDF bevallas"));
+    assert!(
+        r.contains("aláírása érvényes")
+            && r.contains("bevallas.pdf")
+            && r.contains(&digest)
+            && r.contains("Város Polgármesteri Hivatala (VAROS-HIV)")
+            && r.contains(".jws"),
+        "{r}"
+    );
     // The office's keepers change the list on its page.
     let admin = browser();
     log_in(
