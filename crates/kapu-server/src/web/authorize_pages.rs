@@ -75,10 +75,18 @@ fn fields(q: &AuthorizationRequest) -> Vec<(&'static str, String)> {
 /// back to, as the login pages' form target. Nothing for a request that does not check out:
 /// a forged `next` widens no page's policy.
 pub(super) async fn flow_target(kapu: &Kapu, next: &str) -> Option<FormTarget> {
+    service_login(kapu, next).await.map(|(t, _)| t)
+}
+
+/// A service's login that checks out: its form target, and the service's name for the page.
+pub(super) async fn service_login(kapu: &Kapu, next: &str) -> Option<(FormTarget, String)> {
     let uri: axum::http::Uri = next.parse().ok()?;
     let Query(req) = Query::<AuthorizationRequest>::try_from_uri(&uri).ok()?;
     let checked = kapu.check_authorization(&req).await.ok()?;
-    FormTarget::of(&checked.redirect_uri)
+    Some((
+        FormTarget::of(&checked.redirect_uri)?,
+        checked.client_name().to_string(),
+    ))
 }
 
 /// A page whose form may lead to `uri` (a registered address).

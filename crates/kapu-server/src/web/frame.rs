@@ -78,7 +78,12 @@ impl Frame {
                     None => a.full_name.clone(),
                 },
                 login: a.full_login(),
-                tenant: a.tenant_name.clone(),
+                // A citizen's tenant is no organisation of theirs: it goes unnamed.
+                tenant: if a.tenant_code == kapu_core::identity::registration::CITIZEN_CODE {
+                    String::new()
+                } else {
+                    a.tenant_name.clone()
+                },
                 secure: a.mode == Mode::Secure,
             }),
             csrf,

@@ -25,6 +25,12 @@ struct HomePage {
     warning: String,
     blocks: Vec<(&'static str, &'static str)>,
     services: Vec<(String, String)>,
+    /// A self-registered citizen: no organisation, no tools for officials.
+    citizen: bool,
+}
+
+fn is_citizen(actor: &kapu_core::Actor) -> bool {
+    actor.tenant_code == kapu_core::identity::registration::CITIZEN_CODE
 }
 
 pub(super) fn warning_text(t: super::Tr, e: &ExpiryStatus) -> String {
@@ -95,6 +101,7 @@ pub async fn home(State(kapu): State<Kapu>, ctx: Ctx, WebActor(actor): WebActor)
         warning,
         blocks,
         services,
+        citizen: is_citizen(&actor),
     };
     render(StatusCode::OK, &page)
 }
@@ -112,6 +119,8 @@ struct ProfilePage {
     i_act_for: Vec<(String, String, String, String)>,
     my_deputies: Vec<(String, String, String, String)>,
     arrival_mail: bool,
+    /// Roles and substitutions are officials' matters: a citizen's profile leaves them out.
+    citizen: bool,
 }
 
 fn source_text(t: super::Tr, s: &Source) -> String {
@@ -202,6 +211,7 @@ pub async fn profile(
             .collect(),
         arrival_mail: notices.arrival_mail,
         f,
+        citizen: is_citizen(&actor),
     };
     render(StatusCode::OK, &page)
 }

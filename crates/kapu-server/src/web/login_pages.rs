@@ -29,6 +29,16 @@ struct LoginPage {
     login: String,
     mode: String,
     notice_text: String,
+    /// The service this login is for: named on the page, which asks for no mode (the
+    /// service's own request says whether a second step is needed).
+    service: String,
+}
+
+/// The service a login is for, from its request in `next` or in the cookie.
+async fn service_of(kapu: &Kapu, next: Option<&str>) -> Option<(FormTarget, String, String)> {
+    let next = next.filter(|n| safe_next(n))?;
+    let (target, name) = super::authorize_pages::service_login(kapu, next).await?;
+    Some((target, name, next.to_string()))
 }
 
 #[derive(Deserialize, Default)]
@@ -112,24 +122,20 @@ pub async fn login_page(
         .await
         .map(|s| s.text("system_notice").to_string())
         .unwrap_or_default();
+    // Only a request that checks out is carried: a forged one is not kept for after login.
+    let service = service_of(&kapu, q.next.as_deref()).await;
     let page = LoginPage {
         f: frame_for(&ctx, None, csrf),
         login: String::new(),
         mode: q.mode.unwrap_or_default(),
         notice_text: notice,
+        service: service.as_ref().map(|s| s.1.clone()).unwrap_or_default(),
     };
     let mut resp = with_cookie(set, render(StatusCode::OK, &page));
-    // Only a request that checks out is carried: a forged one is not kept for after login.
-    let next = match q.next.as_deref().filter(|n| safe_next(n)) {
-        Some(n) => super::authorize_pages::flow_target(&kapu, n)
-            .await
-            .map(|t| (n, t)),
-        None => None,
-    };
-    if let Some((next, target)) = next {
+    if let Some((target, _, next)) = service {
         // The page's form target too: `toward_service` need not check the request again.
         resp.extensions_mut().insert(target);
-        let (name, value) = set_cookie(&kapu, NEXT_COOKIE, next, Some(600));
+        let (name, value) = set_cookie(&kapu, NEXT_COOKIE, &next, Some(600));
         resp.headers_mut().append(name, value);
     }
     resp
@@ -170,11 +176,13 @@ pub async fn login_submit(
         Ok(LoginStep::Session(r)) => logged_in(&kapu, &headers, &r),
         Ok(LoginStep::SecondFactor(c)) => super::second_step_pages::to_second_step(&kapu, &c),
         Err(e) => {
+            let service = service_of(&kapu, cookie(&headers, NEXT_COOKIE)).await;
             let mut page = LoginPage {
                 f: frame_for(&ctx, None, form.csrf.clone()),
                 login: form.login.clone(),
                 mode: form.mode.clone(),
                 notice_text: String::new(),
+                service: service.map(|s| s.1).unwrap_or_default(),
             };
             if matches!(e, Error::InvalidCredentials | Error::AccountLocked) {
                 // Point the summary at the field the person will retype.

@@ -253,8 +253,13 @@ async fn a_service_logs_a_user_in_with_a_code_and_pkce(app: App) {
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let login = r.headers()["location"].to_str().unwrap().to_string();
     assert!(login.starts_with("/login?next="), "{login}");
-    let (s, _) = page(&b, &app, &login).await;
+    // The service's login page names the service and asks for no mode.
+    let (s, html) = page(&b, &app, &login).await;
     assert_eq!(s, StatusCode::OK);
+    assert!(
+        html.contains("Bejelentkezés: Gazdálkodás") && !html.contains("value=\"secure\""),
+        "{html}"
+    );
     let (s, to, _) = log_in(&b, &app, "ugyfel@kozpont", PW, "normal").await;
     assert_eq!(s, StatusCode::SEE_OTHER);
     assert!(to.starts_with("/oauth2/authorize?"), "{to}");

@@ -312,7 +312,26 @@ async fn a_citizen_registers_and_confirms_through_the_pages_and_switches_notices
     assert_eq!(s, StatusCode::OK, "{html}");
     assert!(html.contains("nagy.eva@ugyfelkapu"));
     log_in(&b, &app, "nagy.eva@ugyfelkapu", "Nagy-Eva-2026", "normal").await;
+    // A citizen's launchpad and profile speak of their mail and account, not of the
+    // framework: no tenant, no vault, no roles, no substitutions.
+    let (_, home) = page(&b, &app, "/").await;
+    assert!(home.contains("href=\"/mail\"") && home.contains("href=\"/offices\""));
+    for framework in [
+        "href=\"/vault\"",
+        "Szervezet",
+        "Ügyfélkapu (ugyfelkapu)",
+        " · Ügyfélkapu",
+    ] {
+        assert!(!home.contains(framework), "{framework}: {home}");
+    }
     let (_, profile) = page(&b, &app, "/profile").await;
+    for framework in [
+        "Keretrendszeri felhasználó",
+        "Szerepkörök",
+        "Helyettesítéseim",
+    ] {
+        assert!(!profile.contains(framework), "{framework}: {profile}");
+    }
     assert!(profile.contains("name=\"arrival_mail\" value=\"1\" checked"));
     let (s, _, _) = post(
         &b,
