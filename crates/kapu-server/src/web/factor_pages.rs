@@ -69,6 +69,18 @@ struct Shown {
     totp: Option<TotpEnrolment>,
     key: Option<WebauthnEnrolment>,
     codes: Vec<String>,
+    /// The form an error belongs to (`key`, `cert`, `codes`; the app's form by default):
+    /// its fields are named after it, so that the error shows beside the fields typed in.
+    form: &'static str,
+}
+
+impl Shown {
+    fn failed(form: &'static str) -> Shown {
+        Shown {
+            form,
+            ..Shown::default()
+        }
+    }
 }
 
 struct Enrolment {
@@ -122,6 +134,13 @@ async fn factors_page(
         Some(e) => f.fail(e),
         None => StatusCode::OK,
     };
+    if !shown.form.is_empty() {
+        for item in &mut f.errors.items {
+            if matches!(item.0.as_str(), "password" | "name") {
+                item.0 = format!("{}-{}", shown.form, item.0);
+            }
+        }
+    }
     let page = FactorsPage {
         has_totp: mine.factors.iter().any(|x| x.kind == FactorKind::Totp),
         factors: mine
@@ -248,7 +267,7 @@ pub async fn recovery_codes(
             )
             .await
         }
-        Err(e) => factors_page(&kapu, &ctx, &actor, Shown::default(), Some(e)).await,
+        Err(e) => factors_page(&kapu, &ctx, &actor, Shown::failed("codes"), Some(e)).await,
     }
 }
 
@@ -324,7 +343,7 @@ pub async fn begin_webauthn(
             },
             None,
         ),
-        Err(e) => (Shown::default(), Some(e)),
+        Err(e) => (Shown::failed("key"), Some(e)),
     };
     factors_page(&kapu, &ctx, &actor, shown, error).await
 }
@@ -381,6 +400,6 @@ pub async fn bind_certificate(
     }
     match kapu.bind_my_certificate(&actor, &form.password, None).await {
         Ok(c) => enrolled(&kapu, &ctx, actor, c, "swk").await,
-        Err(e) => factors_page(&kapu, &ctx, &actor, Shown::default(), Some(e)).await,
+        Err(e) => factors_page(&kapu, &ctx, &actor, Shown::failed("cert"), Some(e)).await,
     }
 }

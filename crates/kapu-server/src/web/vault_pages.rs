@@ -15,7 +15,7 @@ use kapu_core::vault::reveal::EntrySecret;
 use kapu_core::{Actor, Error, Kapu};
 use serde::Deserialize;
 
-use super::frame::{Field, FormPage, Frame, local_time, render};
+use super::frame::{Field, FormPage, Frame, Tr, local_time, render};
 use super::session::WebActor;
 use super::session::{check_csrf, set_cookie};
 use super::table::{enc, error_page, frame};
@@ -23,6 +23,17 @@ use crate::context::{Ctx, cookie};
 
 /// Remembers a browser that passed the vault's e-mail check.
 pub const BROWSER_COOKIE: &str = "kapu_vault_browser";
+
+/// A vault log record's event as people read it (`vault.code` → "code shown"); an event
+/// without a name of its own shows as recorded.
+pub(super) fn event_name(t: Tr, action: &str) -> String {
+    let key = format!("event.{action}");
+    if kapu_core::platform::i18n::has(&key) {
+        t.t(&key).to_string()
+    } else {
+        action.to_string()
+    }
+}
 
 pub(super) fn level_label(f: &Frame, level: Level) -> &'static str {
     f.t.t(match level {
@@ -342,7 +353,13 @@ pub(super) async fn entry_page(
                 log = l
                     .items
                     .into_iter()
-                    .map(|r| (local_time(&r.at), r.actor.unwrap_or_default(), r.action))
+                    .map(|r| {
+                        (
+                            local_time(&r.at),
+                            r.actor.unwrap_or_default(),
+                            event_name(f.t, &r.action),
+                        )
+                    })
                     .collect();
                 folders = x.into_iter().map(|x| (x.id, x.name)).collect();
             }

@@ -288,7 +288,7 @@ pub async fn report(
                 local_time(&r.at),
                 r.actor.unwrap_or_default(),
                 r.on_behalf_of.unwrap_or_default(),
-                r.action,
+                super::vault_pages::event_name(f.t, &r.action),
                 r.entry.unwrap_or_default(),
             )
         })

@@ -10,6 +10,7 @@ mod audit;
 mod authenticator;
 mod blob_s3;
 mod browser;
+mod browser_pages;
 mod certs;
 mod cli;
 mod client_certs;

@@ -309,7 +309,35 @@ async fn a_maintainer_binds_and_removes_a_key_in_secure_mode(app: App) {
     assert_eq!(s, StatusCode::NOT_FOUND);
 }
 
+/// The key form's refusal shows beside the key form's own fields, not the app form's.
+async fn the_key_forms_errors_stand_by_its_own_fields(app: App) {
+    let admin = app.admin().await;
+    user(&app, &admin, "kulcs.kati").await;
+    let b = crate::forms::browser();
+    crate::forms::log_in(&b, &app, "kulcs.kati@kozpont", PW, "normal").await;
+    let (_, html) = crate::forms::page(&b, &app, "/profile/factors").await;
+    let (s, _, html) = crate::forms::post(
+        &b,
+        &app,
+        "/profile/factors/webauthn",
+        &[
+            ("csrf", &crate::forms::csrf_of(&html)),
+            ("name", "Kulcs"),
+            ("password", "nem-ez-a-jelszo"),
+        ],
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        html.contains("id=\"key-password-error\"")
+            && html.contains("href=\"#key-password\"")
+            && !html.contains("id=\"password-error\""),
+        "{html}"
+    );
+}
+
 both!(
+    the_key_forms_errors_stand_by_its_own_fields,
     a_users_own_key_answers_the_second_step,
     a_device_serves_one_user_of_a_tenant,
     a_maintainer_binds_and_removes_a_key_in_secure_mode,

@@ -459,4 +459,12 @@ async fn built_in_role_names_follow_the_page_language(app: App) {
         html.contains("User rights administrator") && html.contains("Framework"),
         "{html}"
     );
+    // The audit page's examples speak English too.
+    let (_, html) = page(&b, &app, "/admin/audit").await;
+    assert!(
+        html.contains("placeholder=\"YYYY-MM-DD\"")
+            && html.contains("placeholder=\"name@organisation\"")
+            && !html.contains("ÉÉÉÉ"),
+        "{html}"
+    );
 }
