@@ -149,10 +149,9 @@ impl Kapu {
         Ok(())
     }
 
-    pub async fn password_state(&self, actor: &Actor) -> Result<PasswordState> {
-        let user_id = actor.session_user_id();
-        let facts = self
-            .inner
+    /// A user's password dates, as every `/me` and every token refresh reads them.
+    async fn password_facts(&self, user_id: &str) -> Result<PasswordFacts> {
+        self.inner
             .password_facts
             .get_or_read(user_id, self.db().changes(), || async {
                 let user = self.user_by_id(user_id).await?;
@@ -162,7 +161,18 @@ impl Kapu {
                     silenced_for: user.warning_silenced_for,
                 })
             })
-            .await?;
+            .await
+    }
+
+    /// The user's password is past its age: the account may do nothing but change it.
+    pub(crate) async fn password_expired(&self, user_id: &str) -> Result<bool> {
+        let facts = self.password_facts(user_id).await?;
+        let policy = self.policy_for(&facts.tenant_id).await?;
+        Ok(policy.status(facts.changed_at, false, self.now()) == ExpiryStatus::Expired)
+    }
+
+    pub async fn password_state(&self, actor: &Actor) -> Result<PasswordState> {
+        let facts = self.password_facts(actor.session_user_id()).await?;
         let policy = self.policy_for(&facts.tenant_id).await?;
         let changed_at = facts.changed_at;
         let silenced = facts.silenced_for == Some(changed_at);

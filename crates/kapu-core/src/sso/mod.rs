@@ -10,6 +10,7 @@ mod client_input;
 pub mod clients;
 pub mod connections;
 mod console;
+mod grants;
 pub mod housekeeping;
 pub mod logout;
 pub mod onboarding;

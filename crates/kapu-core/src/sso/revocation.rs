@@ -93,7 +93,10 @@ impl Kapu {
         let Ok(grant) = self.load_grant(&refresh.grant_id).await else {
             return Ok(inactive);
         };
-        if !refresh.live || grant.ended(self.now()) || grant.client_id != client.client_id {
+        if !refresh.live
+            || grant.client_id != client.client_id
+            || !self.grant_stands(&grant, self.now()).await?
+        {
             return Ok(inactive);
         }
         Ok(json!({

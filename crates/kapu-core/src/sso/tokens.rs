@@ -8,6 +8,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::clients::ClientRecord;
+use super::grants::{CODE_QUERY, CodeWithGrant, Grant};
 use super::pkce;
 use crate::Kapu;
 use crate::access::grants::effective_role_ids;
@@ -52,7 +53,7 @@ impl OAuthError {
             status: 400,
         }
     }
-    fn grant(description: &'static str) -> Self {
+    pub(super) fn grant(description: &'static str) -> Self {
         Self::new("invalid_grant", description)
     }
 }
@@ -83,7 +84,7 @@ impl From<sqlx::Error> for OAuthError {
     }
 }
 
-type Outcome<T> = std::result::Result<T, OAuthError>;
+pub(super) type Outcome<T> = std::result::Result<T, OAuthError>;
 
 #[derive(Debug, Serialize)]
 pub struct TokenResponse {
@@ -93,77 +94,6 @@ pub struct TokenResponse {
     pub id_token: String,
     pub refresh_token: String,
     pub scope: String,
-}
-
-/// A grant as stored: who, for which client, with what.
-#[derive(Debug, sqlx::FromRow)]
-pub(super) struct Grant {
-    pub(super) id: String,
-    pub(super) client_id: String,
-    pub(super) user_id: String,
-    pub(super) deputy_id: Option<String>,
-    pub(super) session_id: String,
-    pub(super) scope: String,
-    pub(super) auth_time: i64,
-    pub(super) amr: String,
-    pub(super) acr: String,
-    pub(super) revoked_at: Option<i64>,
-    /// A grant given in a temporary permit's login ends with the permit.
-    ends_at: Option<i64>,
-    /// The subject as the claims show it, read with the grant in one query.
-    tenant_id: String,
-    login: String,
-    tenant_code: String,
-    full_name: String,
-    email: String,
-    admin_locked: i64,
-    deleted_at: Option<i64>,
-    deputy_name: Option<String>,
-}
-
-impl Grant {
-    /// The subject can no longer be spoken for (deleted, or locked by an administrator).
-    pub(super) fn deleted_at_or_locked(&self) -> bool {
-        self.deleted_at.is_some() || self.admin_locked != 0
-    }
-
-    /// Revoked, or past the end of the permit it was given on.
-    pub(super) fn ended(&self, now: i64) -> bool {
-        self.revoked_at.is_some() || self.ends_at.is_some_and(|end| now >= end)
-    }
-}
-
-/// A grant's columns with its subject's, from `sso_grants g`.
-macro_rules! grant_select {
-    () => {
-        "g.id, g.client_id, g.user_id, g.deputy_id, g.session_id, g.scope, \
-         g.auth_time, g.amr, g.acr, g.revoked_at, g.ends_at, u.tenant_id, u.login, t.code AS tenant_code, u.full_name, \
-         u.email, u.admin_locked, u.deleted_at, d.full_name AS deputy_name \
-         FROM sso_grants g JOIN users u ON u.id = g.user_id JOIN tenants t ON t.id = u.tenant_id \
-         LEFT JOIN users d ON d.id = g.deputy_id"
-    };
-}
-
-const GRANT_QUERY: &str = concat!("SELECT ", grant_select!(), " WHERE g.id = $1");
-
-/// A code with its grant, in one query: an exchange reads both.
-const CODE_QUERY: &str = concat!(
-    "SELECT c.client_id AS code_client_id, c.redirect_uri, c.nonce, c.code_challenge, \
-     c.expires_at AS code_expires_at, c.used_at AS code_used_at, ",
-    grant_select!(),
-    " JOIN sso_codes c ON c.grant_id = g.id WHERE c.code_hash = $1"
-);
-
-#[derive(sqlx::FromRow)]
-struct CodeWithGrant {
-    code_client_id: String,
-    redirect_uri: String,
-    nonce: Option<String>,
-    code_challenge: Option<String>,
-    code_expires_at: i64,
-    code_used_at: Option<i64>,
-    #[sqlx(flatten)]
-    grant: Grant,
 }
 
 impl Kapu {
@@ -273,7 +203,7 @@ impl Kapu {
             }
             (None, None) => {}
         }
-        if grant.ended(now) {
+        if !self.grant_stands(&grant, now).await? {
             return Err(OAuthError::grant("the grant was revoked"));
         }
         let nonce = code.nonce;
@@ -313,7 +243,7 @@ impl Kapu {
         if grant.client_id != client.client_id {
             return Err(OAuthError::grant("the token was issued to another client"));
         }
-        if grant.ended(now) {
+        if !self.grant_stands(&grant, now).await? {
             return Err(OAuthError::grant("the grant was revoked"));
         }
         if used_at.is_some() {
@@ -536,18 +466,10 @@ impl Kapu {
         let Ok(grant) = self.load_grant(gid).await else {
             return Ok(None);
         };
-        if grant.ended(self.now()) || grant.client_id != client.client_id {
+        if grant.client_id != client.client_id || !self.grant_stands(&grant, self.now()).await? {
             return Ok(None);
         }
         Ok(Some((claims, client, grant)))
-    }
-
-    pub(super) async fn load_grant(&self, id: &str) -> Outcome<Grant> {
-        sqlx::query_as::<_, Grant>(GRANT_QUERY)
-            .bind(id)
-            .fetch_optional(self.db().pool())
-            .await?
-            .ok_or_else(|| OAuthError::grant("unknown grant"))
     }
 
     async fn substitution_active(&self, deputy: &str, principal: &str, now: i64) -> Outcome<bool> {

@@ -1,7 +1,7 @@
 //! A service's grant lasts no longer than the account's standing: a new password (own,
 //! set by an administrator, or by reset), "log out everywhere", a lock and a deletion each
-//! revoke every grant of the user and tell the service over the back channel; an unlock
-//! brings none back. What tokens say of roles is what the user holds at that moment.
+//! revoke every grant of the user and tell the service over the back channel, and so does a
+//! password left to expire; an unlock brings none back. What tokens say of roles is what the user holds at that moment.
 
 use base64::Engine as _;
 use reqwest::StatusCode;
@@ -163,6 +163,21 @@ async fn security_events_end_every_grant_and_tell_the_service(app: App) {
     assert_eq!(s, StatusCode::NO_CONTENT, "{b}");
     refused(&app, &secret, &t, "a password set by an administrator").await;
 
+    // An expired password: the account can only change it, and its grants end for good.
+    app.user(&admin, "kozpont", "lejaro", PW).await;
+    let t = grant(&app, &secret, "lejaro@kozpont", PW, "x").await;
+    crate::harness::set_global(&app.kapu, "password_max_age_days", "5").await;
+    app.days(6);
+    refused(&app, &secret, &t, "an expired password").await;
+    crate::harness::set_global(&app.kapu, "password_max_age_days", "120").await;
+    let (s, e) = refresh(&app, &secret, t["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(
+        s,
+        StatusCode::BAD_REQUEST,
+        "a revoked grant stays revoked: {e}"
+    );
+    let admin = app.admin().await;
+
     // A deletion.
     app.user(&admin, "kozpont", "torlendo", PW).await;
     let t = grant(&app, &secret, "torlendo@kozpont", PW, "f").await;
@@ -177,20 +192,20 @@ async fn security_events_end_every_grant_and_tell_the_service(app: App) {
     assert!(s.is_success(), "{b}");
     refused(&app, &secret, &t, "a deletion").await;
 
-    // The service heard of each of the six ended grants.
+    // The service heard of each of the seven ended grants.
     for _ in 0..100 {
-        if seen.lock().unwrap().len() >= 6 {
+        if seen.lock().unwrap().len() >= 7 {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     let tokens = seen.lock().unwrap().clone();
-    assert_eq!(tokens.len(), 6, "one back-channel logout per ended grant");
+    assert_eq!(tokens.len(), 7, "one back-channel logout per ended grant");
     let sids: std::collections::HashSet<String> = tokens
         .iter()
         .map(|t| payload(t)["sid"].as_str().unwrap().to_string())
         .collect();
-    assert_eq!(sids.len(), 6, "each for its own session");
+    assert_eq!(sids.len(), 7, "each for its own session");
 }
 
 async fn tokens_say_the_roles_the_user_holds_now(app: App) {
