@@ -12,6 +12,12 @@ use crate::bench::{BenchArgs, drain, hammer, report};
 const SERVICE: &str = "bench_sso";
 const REDIRECT: &str = "https://bench.example.hu/cb";
 const REDIRECT_ENCODED: &str = "https%3A%2F%2Fbench.example.hu%2Fcb";
+/// The client sends PKCE, as new confidential clients must: one verifier for every code.
+const VERIFIER: &str = "kapu-bench-pkce-verifier-0123456789abcdefghijklmnop";
+
+fn challenge() -> String {
+    kapu_core::sso::pkce::s256(VERIFIER)
+}
 
 /// Registers the benchmark's client (again) and returns its fresh secret.
 async fn client_secret(
@@ -93,6 +99,8 @@ async fn consent(
             ("client_id", SERVICE),
             ("redirect_uri", REDIRECT),
             ("scope", "openid profile email"),
+            ("code_challenge", &challenge()),
+            ("code_challenge_method", "S256"),
         ])
         .send()
         .await?;
@@ -111,7 +119,8 @@ pub async fn run(
     let secret = client_secret(client, base, admin).await?;
     let cookie = format!("kapu_session={admin}");
     let url = format!(
-        "{base}/oauth2/authorize?response_type=code&client_id={SERVICE}&redirect_uri={REDIRECT_ENCODED}&scope=openid%20profile%20email"
+        "{base}/oauth2/authorize?response_type=code&client_id={SERVICE}&redirect_uri={REDIRECT_ENCODED}&scope=openid%20profile%20email&code_challenge={}&code_challenge_method=S256",
+        challenge()
     );
     let no_redirects = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -177,6 +186,7 @@ pub async fn run(
                         ("grant_type", "authorization_code"),
                         ("code", &code),
                         ("redirect_uri", REDIRECT),
+                        ("code_verifier", VERIFIER),
                     ])
                     .send()
                     .await;

@@ -56,6 +56,8 @@ pub(crate) struct Ledger {
     counts: std::collections::HashMap<String, [i64; 3]>,
     /// Mailbox id → the addresses its arrival notices go to.
     pub(crate) notice_addresses: std::collections::HashMap<String, Vec<String>>,
+    /// Account → what it sent, for its send limits.
+    pub(crate) sends: std::collections::HashMap<String, super::send_limits::Tally>,
 }
 
 impl Ledger {
@@ -106,7 +108,7 @@ impl Ledger {
             .execute(tx.conn())
             .await?;
         }
-        Ok(())
+        super::send_limits::flush(tx, &mut self.sends).await
     }
 }
 

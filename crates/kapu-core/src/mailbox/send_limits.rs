@@ -1,8 +1,13 @@
 //! How much one account may send: messages per hour and bytes per day, with lower limits for
 //! self-registered citizens than for officials. A send is counted in its filing transaction
-//! before it is judged (`… SET sends = sends + 1 … RETURNING sends`), so that parallel sends
-//! each see the others; a look before the documents stream in refuses an account that is
-//! over its limit already, without storing anything.
+//! before it is judged: the group's first send of an account locks the account's row of the
+//! hour (an upsert) and reads its totals, each send of the group is judged against them with
+//! the group's earlier sends added, and the group writes its additions once. Parallel sends
+//! are filed one group after another, and a group on another node waits on the row, so each
+//! sees the others. A look before the documents stream in refuses an account that is over
+//! its limit already, without storing anything.
+
+use std::collections::HashMap;
 
 use crate::error::{Error, Result};
 use crate::platform::db::{Db, WriteTx};
@@ -76,40 +81,93 @@ where
     .await?)
 }
 
+/// An account's totals in a filing group: as read (with its row locked) plus what the group
+/// added so far.
+#[derive(Debug, Default)]
+pub(crate) struct Tally {
+    hour: i64,
+    sends: i64,
+    day_bytes: i64,
+    added_sends: i64,
+    added_bytes: i64,
+}
+
 /// Counts one send of `size` bytes and judges the account's totals with it; on refusal the
-/// caller's transaction rolls the count back.
+/// group's transaction rolls everything back.
 pub(crate) async fn count_send(
     tx: &mut WriteTx,
+    tallies: &mut HashMap<String, Tally>,
     user_id: &str,
     size: i64,
     limits: SendLimits,
     now: i64,
 ) -> Result<()> {
-    let sends: i64 = sqlx::query_scalar(
-        "INSERT INTO send_counts (user_id, hour, sends, bytes) VALUES ($1, $2, 1, $3) \
-         ON CONFLICT (user_id, hour) DO UPDATE SET sends = send_counts.sends + 1, \
-         bytes = send_counts.bytes + excluded.bytes RETURNING sends",
-    )
-    .bind(user_id)
-    .bind(hour_of(now))
-    .bind(size)
-    .fetch_one(tx.conn())
-    .await?;
-    let bytes = day_bytes(tx.conn(), user_id, now).await?;
-    judge(limits, sends, bytes, now)
+    if !tallies.contains_key(user_id) {
+        let hour = hour_of(now);
+        // Locks the hour's row for the rest of the transaction, made if missing.
+        let sends: i64 = sqlx::query_scalar(
+            "INSERT INTO send_counts (user_id, hour, sends, bytes) VALUES ($1, $2, 0, 0) \
+             ON CONFLICT (user_id, hour) DO UPDATE SET sends = send_counts.sends RETURNING sends",
+        )
+        .bind(user_id)
+        .bind(hour)
+        .fetch_one(tx.conn())
+        .await?;
+        let day_bytes = day_bytes(tx.conn(), user_id, now).await?;
+        tallies.insert(
+            user_id.to_string(),
+            Tally {
+                hour,
+                sends,
+                day_bytes,
+                ..Tally::default()
+            },
+        );
+    }
+    let Some(t) = tallies.get_mut(user_id) else {
+        return Ok(());
+    };
+    judge(limits, t.sends + 1, t.day_bytes + size, now)?;
+    t.sends += 1;
+    t.day_bytes += size;
+    t.added_sends += 1;
+    t.added_bytes += size;
+    Ok(())
 }
 
-/// Before any document is stored: refuses an account already at its limit.
+/// Writes a group's additions, one statement per account, in the same order on every node.
+pub(crate) async fn flush(tx: &mut WriteTx, tallies: &mut HashMap<String, Tally>) -> Result<()> {
+    let mut all: Vec<_> = tallies.drain().collect();
+    all.sort_by(|a, b| a.0.cmp(&b.0));
+    for (user_id, t) in all {
+        sqlx::query(
+            "UPDATE send_counts SET sends = sends + $1, bytes = bytes + $2 WHERE user_id = $3 AND hour = $4",
+        )
+        .bind(t.added_sends)
+        .bind(t.added_bytes)
+        .bind(&user_id)
+        .bind(t.hour)
+        .execute(tx.conn())
+        .await?;
+    }
+    Ok(())
+}
+
+/// Before any document is stored: refuses an account already at its limit (one read of the
+/// account's last day, this hour's sends with it).
 pub(crate) async fn look(db: &Db, user_id: &str, limits: SendLimits, now: i64) -> Result<()> {
-    let sends: Option<i64> =
-        sqlx::query_scalar("SELECT sends FROM send_counts WHERE user_id = $1 AND hour = $2")
-            .bind(user_id)
-            .bind(hour_of(now))
-            .fetch_optional(db.pool())
-            .await?;
-    let bytes = day_bytes(db.pool(), user_id, now).await?;
+    let hour = hour_of(now);
+    let (sends, bytes): (i64, i64) = sqlx::query_as(
+        "SELECT CAST(COALESCE(SUM(CASE WHEN hour = $2 THEN sends ELSE 0 END), 0) AS BIGINT), \
+         CAST(COALESCE(SUM(bytes), 0) AS BIGINT) FROM send_counts WHERE user_id = $1 AND hour > $3",
+    )
+    .bind(user_id)
+    .bind(hour)
+    .bind(hour - DAY_MS)
+    .fetch_one(db.pool())
+    .await?;
     // One more send, of no size yet, must still fit.
-    judge(limits, sends.unwrap_or(0) + 1, bytes, now)
+    judge(limits, sends + 1, bytes, now)
 }
 
 /// Forgets counts older than a day; the mailbox worker calls it.

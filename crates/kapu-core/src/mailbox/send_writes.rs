@@ -82,7 +82,15 @@ async fn file_one(
     f: &Filing,
 ) -> Result<FilingResult> {
     let now = f.now;
-    super::send_limits::count_send(tx, &f.sender_user_id, f.size, f.limits, now).await?;
+    super::send_limits::count_send(
+        tx,
+        &mut ledger.sends,
+        &f.sender_user_id,
+        f.size,
+        f.limits,
+        now,
+    )
+    .await?;
     let filed = messages::insert(
         kapu,
         tx,

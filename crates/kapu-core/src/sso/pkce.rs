@@ -15,11 +15,14 @@ pub fn valid_challenge(challenge: &str) -> bool {
     challenge.len() == 43 && unreserved(challenge)
 }
 
+/// The `S256` challenge of a verifier, as a client sends it.
+pub fn s256(verifier: &str) -> String {
+    B64.encode(Sha256::digest(verifier.as_bytes()))
+}
+
 /// The verifier (43 to 128 unreserved characters) hashes to the challenge.
 pub fn verify_s256(verifier: &str, challenge: &str) -> bool {
-    (43..=128).contains(&verifier.len())
-        && unreserved(verifier)
-        && B64.encode(Sha256::digest(verifier.as_bytes())) == challenge
+    (43..=128).contains(&verifier.len()) && unreserved(verifier) && s256(verifier) == challenge
 }
 
 #[cfg(test)]
