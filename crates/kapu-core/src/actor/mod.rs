@@ -89,6 +89,9 @@ pub struct Actor {
     pub enrol_only: bool,
     /// How the session was opened (RFC 8176: `pwd`, `otp`, `mfa`, ...).
     pub amr: Vec<String>,
+    /// A technical user (a back office's program): machine doors only, never pages, never
+    /// OpenID Connect.
+    pub technical: bool,
     pub ctx: RequestCtx,
 }
 

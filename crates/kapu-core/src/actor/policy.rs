@@ -135,6 +135,7 @@ mod tests {
             restricted: false,
             enrol_only: false,
             amr: vec!["pwd".into()],
+            technical: false,
             ctx: RequestCtx::default(),
         }
     }

@@ -9,6 +9,7 @@ pub mod password_policy;
 pub mod passwords;
 pub mod registration;
 pub mod revocation;
+pub mod technical_users;
 pub mod tenants;
 pub mod users;
 

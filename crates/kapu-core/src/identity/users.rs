@@ -339,7 +339,7 @@ impl Kapu {
             StatusFilter::Locked => " AND (u.admin_locked = 1 OR u.locked_until > $3)",
         };
         let cond = format!(
-            "u.tenant_id = $1 AND u.deleted_at IS NULL AND ($2 IS NULL OR u.login LIKE $2 ESCAPE '\\' \
+            "u.tenant_id = $1 AND u.kind = 'person' AND u.deleted_at IS NULL AND ($2 IS NULL OR u.login LIKE $2 ESCAPE '\\' \
              OR u.full_name_key LIKE $2 ESCAPE '\\' OR u.email_key LIKE $2 ESCAPE '\\'){status_cond} AND $3 = $3"
         );
         let pattern = query.like_pattern();

@@ -99,6 +99,7 @@ mod tests {
             restricted: false,
             enrol_only: false,
             amr: vec!["pwd".into()],
+            technical: false,
             ctx: RequestCtx::default(),
         }
     }

@@ -147,7 +147,7 @@ impl Kapu {
     ) -> Result<StoredSession> {
         let row = sqlx::query(
             "SELECT s.id, s.user_id, s.mode, s.restricted, s.csrf, s.created_at, s.last_seen_at, s.roles_at_login, \
-             s.acting_for, s.identity_pending, s.amr, s.enrol_only, s.ends_at, u.login, u.full_name, u.admin_locked, u.deleted_at, \
+             s.acting_for, s.identity_pending, s.amr, s.enrol_only, s.ends_at, u.kind, u.login, u.full_name, u.admin_locked, u.deleted_at, \
              t.id AS tenant_id, t.code, t.name, t.is_central \
              FROM sessions s JOIN users u ON u.id = s.user_id JOIN tenants t ON t.id = u.tenant_id \
              WHERE s.token_hash = $1 AND s.revoked_at IS NULL",
@@ -256,6 +256,7 @@ impl Kapu {
             restricted: restricted != 0,
             enrol_only: enrol_only != 0,
             amr: amr.split(' ').map(str::to_string).collect(),
+            technical: row.try_get::<String, _>("kind")? == "technical",
             ctx,
         };
         Ok(StoredSession {

@@ -29,6 +29,7 @@ fn console(kapu_central: (String, String, String)) -> Actor {
         restricted: false,
         enrol_only: false,
         amr: Vec::new(),
+        technical: false,
         ctx: RequestCtx {
             client_addr: "console".into(),
             request_id: uuid::Uuid::now_v7().to_string(),

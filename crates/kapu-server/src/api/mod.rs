@@ -14,6 +14,7 @@ mod registration;
 mod session;
 mod settings;
 mod sso_clients;
+mod technical_users;
 mod tenants;
 mod user_factors;
 mod users;
@@ -44,6 +45,11 @@ fn upload_parts() -> (Router<Kapu>, utoipa::openapi::OpenApi) {
 fn parts() -> (Router<Kapu>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(openapi::base())
         .routes(routes!(session::login, session::logout))
+        .routes(routes!(technical_users::login))
+        .routes(routes!(technical_users::list, technical_users::create))
+        .routes(routes!(technical_users::reset))
+        .routes(routes!(technical_users::lock))
+        .routes(routes!(technical_users::unlock))
         .routes(routes!(session::second_factor))
         .routes(routes!(factors::mine))
         .routes(routes!(factors::begin_totp))

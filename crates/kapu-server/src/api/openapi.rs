@@ -34,6 +34,7 @@ use super::contract::{ErrorBody, ErrorCode, ErrorDetail, FieldProblem};
         (name = "statistics", description = "Statistics of the framework (manual chapter 12)"),
         (name = "mailbox", description = "Office and personal mailboxes, the office directory, messages and receipts"),
         (name = "vault", description = "The shared two-factor vault: entries, codes, delegation, import and export"),
+        (name = "machine", description = "The machine interface: technical users and their login"),
     )
 )]
 struct ApiDoc;

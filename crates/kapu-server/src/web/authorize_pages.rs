@@ -31,7 +31,10 @@ struct ConsentPage {
 /// The logged-in person, if the browser has a live session.
 async fn session_actor(kapu: &Kapu, ctx: &Ctx, headers: &HeaderMap) -> Option<Actor> {
     let token = cookie(headers, SESSION_COOKIE)?;
-    kapu.authenticate(token, ctx.0.clone()).await.ok()
+    kapu.authenticate(token, ctx.0.clone())
+        .await
+        .ok()
+        .filter(|a| !a.technical)
 }
 
 /// An address to log in through and come back to this request, without `prompt` (a login

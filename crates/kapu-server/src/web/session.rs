@@ -50,6 +50,10 @@ impl FromRequestParts<Kapu> for WebActor {
                 if let Some(info) = parts.extensions.get::<crate::context::RequestInfo>() {
                     info.writer.remember(&parts.method, &actor);
                 }
+                // A program's session opens no page.
+                if actor.technical {
+                    return Err(Redirect::to("/login").into_response());
+                }
                 let path = parts.uri.path();
                 if actor.restricted && path != "/password/change" && path != "/logout" {
                     return Err(Redirect::to("/password/change").into_response());

@@ -48,6 +48,7 @@ mod sso_onboarding;
 mod sso_requests;
 mod sso_tokens;
 mod substitutions;
+mod technical_users;
 mod tenants;
 mod users;
 mod vault;

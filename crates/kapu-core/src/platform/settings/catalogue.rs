@@ -154,6 +154,17 @@ pub const DEFINITIONS: &[Definition] = &[
         "This many consecutive wrong passwords lock the account."
     ),
     var!(
+        "technical_lockout_threshold",
+        Number,
+        "3",
+        false,
+        (1, 100),
+        "Technikai felhasználó: hibás belépések zárolásig",
+        "Technical user: failed logins before lock",
+        "Ennyi egymást követő hibás belépés után a technikai felhasználó zárolódik, amíg egy felhasználó-karbantartó fel nem oldja.",
+        "This many consecutive failed logins lock a technical user until a user maintainer unlocks it."
+    ),
+    var!(
         "lockout_duration",
         Duration,
         "10m",
