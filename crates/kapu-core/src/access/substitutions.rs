@@ -173,6 +173,12 @@ impl Kapu {
         if deputy.id == principal.id {
             return Err(Error::field("principal", "substitution.self"));
         }
+        // A program acts for nobody, and nobody acts for a program.
+        for (field, who) in [("deputy", &deputy), ("principal", &principal)] {
+            if self.is_technical(&who.id).await? {
+                return Err(Error::field(field, "substitution.technical"));
+            }
+        }
         let now = self.now();
         let starts_at = input.starts_at.unwrap_or(now);
         check_window(starts_at, input.ends_at).map_err(|k| Error::field("ends_at", k))?;

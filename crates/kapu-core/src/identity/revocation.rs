@@ -13,7 +13,7 @@ use crate::platform::db::WriteTx;
 pub(crate) async fn revoke_permit_logins(tx: &mut WriteTx, user_id: &str, now: i64) -> Result<()> {
     sqlx::query(
         "UPDATE sso_grants SET revoked_at = $1, logout_pending = 1 \
-         WHERE user_id = $2 AND ends_at IS NOT NULL AND revoked_at IS NULL",
+         WHERE (user_id = $2 OR deputy_id = $2) AND ends_at IS NOT NULL AND revoked_at IS NULL",
     )
     .bind(now)
     .bind(user_id)

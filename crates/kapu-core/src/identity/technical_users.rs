@@ -157,6 +157,15 @@ fn technical_actor(id: &str, login: &str) -> AuditActor {
 }
 
 impl Kapu {
+    /// Whether the user is a technical user (a program).
+    pub(crate) async fn is_technical(&self, user_id: &str) -> Result<bool> {
+        let kind: Option<String> = sqlx::query_scalar("SELECT kind FROM users WHERE id = $1")
+            .bind(user_id)
+            .fetch_optional(self.db().pool())
+            .await?;
+        Ok(kind.as_deref() == Some("technical"))
+    }
+
     async fn technical_user(&self, tenant_id: &str, id: &str) -> Result<TechnicalUser> {
         let sql = format!(
             "SELECT {COLUMNS} WHERE u.tenant_id = $1 AND u.login = $2 AND u.kind = 'technical' AND u.deleted_at IS NULL"
