@@ -71,6 +71,25 @@ pub fn temporary_permit(full_name: &str, full_login: &str, until: &str) -> MailT
     }
 }
 
+/// To a tenant's user maintainers: a technical user was locked (after wrong logins, or by a
+/// maintainer) or unlocked.
+pub fn technical_lock(id: &str, locked: bool, why: &str) -> MailText {
+    let (hu, en) = if locked {
+        ("zárolva", "locked")
+    } else {
+        ("feloldva", "unlocked")
+    };
+    MailText {
+        subject: format!("Kapu – technikai felhasználó {hu} / technical user {en}: {id}"),
+        body: format!(
+            "A(z) {id} technikai felhasználó {hu} ({why}). Zárolt felhasználót egy \
+             felhasználó-karbantartó oldhat fel.\n\n\
+             ---\n\n\
+             The technical user {id} was {en} ({why}). A user maintainer unlocks a locked one.\n"
+        ),
+    }
+}
+
 pub fn vault_code(full_name: &str, code: &str) -> MailText {
     MailText {
         subject: "Kapu – kódtár ellenőrző kód / vault check code".into(),

@@ -157,6 +157,41 @@ fn technical_actor(id: &str, login: &str) -> AuditActor {
 }
 
 impl Kapu {
+    /// Tells the tenant's user maintainers of a lock or an unlock, in the change's transaction.
+    async fn tell_maintainers(
+        &self,
+        tx: &mut crate::platform::db::WriteTx,
+        tenant_id: &str,
+        id: &str,
+        locked: bool,
+        why: &str,
+        now: i64,
+    ) -> Result<()> {
+        let to: Vec<String> = sqlx::query_scalar(
+            "SELECT u.email FROM users u WHERE u.tenant_id = $1 AND u.deleted_at IS NULL \
+             AND u.admin_locked = 0 AND u.kind = 'person' AND (\
+             EXISTS (SELECT 1 FROM user_roles ur WHERE ur.user_id = u.id AND ur.role_id = 'kapu.user_maintainer') \
+             OR EXISTS (SELECT 1 FROM group_members gm JOIN group_roles gr ON gr.group_id = gm.group_id \
+                        WHERE gm.user_id = u.id AND gr.role_id = 'kapu.user_maintainer'))",
+        )
+        .bind(tenant_id)
+        .fetch_all(tx.conn())
+        .await?;
+        let text = super::mail_text::technical_lock(id, locked, why);
+        for address in to {
+            crate::platform::mail::enqueue(
+                tx,
+                Some(tenant_id),
+                &address,
+                &text.subject,
+                &text.body,
+                now,
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
     /// Whether the user is a technical user (a program).
     pub(crate) async fn is_technical(&self, user_id: &str) -> Result<bool> {
         let kind: Option<String> = sqlx::query_scalar("SELECT kind FROM users WHERE id = $1")
@@ -342,6 +377,13 @@ impl Kapu {
         if locked {
             super::revocation::revoke_all_of(&mut tx, &user_id, now).await?;
         }
+        let why = format!(
+            "{} ({})",
+            actor.full_login(),
+            if locked { "lock" } else { "unlock" }
+        );
+        self.tell_maintainers(&mut tx, &tenant.id, id, locked, &why, now)
+            .await?;
         audit::record(
             &mut tx,
             now,
@@ -360,6 +402,7 @@ impl Kapu {
         )
         .await?;
         tx.commit().await?;
+        self.mailer().wake();
         self.technical_user(&tenant.id, id).await
     }
 
@@ -425,6 +468,9 @@ impl Kapu {
                     .bind(&user_id)
                     .execute(tx.conn())
                     .await?;
+                let why = format!("{n} wrong logins / hibás belépés, {}", ctx.client_addr);
+                self.tell_maintainers(&mut tx, &tenant_id, id, true, &why, now)
+                    .await?;
             }
             audit::record(
                 &mut tx,
@@ -445,6 +491,9 @@ impl Kapu {
             )
             .await?;
             tx.commit().await?;
+            if locks {
+                self.mailer().wake();
+            }
             return Err(if locks {
                 Error::AccountLocked
             } else {

@@ -123,6 +123,18 @@ async fn three_wrong_logins_lock_it_until_a_maintainer_unlocks_it(app: App) {
     assert_eq!((s, code(&e)), (StatusCode::LOCKED, "account_locked"), "{e}");
     let (_, list) = app.get(&admin, BASE).await;
     assert_eq!(list["items"][0]["locked"], true, "{list}");
+    // The tenant's user maintainers hear of the lock, and of the unlock.
+    let before = app
+        .outbox()
+        .iter()
+        .filter(|m| m.contains("To: admin@kozpont.example"))
+        .count()
+        .max(1);
+    let mail = app.mail_to("admin@kozpont.example", before).await;
+    assert!(
+        mail.contains("KONYV:EXPORT") && mail.contains("zárolva"),
+        "{mail}"
+    );
     let (s, _) = app
         .send(
             "POST",
@@ -132,6 +144,11 @@ async fn three_wrong_logins_lock_it_until_a_maintainer_unlocks_it(app: App) {
         )
         .await;
     assert_eq!(s, StatusCode::OK);
+    let mail = app.mail_to("admin@kozpont.example", before + 1).await;
+    assert!(
+        mail.contains("KONYV:EXPORT") && mail.contains("feloldva"),
+        "{mail}"
+    );
     assert_eq!(
         machine_login(&app, "KONYV:EXPORT", &password).await.0,
         StatusCode::CREATED
