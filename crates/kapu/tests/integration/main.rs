@@ -37,6 +37,7 @@ mod portal;
 mod registration;
 mod restart;
 mod second_factor;
+mod second_factor_pages;
 mod security;
 mod security_keys;
 mod settings;
