@@ -3,18 +3,20 @@
 use crate::error::{Error, Result};
 use crate::platform::db::WriteTx;
 
-/// Active (not locked, not deleted) users of a tenant who hold the user-maintainer role,
-/// individually or through a group (manual 4.6).
+/// The condition on `users u` of an active (not locked, not deleted) user of tenant `$1` who
+/// holds the user-maintainer role, individually or through a group (manual 4.6).
+pub(crate) const ACTIVE_USER_MAINTAINER: &str = "u.tenant_id = $1 AND u.deleted_at IS NULL AND u.admin_locked = 0 AND (\
+     EXISTS (SELECT 1 FROM user_roles ur WHERE ur.user_id = u.id AND ur.role_id = 'kapu.user_maintainer') \
+     OR EXISTS (SELECT 1 FROM group_members gm JOIN group_roles gr ON gr.group_id = gm.group_id \
+                WHERE gm.user_id = u.id AND gr.role_id = 'kapu.user_maintainer'))";
+
+/// How many active user maintainers a tenant has.
 pub(crate) async fn user_maintainers(tx: &mut WriteTx, tenant_id: &str) -> Result<i64> {
-    Ok(sqlx::query_scalar(
-        "SELECT COUNT(*) FROM users u WHERE u.tenant_id = $1 AND u.deleted_at IS NULL AND u.admin_locked = 0 AND (\
-         EXISTS (SELECT 1 FROM user_roles ur WHERE ur.user_id = u.id AND ur.role_id = 'kapu.user_maintainer') \
-         OR EXISTS (SELECT 1 FROM group_members gm JOIN group_roles gr ON gr.group_id = gm.group_id \
-                    WHERE gm.user_id = u.id AND gr.role_id = 'kapu.user_maintainer'))",
-    )
-    .bind(tenant_id)
-    .fetch_one(tx.conn())
-    .await?)
+    let sql = format!("SELECT COUNT(*) FROM users u WHERE {ACTIVE_USER_MAINTAINER}");
+    Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .bind(tenant_id)
+        .fetch_one(tx.conn())
+        .await?)
 }
 
 /// A change may not take away a tenant's last user maintainer. A tenant that had none

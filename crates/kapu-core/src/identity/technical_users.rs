@@ -167,16 +167,14 @@ impl Kapu {
         why: &str,
         now: i64,
     ) -> Result<()> {
-        let to: Vec<String> = sqlx::query_scalar(
-            "SELECT u.email FROM users u WHERE u.tenant_id = $1 AND u.deleted_at IS NULL \
-             AND u.admin_locked = 0 AND u.kind = 'person' AND (\
-             EXISTS (SELECT 1 FROM user_roles ur WHERE ur.user_id = u.id AND ur.role_id = 'kapu.user_maintainer') \
-             OR EXISTS (SELECT 1 FROM group_members gm JOIN group_roles gr ON gr.group_id = gm.group_id \
-                        WHERE gm.user_id = u.id AND gr.role_id = 'kapu.user_maintainer'))",
-        )
-        .bind(tenant_id)
-        .fetch_all(tx.conn())
-        .await?;
+        let sql = format!(
+            "SELECT u.email FROM users u WHERE u.kind = 'person' AND {}",
+            crate::access::guard::ACTIVE_USER_MAINTAINER
+        );
+        let to: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .bind(tenant_id)
+            .fetch_all(tx.conn())
+            .await?;
         let text = super::mail_text::technical_lock(id, locked, why);
         for address in to {
             crate::platform::mail::enqueue(
