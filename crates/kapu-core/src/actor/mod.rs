@@ -105,6 +105,12 @@ impl Actor {
     }
 
     /// Who really holds the session: the deputy when acting for someone, else the user.
+    /// A self-registered citizen (of the citizens' tenant): lower send limits, Kapu's own
+    /// references, and pages without the framework's tools.
+    pub fn citizen(&self) -> bool {
+        self.tenant_code == crate::identity::registration::CITIZEN_CODE
+    }
+
     /// The session was opened on a temporary permit instead of a device.
     pub fn on_permit(&self) -> bool {
         self.amr.iter().any(|a| a == "permit")

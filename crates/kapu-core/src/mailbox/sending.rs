@@ -197,7 +197,7 @@ impl Kapu {
             return Err(Error::field("sender", "mailbox.closed"));
         }
         let settings = self.settings().snapshot(&sender.tenant_id).await?;
-        let citizen = actor.tenant_code == crate::identity::registration::CITIZEN_CODE;
+        let citizen = actor.citizen();
         Ok(Upload {
             kapu: self.clone(),
             user_id: actor.session_user_id().to_string(),
@@ -246,7 +246,7 @@ impl Kapu {
         let version = validate::text(out.doc_type_version.as_deref().unwrap_or(""), 20, "")
             .map_err(|k| errors.push(FieldError::new("doc_type_version", k)));
         // A citizen's reference is Kapu's to give when they leave it out.
-        let citizen = actor.tenant_code == crate::identity::registration::CITIZEN_CODE;
+        let citizen = actor.citizen();
         let reference = if citizen && out.reference.trim().is_empty() {
             Ok(format!("ÜK-{}", time_fmt::short(self.now())))
         } else {

@@ -8,7 +8,6 @@ use axum::extract::{Multipart, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use futures_util::TryStreamExt as _;
-use kapu_core::identity::registration::CITIZEN_CODE;
 use kapu_core::mailbox::sending::Outgoing;
 use kapu_core::platform::crypto::random_token;
 use kapu_core::platform::i18n::Lang;
@@ -97,7 +96,7 @@ async fn compose_form(
     out: &Outgoing,
 ) -> ComposePage {
     let t = f.t;
-    let citizen = actor.tenant_code == CITIZEN_CODE;
+    let citizen = actor.citizen();
     let recipient = out
         .recipient
         .as_deref()

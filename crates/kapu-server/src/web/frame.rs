@@ -79,7 +79,7 @@ impl Frame {
                 },
                 login: a.full_login(),
                 // A citizen's tenant is no organisation of theirs: it goes unnamed.
-                tenant: if a.tenant_code == kapu_core::identity::registration::CITIZEN_CODE {
+                tenant: if a.citizen() {
                     String::new()
                 } else {
                     a.tenant_name.clone()

@@ -29,10 +29,6 @@ struct HomePage {
     citizen: bool,
 }
 
-fn is_citizen(actor: &kapu_core::Actor) -> bool {
-    actor.tenant_code == kapu_core::identity::registration::CITIZEN_CODE
-}
-
 pub(super) fn warning_text(t: super::Tr, e: &ExpiryStatus) -> String {
     match e {
         ExpiryStatus::Warning { days_left, .. } => {
@@ -101,7 +97,7 @@ pub async fn home(State(kapu): State<Kapu>, ctx: Ctx, WebActor(actor): WebActor)
         warning,
         blocks,
         services,
-        citizen: is_citizen(&actor),
+        citizen: actor.citizen(),
     };
     render(StatusCode::OK, &page)
 }
@@ -211,7 +207,7 @@ pub async fn profile(
             .collect(),
         arrival_mail: notices.arrival_mail,
         f,
-        citizen: is_citizen(&actor),
+        citizen: actor.citizen(),
     };
     render(StatusCode::OK, &page)
 }
